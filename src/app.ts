@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Container } from './container.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerProblemHandlers } from './http/problem.js';
+import { createAuthRateLimits } from './http/rate-limits.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { userRoutes } from './modules/users/user.routes.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the HTTP app on a container. Never listens: main.ts does, tests inject. */
+export async function buildApp(container: Container): Promise<FastifyInstance> {
+  const { config, log } = container;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    connectionTimeout: 60_000,
+    requestTimeout: 120_000,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  // JSON only: a text/plain body is 415, not a string that fails validation further on.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('auth', null);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  registerProblemHandlers(app);
+
+  await app.register(helmet, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
+  if (config.CORS_ORIGINS.length > 0) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,
+      exposedHeaders: ['x-request-id', 'x-cache', 'location', 'retry-after', 'ratelimit', 'ratelimit-policy'],
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Gemini-style chat backend', version: '0.1.0', description: 'See README.md and shared API.md' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  const limits = createAuthRateLimits({
+    store: container.rateLimitStore,
+    log,
+    perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
+    perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
+  });
+  await app.register(healthRoutes({ database: container.database, redis: container.redis }));
+  await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
+  await app.register(userRoutes({ sessions: container.sessions }));
+
+  return app;
+}

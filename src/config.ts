@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every variable is documented in `.env.example`;
+ * a bad value stops start-up with a message naming the variable.
+ */
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === '' ? undefined : value))
+  .optional();
+
+const intWithDefault = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1');
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('production turns on the production checks'),
+    PORT: intWithDefault(3000, 0, 65535).describe('HTTP port'),
+    HOST: z.string().default('0.0.0.0').describe('HTTP listen address'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATA_DIR: z.string().default('./data').describe('embedded data directory (PGlite, generated dev secret)'),
+    DATABASE_URL: optionalString.describe('PostgreSQL connection string; unset = embedded PGlite in DATA_DIR'),
+    REDIS_URL: optionalString.describe('Redis for rate limits, cache, queue; unset = in-process drivers'),
+    JWT_SECRET: optionalString
+      .refine((value) => value === undefined || Buffer.byteLength(value) >= 32, 'must be at least 32 bytes')
+      .describe('HS256 signing secret; required in production'),
+    ACCESS_TOKEN_TTL_SECONDS: intWithDefault(15 * 60, 30, 24 * 3600),
+    REFRESH_TOKEN_TTL_SECONDS: intWithDefault(30 * 24 * 3600, 60, 365 * 24 * 3600),
+    OTP_SENDER: z.enum(['response', 'log']).default('response').describe('how OTP codes are delivered'),
+    PHONE_DEFAULT_REGION: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN or US')
+      .default('IN')
+      .describe('region assumed for numbers written without +'),
+    AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
+    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+      )
+      .describe('comma-separated allowed origins; empty = CORS off, * = any'),
+    BODY_LIMIT_BYTES: intWithDefault(64 * 1024, 1024, 10 * 1024 * 1024),
+    TRUST_PROXY: booleanFlag.describe('trust X-Forwarded-For (behind a load balancer)'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.JWT_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+  });
+
+export type Config = Readonly<z.infer<typeof envSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}

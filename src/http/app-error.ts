@@ -1,0 +1,51 @@
+/** Every error code a client can see. Stable: clients branch on these, never on `detail`. */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_JSON'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_ACCEPTABLE'
+  | 'RATE_LIMITED'
+  | 'INTERNAL'
+  | 'SERVICE_UNAVAILABLE'
+  | 'MOBILE_TAKEN'
+  | 'USER_NOT_FOUND'
+  | 'OTP_COOLDOWN'
+  | 'OTP_INVALID'
+  | 'OTP_EXPIRED'
+  | 'OTP_ATTEMPTS_EXCEEDED'
+  | 'INVALID_CREDENTIALS'
+  | 'WRONG_PASSWORD'
+  | 'CHATROOM_NOT_FOUND';
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Extra members of the problem body (for example `replyId`). */
+  extensions?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The one error type of the app; the error handler turns it into an RFC 9457 problem. */
+export class AppError extends Error {
+  override name = 'AppError';
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    readonly detail: string,
+    readonly options: AppErrorOptions = {},
+  ) {
+    super(detail, { cause: options.cause });
+  }
+}
+
+export const validationError = (path: string, message: string) =>
+  new AppError('VALIDATION_FAILED', 400, `${path}: ${message}`, { errors: [{ path, message }] });

@@ -1,0 +1,22 @@
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import { AppError } from './app-error.js';
+import type { AuthContext, SessionService } from '../modules/auth/session.service.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth: AuthContext | null;
+  }
+}
+
+/** onRequest hook for protected routes: a valid, unrevoked access token or 401. */
+export const requireAuth =
+  (sessions: Pick<SessionService, 'authenticate'>): onRequestHookHandler =>
+  async (request: FastifyRequest, _reply: FastifyReply) => {
+    request.auth = await sessions.authenticate(request.headers.authorization);
+  };
+
+/** The caller of a protected route; the hook guarantees it is there. */
+export function authOf(request: FastifyRequest): AuthContext {
+  if (!request.auth) throw new AppError('UNAUTHORIZED', 401, 'This route needs an access token');
+  return request.auth;
+}

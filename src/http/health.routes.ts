@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Database } from '../infra/db/client.js';
+import { AppError } from './app-error.js';
+
+type Deps = { database: Pick<Database, 'ping'>; redis: Pick<Redis, 'ping'> | undefined };
+type CheckResult = 'ok' | 'not configured' | `failed: ${string}`;
+
+const CHECK_TIMEOUT_MS = 1_500;
+
+async function check(probe: (() => Promise<unknown>) | undefined): Promise<CheckResult> {
+  if (!probe) return 'not configured';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return 'ok';
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const healthRoutes =
+  ({ database, redis }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.get('/healthz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, () => ({ status: 'ok' }));
+
+    app.get('/readyz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, async () => {
+      const checks = {
+        database: await check(() => database.ping()),
+        redis: await check(redis ? () => redis.ping() : undefined),
+      };
+      const ready = Object.values(checks).every((result) => result === 'ok' || result === 'not configured');
+      if (!ready) {
+        throw new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is not reachable', { extensions: { checks } });
+      }
+      return { status: 'ready', checks };
+    });
+  };

@@ -1,0 +1,48 @@
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError';
+}
+
+const LOCK_FILE = 'pglite.lock';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else; it is alive all the same.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite has no lock of its own: two processes that open one directory each see only their own
+ * writes and the last to close wins, silently losing data. We take an exclusive lock file holding
+ * our pid, and take over a lock only when the process that wrote it is gone.
+ * Returns the function that releases the lock.
+ */
+export function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isInteger(holder) && isAlive(holder)) {
+        throw new DataDirLockedError(
+          `The embedded database directory '${dir}' is in use by process ${holder}. ` +
+            'Stop that process, or give this one another DATA_DIR (or a DATABASE_URL).',
+        );
+      }
+      rmSync(path, { force: true }); // stale lock from a process that died
+    }
+  }
+  throw new DataDirLockedError(`Could not lock the embedded database directory '${dir}'`);
+}

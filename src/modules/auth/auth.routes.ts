@@ -1,0 +1,79 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authOf, requireAuth } from '../../http/auth-hook.js';
+import type { AuthRateLimits } from '../../http/rate-limits.js';
+import { userSchema } from '../users/user.presenter.js';
+import type { AuthService } from './auth.service.js';
+import { authSchemas, otpIssuedSchema, tokenPairSchema } from './auth.schemas.js';
+import type { SessionService } from './session.service.js';
+
+type Deps = {
+  auth: AuthService;
+  sessions: Pick<SessionService, 'authenticate' | 'refresh'>;
+  limits: AuthRateLimits;
+  defaultRegion: string;
+};
+
+export const authRoutes =
+  ({ auth, sessions, limits, defaultRegion }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    const schemas = authSchemas(defaultRegion);
+    const tags = ['auth'];
+    // Per address before the body is even validated; per number once it is (and normalised).
+    const limited = { onRequest: limits.perIp, preHandler: limits.perNumber };
+
+    app.post(
+      '/auth/signup',
+      { schema: { tags, body: schemas.signupBody, response: { 201: z.object({ user: userSchema }) } }, onRequest: limits.perIp },
+      async (request, reply) => reply.code(201).send({ user: await auth.signup(request.body) }),
+    );
+
+    app.post(
+      '/auth/send-otp',
+      { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
+      (request) => auth.sendLoginOtp(request.body.mobile),
+    );
+
+    app.post(
+      '/auth/verify-otp',
+      { schema: { tags, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } }, ...limited },
+      (request) => auth.verifyLoginOtp(request.body.mobile, request.body.otp),
+    );
+
+    app.post(
+      '/auth/login',
+      { schema: { tags, body: schemas.loginBody, response: { 200: tokenPairSchema } }, ...limited },
+      (request) => auth.login(request.body.mobile, request.body.password),
+    );
+
+    app.post(
+      '/auth/forgot-password',
+      { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
+      (request) => auth.sendPasswordResetOtp(request.body.mobile),
+    );
+
+    app.post(
+      '/auth/reset-password',
+      { schema: { tags, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } }, ...limited },
+      (request) => auth.resetPassword(request.body.mobile, request.body.otp, request.body.newPassword),
+    );
+
+    app.post(
+      '/auth/refresh',
+      { schema: { tags, body: schemas.refreshBody, response: { 200: tokenPairSchema } }, onRequest: limits.perIp },
+      (request) => sessions.refresh(request.body.refreshToken),
+    );
+
+    const secured = { onRequest: requireAuth(sessions) };
+
+    app.post(
+      '/auth/change-password',
+      { schema: { tags, security: [{ bearerAuth: [] }], body: schemas.changePasswordBody, response: { 200: tokenPairSchema } }, ...secured },
+      (request) => auth.changePassword(authOf(request), request.body.currentPassword, request.body.newPassword),
+    );
+
+    app.post('/auth/logout', { schema: { tags, security: [{ bearerAuth: [] }] }, ...secured }, async (request, reply) => {
+      await auth.logout(authOf(request));
+      return reply.code(204).send();
+    });
+  };

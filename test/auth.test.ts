@@ -1,0 +1,295 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { bearer, json, makeMobile, sendOtp, signIn, signUp } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  t.request({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+
+describe('signup', () => {
+  it('normalises the mobile to E.164 and returns the user without secrets', async () => {
+    const local = makeMobile().slice(3); // the 10 national digits
+    const res = await post('/auth/signup', { mobile: `+91 ${local.slice(0, 5)}-${local.slice(5)}`, name: 'Asha', password: 'correct horse' });
+    expect(res.statusCode).toBe(201);
+    const { user } = res.json();
+    expect(user).toMatchObject({ mobile: `+91${local}`, name: 'Asha', email: null, hasPassword: true, tier: 'basic' });
+    expect(Object.keys(user).sort()).toEqual(['createdAt', 'email', 'hasPassword', 'id', 'mobile', 'name', 'tier']);
+  });
+
+  it('takes a national number in the default region', async () => {
+    const local = makeMobile().slice(3);
+    const res = await post('/auth/signup', { mobile: local });
+    expect(res.statusCode).toBe(201);
+    expect(res.json().user.mobile).toBe(`+91${local}`);
+  });
+
+  it('refuses a taken mobile with 409 MOBILE_TAKEN, however it is written', async () => {
+    const { mobile } = await signUp(t);
+    const res = await post('/auth/signup', { mobile: `${mobile.slice(0, 3)} ${mobile.slice(3)}` });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'MOBILE_TAKEN', status: 409, type: 'about:blank' });
+  });
+
+  it('rejects a malformed mobile with 400 and errors[].path = "mobile"', async () => {
+    const res = await post('/auth/signup', { mobile: '12345' });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'mobile' }] });
+  });
+
+  it('rejects a short password and a bad email, naming each field', async () => {
+    const res = await post('/auth/signup', { mobile: makeMobile(), password: 'short', email: 'not-an-email' });
+    expect(res.statusCode).toBe(400);
+    const paths = res.json<{ errors: { path: string }[] }>().errors.map((e) => e.path).sort();
+    expect(paths).toEqual(['email', 'password']);
+  });
+});
+
+describe('OTP login', () => {
+  it('sends a 6-digit code valid for 5 minutes and logs in with it once', async () => {
+    const { mobile } = await signUp(t);
+    const sent = await sendOtp(t, mobile);
+    expect(sent).toMatchObject({ mobile, purpose: 'login' });
+    expect(sent.otp).toMatch(/^\d{6}$/);
+    expect(Date.parse(sent.expiresAt) - t.clock.now().getTime()).toBe(5 * 60 * 1000);
+
+    const first = await post('/auth/verify-otp', { mobile, otp: sent.otp });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, user: { mobile } });
+
+    const again = await post('/auth/verify-otp', { mobile, otp: sent.otp });
+    expect(again.statusCode).toBe(401);
+    expect(again.json().code).toBe('OTP_INVALID');
+  });
+
+  it('answers 404 USER_NOT_FOUND for a number that never signed up', async () => {
+    const res = await post('/auth/send-otp', { mobile: makeMobile() });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('USER_NOT_FOUND');
+  });
+
+  it('holds a 30 s cooldown per number with Retry-After, then replaces the old code', async () => {
+    const { mobile } = await signUp(t);
+    const first = await sendOtp(t, mobile);
+    t.clock.advance(10_000);
+    const early = await post('/auth/send-otp', { mobile });
+    expect(early.statusCode).toBe(429);
+    expect(early.json().code).toBe('OTP_COOLDOWN');
+    expect(early.headers['retry-after']).toBe('20');
+
+    t.clock.advance(20_000);
+    const second = await sendOtp(t, mobile);
+    const old = first.otp === second.otp ? null : await post('/auth/verify-otp', { mobile, otp: first.otp });
+    if (old) expect(old.json().code).toBe('OTP_INVALID');
+    const ok = await post('/auth/verify-otp', { mobile, otp: second.otp });
+    expect(ok.statusCode).toBe(200);
+  });
+
+  it('refuses an expired code with 401 OTP_EXPIRED', async () => {
+    const { mobile } = await signUp(t);
+    const { otp } = await sendOtp(t, mobile);
+    t.clock.advance(5 * 60 * 1000 + 1);
+    const res = await post('/auth/verify-otp', { mobile, otp });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('OTP_EXPIRED');
+  });
+
+  it('stops brute force at the 5th wrong code: the right code no longer works', async () => {
+    const { mobile } = await signUp(t);
+    const { otp } = await sendOtp(t, mobile);
+    const wrong = otp === '000000' ? '111111' : '000000';
+    for (let i = 1; i <= 4; i++) {
+      const res = await post('/auth/verify-otp', { mobile, otp: wrong });
+      expect(res.statusCode, `try ${i}`).toBe(401);
+      expect(res.json().code).toBe('OTP_INVALID');
+    }
+    const fifth = await post('/auth/verify-otp', { mobile, otp: wrong });
+    expect(fifth.statusCode).toBe(429);
+    expect(fifth.json().code).toBe('OTP_ATTEMPTS_EXCEEDED');
+    const right = await post('/auth/verify-otp', { mobile, otp });
+    expect(right.statusCode).toBe(429);
+    expect(right.json().code).toBe('OTP_ATTEMPTS_EXCEEDED');
+  });
+
+  it('counts parallel guesses atomically: 20 at once still allow only 5 tries', async () => {
+    const { mobile } = await signUp(t);
+    const { otp } = await sendOtp(t, mobile);
+    const wrong = otp === '000000' ? '111111' : '000000';
+    const results = await Promise.all(Array.from({ length: 20 }, () => post('/auth/verify-otp', { mobile, otp: wrong })));
+    expect(results.filter((r) => r.json().code === 'OTP_INVALID')).toHaveLength(4);
+    expect((await post('/auth/verify-otp', { mobile, otp })).json().code).toBe('OTP_ATTEMPTS_EXCEEDED');
+  });
+
+  it('does not accept a login code for a password reset', async () => {
+    const { mobile } = await signUp(t);
+    const { otp } = await sendOtp(t, mobile);
+    const res = await post('/auth/reset-password', { mobile, otp, newPassword: 'a brand new password' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('OTP_INVALID');
+  });
+
+  it('rejects a code that is not 6 digits as a validation error', async () => {
+    const res = await post('/auth/verify-otp', { mobile: makeMobile(), otp: '12ab' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0].path).toBe('otp');
+  });
+});
+
+describe('password login, reset and change', () => {
+  it('logs in with the right password and refuses a wrong one or an unknown number alike', async () => {
+    const { mobile } = await signUp(t, { password: 'correct horse battery' });
+    expect((await post('/auth/login', { mobile, password: 'correct horse battery' })).statusCode).toBe(200);
+    const wrong = await post('/auth/login', { mobile, password: 'incorrect horse' });
+    const unknown = await post('/auth/login', { mobile: makeMobile(), password: 'incorrect horse' });
+    expect([wrong.statusCode, unknown.statusCode]).toEqual([401, 401]);
+    expect(wrong.json().code).toBe('INVALID_CREDENTIALS');
+    expect(unknown.json().code).toBe('INVALID_CREDENTIALS');
+    expect(wrong.json().detail).toBe(unknown.json().detail);
+  });
+
+  it('refuses a password login for an OTP-only account', async () => {
+    const { mobile } = await signUp(t);
+    const res = await post('/auth/login', { mobile, password: 'anything at all' });
+    expect(res.json().code).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('resets the password with a password_reset code and ends every earlier session', async () => {
+    const user = await signIn(t, { password: 'the old password' });
+    const sent = await sendOtp(t, user.mobile, '/auth/forgot-password');
+    expect(sent.purpose).toBe('password_reset');
+    const res = await post('/auth/reset-password', { mobile: user.mobile, otp: sent.otp, newPassword: 'the new password' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().user.hasPassword).toBe(true);
+
+    expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(user.accessToken) })).statusCode).toBe(401);
+    expect((await post('/auth/refresh', { refreshToken: user.refreshToken })).statusCode).toBe(401);
+    expect((await post('/auth/login', { mobile: user.mobile, password: 'the old password' })).statusCode).toBe(401);
+    expect((await post('/auth/login', { mobile: user.mobile, password: 'the new password' })).statusCode).toBe(200);
+    const fresh = res.json().accessToken as string;
+    expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(fresh) })).statusCode).toBe(200);
+  });
+
+  it('changes the password: old access tokens get 401, the new pair works', async () => {
+    const user = await signIn(t, { password: 'first password' });
+    const other = await post('/auth/login', { mobile: user.mobile, password: 'first password' });
+    const otherDevice = other.json().accessToken as string;
+
+    const wrong = await post('/auth/change-password', { currentPassword: 'not it at all', newPassword: 'second password' }, bearer(user.accessToken));
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().code).toBe('WRONG_PASSWORD');
+
+    const missing = await post('/auth/change-password', { newPassword: 'second password' }, bearer(user.accessToken));
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors[0].path).toBe('currentPassword');
+
+    const res = await post('/auth/change-password', { currentPassword: 'first password', newPassword: 'second password' }, bearer(user.accessToken));
+    expect(res.statusCode).toBe(200);
+    for (const old of [user.accessToken, otherDevice]) {
+      const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(old) });
+      expect(me.statusCode).toBe(401);
+      expect(me.json().code).toBe('UNAUTHORIZED');
+    }
+    const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(res.json().accessToken) });
+    expect(me.statusCode).toBe(200);
+  });
+
+  it('lets an OTP-only user set a first password without currentPassword', async () => {
+    const user = await signIn(t);
+    const res = await post('/auth/change-password', { newPassword: 'my first password' }, bearer(user.accessToken));
+    expect(res.statusCode).toBe(200);
+    expect(res.json().user.hasPassword).toBe(true);
+  });
+});
+
+describe('refresh and logout', () => {
+  it('rotates the refresh token; reusing a spent one revokes the whole session', async () => {
+    const user = await signIn(t);
+    const first = await post('/auth/refresh', { refreshToken: user.refreshToken });
+    expect(first.statusCode).toBe(200);
+    const rotated = first.json<{ refreshToken: string; accessToken: string }>();
+    expect(rotated.refreshToken).not.toBe(user.refreshToken);
+
+    const reuse = await post('/auth/refresh', { refreshToken: user.refreshToken });
+    expect(reuse.statusCode).toBe(401);
+    expect(reuse.json().code).toBe('UNAUTHORIZED');
+    // The thief's use revoked the session: the rotated token and its access token are dead too.
+    expect((await post('/auth/refresh', { refreshToken: rotated.refreshToken })).statusCode).toBe(401);
+    expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(rotated.accessToken) })).statusCode).toBe(401);
+  });
+
+  it('refuses an unknown refresh token', async () => {
+    const res = await post('/auth/refresh', { refreshToken: 'rt_nonsense' });
+    expect(res.statusCode).toBe(401);
+  });
+
+  it('logout ends the session: its access and refresh tokens stop working', async () => {
+    const user = await signIn(t);
+    const res = await t.request({ method: 'POST', url: '/auth/logout', headers: bearer(user.accessToken) });
+    expect(res.statusCode).toBe(204);
+    expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(user.accessToken) })).statusCode).toBe(401);
+    expect((await post('/auth/refresh', { refreshToken: user.refreshToken })).statusCode).toBe(401);
+  });
+
+  it('logout only ends the current session, not the user\'s others', async () => {
+    const user = await signIn(t, { password: 'two devices here' });
+    const second = (await post('/auth/login', { mobile: user.mobile, password: 'two devices here' })).json().accessToken as string;
+    await t.request({ method: 'POST', url: '/auth/logout', headers: bearer(user.accessToken) });
+    expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(second) })).statusCode).toBe(200);
+  });
+});
+
+describe('GET /user/me', () => {
+  it('returns the caller', async () => {
+    const user = await signIn(t);
+    const res = await t.request({ method: 'GET', url: '/user/me', headers: bearer(user.accessToken) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: user.id, mobile: user.mobile, tier: 'basic', hasPassword: false });
+  });
+
+  it('answers 401 UNAUTHORIZED without a token or with a malformed header', async () => {
+    for (const headers of [{}, { authorization: 'Basic abc' }, { authorization: 'Bearer' }]) {
+      const res = await t.request({ method: 'GET', url: '/user/me', headers });
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+    }
+  });
+});
+
+describe('rate limits', () => {
+  it('answers 429 RATE_LIMITED past the per-number limit', async () => {
+    const limited = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '3' } });
+    try {
+      const mobile = makeMobile();
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await limited.request({ method: 'POST', url: '/auth/login', ...json({ mobile, password: 'whatever it is' }) });
+        codes.push(res.statusCode);
+        if (res.statusCode === 429) expect(res.json().code).toBe('RATE_LIMITED');
+      }
+      expect(codes).toEqual([401, 401, 401, 429]);
+      // Another number from the same address is not affected by the per-number limit.
+      const other = await limited.request({ method: 'POST', url: '/auth/login', ...json({ mobile: makeMobile(), password: 'whatever it is' }) });
+      expect(other.statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers 429 RATE_LIMITED past the per-IP limit', async () => {
+    const limited = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '2' } });
+    try {
+      const codes = [];
+      for (let i = 0; i < 3; i++) {
+        codes.push((await limited.request({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: 'rt_x' }) })).statusCode);
+      }
+      expect(codes).toEqual([401, 401, 429]);
+    } finally {
+      await limited.close();
+    }
+  });
+});

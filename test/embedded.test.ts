@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createContainer } from '../src/container.js';
+import { openDatabase, OuterHandleInTransactionError } from '../src/infra/db/client.js';
+import { DataDirLockedError } from '../src/infra/db/data-dir-lock.js';
+import { users } from '../src/infra/db/schema.js';
+import { createLogger } from '../src/infra/logger.js';
+import { json, makeMobile } from './helpers/factories.js';
+import { provisionBackends, testMode } from './helpers/mode.js';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gc-embedded-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('embedded PGlite data directory', () => {
+  it('refuses to open a directory another live process holds, naming it', async () => {
+    const dir = tempDir();
+    const first = await openDatabase({ kind: 'pglite', dataDir: dir });
+    try {
+      await expect(openDatabase({ kind: 'pglite', dataDir: dir })).rejects.toThrow(DataDirLockedError);
+      await expect(openDatabase({ kind: 'pglite', dataDir: dir })).rejects.toThrow(`'${dir}' is in use by process ${process.pid}`);
+    } finally {
+      await first.close();
+    }
+    const again = await openDatabase({ kind: 'pglite', dataDir: dir });
+    await again.close();
+  });
+
+  it('takes over a lock left by a process that died', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pglite.lock'), '999999999');
+    const database = await openDatabase({ kind: 'pglite', dataDir: dir });
+    await database.close();
+  });
+
+  it('keeps users across a restart: a user created before can log in after', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, LOG_LEVEL: 'silent' });
+    const mobile = makeMobile();
+    const password = 'survives a restart';
+
+    const boot = async () => {
+      const container = await createContainer(config, createLogger('silent'));
+      return { container, app: await buildApp(container) };
+    };
+    const first = await boot();
+    expect((await first.app.inject({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) })).statusCode).toBe(201);
+    await first.app.close();
+    await first.container.close();
+
+    // Same directory, same generated development secret: the login and its token work after the restart.
+    const second = await boot();
+    try {
+      const login = await second.app.inject({ method: 'POST', url: '/auth/login', ...json({ mobile, password }) });
+      expect(login.statusCode).toBe(200);
+      const me = await second.app.inject({ method: 'GET', url: '/user/me', headers: { authorization: `Bearer ${login.json().accessToken}` } });
+      expect(me.json().mobile).toBe(mobile);
+    } finally {
+      await second.app.close();
+      await second.container.close();
+    }
+  });
+});
+
+describe(`transactions (${testMode})`, () => {
+  it('fail fast when a query inside one uses the outer handle, instead of hanging (PGlite) or escaping it (PostgreSQL)', async () => {
+    const backends = await provisionBackends();
+    const database = await openDatabase(backends.database);
+    try {
+      const mistake = database.transaction(async (tx) => {
+        await tx.insert(users).values({ mobile: makeMobile() });
+        await database.db.select().from(users); // the bug: outer handle
+      });
+      await expect(mistake).rejects.toSatisfy((error: Error) => (error.cause ?? error) instanceof OuterHandleInTransactionError);
+      // The transaction rolled back and the outer handle still works outside it.
+      expect(await database.db.select().from(users)).toEqual([]);
+    } finally {
+      await database.close();
+      await backends.dispose();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createContainer, type Container } from '../../src/container.js';
+import { createLogger } from '../../src/infra/logger.js';
+import { TestClock } from './clock.js';
+import { provisionBackends } from './mode.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
+
+export interface TestApp {
+  app: FastifyInstance;
+  container: Container;
+  clock: TestClock;
+  /** Every log line the app wrote, when started with captureLogs. */
+  logs: string[];
+  request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  captureLogs?: boolean;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const backends = await provisionBackends();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: options.captureLogs ? 'trace' : 'silent',
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '100000',
+    DATA_DIR: '/nonexistent-data-dir-for-tests',
+    ...backends.env,
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  const log = createLogger(config.LOG_LEVEL, sink);
+  const clock = new TestClock();
+  const container = await createContainer(config, log, {
+    clock,
+    database: backends.database,
+    redisKeyPrefix: backends.redisKeyPrefix,
+  });
+  const app = await buildApp(container);
+  await app.ready();
+  return {
+    app,
+    container,
+    clock,
+    logs,
+    request: (injectOptions) => app.inject(injectOptions),
+    async close() {
+      await app.close();
+      await container.close();
+      await backends.dispose();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { randomInt } from 'node:crypto';
+import { expect } from 'vitest';
+import type { TestApp } from './app.js';
+
+/** A valid Indian mobile number no other test uses (E.164). */
+export const makeMobile = () => `+9198${String(randomInt(0, 100_000_000)).padStart(8, '0')}`;
+
+export interface SignedInUser {
+  id: string;
+  mobile: string;
+  accessToken: string;
+  refreshToken: string;
+  password?: string;
+}
+
+export const json = (body: unknown) => ({ payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+export async function signUp(t: TestApp, overrides: { password?: string; name?: string } = {}) {
+  const mobile = makeMobile();
+  const res = await t.request({ method: 'POST', url: '/auth/signup', ...json({ mobile, ...overrides }) });
+  expect(res.statusCode).toBe(201);
+  return { mobile, user: res.json<{ user: { id: string } }>().user };
+}
+
+export async function sendOtp(t: TestApp, mobile: string, url = '/auth/send-otp') {
+  const res = await t.request({ method: 'POST', url, ...json({ mobile }) });
+  expect(res.statusCode).toBe(200);
+  return res.json<{ otp: string; expiresAt: string; purpose: string; mobile: string }>();
+}
+
+/** Signs up and logs in with an OTP, the way the product is meant to be used. */
+export async function signIn(t: TestApp, overrides: { password?: string } = {}): Promise<SignedInUser> {
+  const { mobile, user } = await signUp(t, overrides);
+  const { otp } = await sendOtp(t, mobile);
+  const res = await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp }) });
+  expect(res.statusCode).toBe(200);
+  const pair = res.json<{ accessToken: string; refreshToken: string }>();
+  return { id: user.id, mobile, accessToken: pair.accessToken, refreshToken: pair.refreshToken, ...overrides };
+}
+
+export const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ env: { BODY_LIMIT_BYTES: '2048' } });
+});
+afterAll(() => t.close());
+
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, code: string) {
+  expect(res.statusCode).toBe(status);
+  expect(res.headers['content-type']).toContain('application/problem+json');
+  const body = res.json() as Record<string, unknown>;
+  expect(body).toMatchObject({ type: 'about:blank', status, code });
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.detail).toBe('string');
+  expect(body.requestId).toBe(res.headers['x-request-id']);
+}
+
+describe('problem responses for the framework\'s own errors', () => {
+  it('unknown route: 404 NOT_FOUND', async () => {
+    expectProblem(await t.request({ method: 'GET', url: '/no/such/route' }), 404, 'NOT_FOUND');
+  });
+
+  it('malformed JSON: 400 INVALID_JSON', async () => {
+    const res = await t.request({ method: 'POST', url: '/auth/signup', payload: '{"mobile":', headers: { 'content-type': 'application/json' } });
+    expectProblem(res, 400, 'INVALID_JSON');
+  });
+
+  it('body over the limit: 413 PAYLOAD_TOO_LARGE', async () => {
+    const res = await t.request({
+      method: 'POST',
+      url: '/auth/signup',
+      payload: JSON.stringify({ mobile: '+919876543210', name: 'x'.repeat(4096) }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(res, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('wrong content type: 415 UNSUPPORTED_MEDIA_TYPE', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const res = await t.request({ method: 'POST', url: '/auth/signup', payload: 'mobile=1', headers: { 'content-type': type } });
+      expectProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
+  it('keeps a sane caller-supplied X-Request-Id and replaces an unsafe one', async () => {
+    const kept = await t.request({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
+    expect(kept.headers['x-request-id']).toBe('abc-123');
+    const replaced = await t.request({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'bad id\nwith newline' } });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('operations', () => {
+  it('/healthz answers 200', async () => {
+    const res = await t.request({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz reports each dependency', async () => {
+    const res = await t.request({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(200);
+    const { checks } = res.json();
+    expect(checks.database).toBe('ok');
+    expect(checks.redis).toBe(t.container.redis ? 'ok' : 'not configured');
+  });
+
+  it('sets security headers', async () => {
+    const res = await t.request({ method: 'GET', url: '/healthz' });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['strict-transport-security']).toBeDefined();
+  });
+
+  it('serves an OpenAPI 3 document generated from the route schemas, and Swagger UI', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/auth/signup', '/auth/verify-otp', '/user/me']));
+    expect(doc.paths['/auth/signup'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('mobile');
+    const ui = await t.request({ method: 'GET', url: '/docs/' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toContain('text/html');
+  });
+});

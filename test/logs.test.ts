@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { bearer, json, makeMobile } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp({ captureLogs: true });
+});
+afterAll(() => t.close());
+
+describe('logs', () => {
+  it('never contain an OTP, a password or a token, even at trace level', async () => {
+    const mobile = makeMobile();
+    const password = 'a very secret password 42';
+    await t.request({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) });
+    const otp = (await t.request({ method: 'POST', url: '/auth/send-otp', ...json({ mobile }) })).json().otp as string;
+    const pair = (await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp }) })).json();
+    const refreshed = (await t.request({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: pair.refreshToken }) })).json();
+    await t.request({ method: 'GET', url: '/user/me', headers: bearer(refreshed.accessToken) });
+    await t.request({ method: 'POST', url: '/auth/login', ...json({ mobile, password }) });
+    await t.request({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: pair.refreshToken }) }); // reuse: logged as a warning
+    await t.request({ method: 'GET', url: '/user/me', headers: bearer('tampered.' + String(pair.accessToken)) });
+
+    const output = t.logs.join('');
+    expect(t.logs.length).toBeGreaterThan(10); // the requests above were logged
+    expect(output).toContain('/auth/verify-otp');
+    for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,26 @@
+import { defineConfig } from 'vitest/config';
+
+// The suite runs once per mode: embedded (PGlite, in-process drivers) always, and against
+// PostgreSQL + Redis when TEST_DATABASE_URL and TEST_REDIS_URL say where they are.
+const servicesConfigured = Boolean(process.env.TEST_DATABASE_URL && process.env.TEST_REDIS_URL);
+// Vitest evaluates this file more than once per run; say it once.
+if (!servicesConfigured && !process.env.TEST_MODE_NOTICE_SHOWN) {
+  process.env.TEST_MODE_NOTICE_SHOWN = '1';
+  console.log(
+    '[test mode] TEST_DATABASE_URL/TEST_REDIS_URL not set: running the embedded mode only (PostgreSQL + Redis mode NOT run)',
+  );
+}
+
+const modes = servicesConfigured ? (['embedded', 'services'] as const) : (['embedded'] as const);
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    projects: modes.map((mode) => ({
+      extends: true as const,
+      test: { name: mode, env: { TEST_MODE: mode } },
+    })),
+  },
+});
