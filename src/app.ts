@@ -16,6 +16,7 @@ import { healthRoutes } from './http/health.routes.js';
 import { registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
+import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
 import { userRoutes } from './modules/users/user.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -75,6 +76,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(healthRoutes({ database: container.database, redis: container.redis }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
+  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms }));
 
   return app;
 }

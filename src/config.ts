@@ -41,6 +41,7 @@ export const envSchema = z
       .describe('region assumed for numbers written without +'),
     AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
+    CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 1, 24 * 3600).describe('lifetime of a cached GET /chatroom page'),
     CORS_ORIGINS: z
       .string()
       .default('')

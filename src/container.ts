@@ -6,6 +6,9 @@ import { systemClock } from './infra/clock.js';
 import { openDatabase, type Database, type DatabaseOptions } from './infra/db/client.js';
 import { memoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from './infra/rate-limit-store.js';
 import { closeRedis, createRedis } from './infra/redis.js';
+import { memoryCache, redisCache, type Cache } from './infra/cache.js';
+import { createChatroomListCache } from './modules/chatrooms/chatroom-list-cache.js';
+import { createChatroomService, type ChatroomService } from './modules/chatrooms/chatroom.service.js';
 import { createAccessTokenCodec } from './modules/auth/access-token.js';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.js';
 import { logOtpSender, responseOtpSender } from './modules/auth/otp-sender.js';
@@ -22,6 +25,7 @@ export interface Container {
   rateLimitStore: RateLimitStore;
   auth: AuthService;
   sessions: SessionService;
+  chatrooms: ChatroomService;
   close(): Promise<void>;
 }
 
@@ -30,6 +34,8 @@ export interface ContainerOverrides {
   /** Defaults to DATABASE_URL, else PGlite in DATA_DIR. */
   database?: DatabaseOptions;
   redisKeyPrefix?: string;
+  /** Defaults to Redis when REDIS_URL is set, else an in-process LRU. */
+  cache?: Cache;
 }
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
@@ -60,6 +66,17 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
   });
 
+  const chatrooms = createChatroomService({
+    database,
+    listCache: createChatroomListCache({
+      cache: overrides.cache ?? (redis ? redisCache(redis) : memoryCache()),
+      ttlSeconds: config.CHATROOM_CACHE_TTL_SECONDS,
+      timeoutMs: 250,
+      log,
+    }),
+    clock,
+  });
+
   return {
     config,
     log,
@@ -69,6 +86,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     rateLimitStore: redis ? redisRateLimitStore(redis) : memoryRateLimitStore(),
     auth,
     sessions,
+    chatrooms,
     async close() {
       if (redis) await closeRedis(redis);
       await database.close();

@@ -62,3 +62,18 @@ export const otpCodes = pgTable(
   },
   (table) => [uniqueIndex('otp_codes_user_purpose_idx').on(table.userId, table.purpose)],
 );
+
+export const chatrooms = pgTable(
+  'chatrooms',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+    updatedAt: timestamptz('updated_at').notNull(),
+  },
+  // Serves both the ownership lookups and the newest-first keyset pagination of a user's list.
+  (table) => [index('chatrooms_user_created_idx').on(table.userId, table.createdAt.desc(), table.id.desc())],
+);

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { validationError } from './app-error.js';
+
+export const paginationQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+/** Keyset position: the last item of a page, by (createdAt, id). Opaque to clients. */
+export interface Position {
+  createdAt: Date;
+  id: string;
+}
+
+const positionSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+
+export const encodeCursor = ({ createdAt, id }: Position) =>
+  Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+
+export function decodeCursor(cursor: string): Position {
+  try {
+    const [createdAt, id] = positionSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { createdAt: new Date(createdAt), id };
+  } catch {
+    throw validationError('cursor', 'is not a cursor this API returned; pass nextCursor from the previous page as it is');
+  }
+}
+
+/** Query `limit + 1` rows; this splits off the extra one into a cursor. */
+export function toPage<Row extends Position, Item>(rows: Row[], limit: number, present: (row: Row) => Item) {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map(present), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

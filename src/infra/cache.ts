@@ -1,0 +1,31 @@
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+
+/** A string key-value cache with per-entry TTL: Redis in production, an in-process LRU embedded. */
+export interface Cache {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | undefined>;
+  set(key: string, value: string, ttlSeconds: number): Promise<void>;
+}
+
+export function redisCache(redis: Pick<Redis, 'get' | 'set'>): Cache {
+  return {
+    kind: 'redis',
+    get: async (key) => (await redis.get(`cache:${key}`)) ?? undefined,
+    set: async (key, value, ttlSeconds) => {
+      await redis.set(`cache:${key}`, value, 'EX', ttlSeconds);
+    },
+  };
+}
+
+export function memoryCache(maxEntries = 10_000): Cache {
+  const entries = new LRUCache<string, string>({ max: maxEntries });
+  return {
+    kind: 'memory',
+    get: (key) => Promise.resolve(entries.get(key)),
+    set: (key, value, ttlSeconds) => {
+      entries.set(key, value, { ttl: ttlSeconds * 1000 });
+      return Promise.resolve();
+    },
+  };
+}

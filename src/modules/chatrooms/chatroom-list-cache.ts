@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Cache } from '../../infra/cache.js';
+
+type Deps = { cache: Cache; ttlSeconds: number; timeoutMs: number; log: FastifyBaseLogger };
+
+export type ChatroomListCache = ReturnType<typeof createChatroomListCache>;
+
+/**
+ * Per-user cache of `GET /chatroom` pages. Each user's keys carry a version token; a change to the
+ * user's chatrooms writes a new token, which orphans every cached page of that user at once (they
+ * expire on their own). A version that is missing (expired, evicted) is replaced by a fresh random
+ * one, never reset to an old value, so a page cached under an earlier version can never come back.
+ *
+ * The cache is an optimisation, never a source of errors: a failing or slow store reads as a miss
+ * and is logged, and the caller falls back to the database.
+ */
+export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: Deps) {
+  const versionKey = (userId: string) => `chatrooms:${userId}:version`;
+  const newVersion = () => randomBytes(6).toString('base64url');
+  // The version outlives the pages it names, so their keys stay reachable for their whole TTL.
+  const versionTtlSeconds = ttlSeconds * 2;
+
+  async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        work(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`cache did not answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      log.warn({ err: error, operation, cache: cache.kind }, 'chatroom list cache unavailable; using the database');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function currentVersion(userId: string): Promise<string> {
+    const existing = await cache.get(versionKey(userId));
+    if (existing) return existing;
+    const fresh = newVersion();
+    await cache.set(versionKey(userId), fresh, versionTtlSeconds);
+    return fresh;
+  }
+
+  const pageKey = (userId: string, version: string, page: string) => `chatrooms:${userId}:${version}:${page}`;
+
+  return {
+    /** The cached page, or undefined on a miss (or when the cache is down). */
+    get: (userId: string, page: string) =>
+      guarded('get', async () => {
+        const cached = await cache.get(pageKey(userId, await currentVersion(userId), page));
+        return cached === undefined ? undefined : (JSON.parse(cached) as unknown);
+      }),
+
+    set: (userId: string, page: string, value: unknown) =>
+      guarded('set', async () => {
+        await cache.set(pageKey(userId, await currentVersion(userId), page), JSON.stringify(value), ttlSeconds);
+      }),
+
+    /** After any change to the user's chatrooms, once it is committed. */
+    invalidate: (userId: string) =>
+      guarded('invalidate', () => cache.set(versionKey(userId), newVersion(), versionTtlSeconds)),
+  };
+}

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { pageOf, paginationQuery } from '../../http/pagination.js';
+import type { ChatroomRow } from './chatroom.repository.js';
+
+const title = z.string().trim().min(1, 'must not be blank').max(120, 'must be at most 120 characters');
+
+export const createChatroomBody = z.object({ title: title.optional() });
+export const renameChatroomBody = z.object({ title });
+export const chatroomParams = z.object({ id: z.string().max(100) });
+export const listChatroomsQuery = paginationQuery;
+
+export const chatroomSchema = z
+  .object({ id: z.string(), title: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .meta({ id: 'Chatroom' });
+export const chatroomPageSchema = pageOf(chatroomSchema);
+// Messages join this once generation lands; until then a chatroom has none.
+export const chatroomDetailSchema = chatroomSchema
+  .extend({ messages: z.array(z.never()), hasMoreMessages: z.boolean() })
+  .meta({ id: 'ChatroomWithMessages' });
+
+export type ChatroomDto = z.infer<typeof chatroomSchema>;
+export type ChatroomPage = z.infer<typeof chatroomPageSchema>;
+
+export const toChatroomDto = (row: ChatroomRow): ChatroomDto => ({
+  id: row.id,
+  title: row.title,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});

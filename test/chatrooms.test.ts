@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisCache } from '../src/infra/cache.js';
+import { closeRedis, createRedis } from '../src/infra/redis.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(() => t.close());
+
+interface Room {
+  id: string;
+  title: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const call = (app: TestApp, user: SignedInUser, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) =>
+  app.request({
+    method,
+    url,
+    headers: { ...bearer(user.accessToken), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
+
+async function createRoom(user: SignedInUser, title?: string): Promise<Room> {
+  const res = await call(t, user, 'POST', '/chatroom', title === undefined ? {} : { title });
+  expect(res.statusCode).toBe(201);
+  return res.json<Room>();
+}
+
+describe('chatroom CRUD', () => {
+  it('creates a room with the default title, or the one given (trimmed)', async () => {
+    const user = await signIn(t);
+    const plain = await createRoom(user);
+    expect(plain).toMatchObject({ title: 'New chat' });
+    expect(plain.createdAt).toBe(plain.updatedAt);
+    expect(Object.keys(plain).sort()).toEqual(['createdAt', 'id', 'title', 'updatedAt']);
+    expect((await createRoom(user, '  Trip to Goa  ')).title).toBe('Trip to Goa');
+  });
+
+  it('rejects a blank or over-long title with errors[].path = "title"', async () => {
+    const user = await signIn(t);
+    for (const title of ['   ', 'x'.repeat(121)]) {
+      const res = await call(t, user, 'POST', '/chatroom', { title });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors[0].path).toBe('title');
+    }
+    const list = await call(t, user, 'GET', '/chatroom');
+    expect(list.json().items).toEqual([]);
+  });
+
+  it('reads one room with its (so far empty) messages', async () => {
+    const user = await signIn(t);
+    const room = await createRoom(user, 'Reading');
+    const res = await call(t, user, 'GET', `/chatroom/${room.id}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ ...room, messages: [], hasMoreMessages: false });
+  });
+
+  it('renames a room and moves updatedAt', async () => {
+    const user = await signIn(t);
+    const room = await createRoom(user);
+    t.clock.advance(1000);
+    const res = await call(t, user, 'PATCH', `/chatroom/${room.id}`, { title: 'Renamed' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: room.id, title: 'Renamed', createdAt: room.createdAt });
+    expect(Date.parse(res.json().updatedAt)).toBe(Date.parse(room.createdAt) + 1000);
+    expect((await call(t, user, 'PATCH', `/chatroom/${room.id}`, {})).statusCode).toBe(400);
+  });
+
+  it('deletes a room: afterwards every route says 404 CHATROOM_NOT_FOUND', async () => {
+    const user = await signIn(t);
+    const room = await createRoom(user);
+    expect((await call(t, user, 'DELETE', `/chatroom/${room.id}`)).statusCode).toBe(204);
+    for (const [method, body] of [['GET'], ['PATCH', { title: 'x' }], ['DELETE']] as const) {
+      const res = await call(t, user, method, `/chatroom/${room.id}`, body);
+      expect(res.statusCode, method).toBe(404);
+      expect(res.json().code).toBe('CHATROOM_NOT_FOUND');
+    }
+  });
+
+  it('answers 404 CHATROOM_NOT_FOUND for a malformed id, never 400 or 500', async () => {
+    const user = await signIn(t);
+    for (const id of ['not-a-uuid', '123', '00000000-0000-0000-0000-000000000000']) {
+      const res = await call(t, user, 'GET', `/chatroom/${id}`);
+      expect(res.statusCode, id).toBe(404);
+      expect(res.json().code).toBe('CHATROOM_NOT_FOUND');
+    }
+  });
+
+  it('needs a token on every route', async () => {
+    for (const [method, url] of [['GET', '/chatroom'], ['POST', '/chatroom'], ['GET', '/chatroom/x'], ['DELETE', '/chatroom/x']] as const) {
+      const res = await t.request({ method, url });
+      expect(res.statusCode, `${method} ${url}`).toBe(401);
+    }
+  });
+});
+
+describe('ownership', () => {
+  it("answers 404 on every route when user B touches user A's room, and changes nothing", async () => {
+    const alice = await signIn(t);
+    const bob = await signIn(t);
+    const room = await createRoom(alice, "Alice's room");
+    for (const [method, body] of [['GET'], ['PATCH', { title: 'pwned' }], ['DELETE']] as const) {
+      const res = await call(t, bob, method, `/chatroom/${room.id}`, body);
+      expect(res.statusCode, method).toBe(404);
+      expect(res.json().code).toBe('CHATROOM_NOT_FOUND');
+    }
+    const still = await call(t, alice, 'GET', `/chatroom/${room.id}`);
+    expect(still.json().title).toBe("Alice's room");
+  });
+
+  it("never serves user A's cached list to user B", async () => {
+    const alice = await signIn(t);
+    const bob = await signIn(t);
+    await createRoom(alice, 'secret plans');
+    await call(t, alice, 'GET', '/chatroom');
+    expect((await call(t, alice, 'GET', '/chatroom')).headers['x-cache']).toBe('HIT');
+    const bobs = await call(t, bob, 'GET', '/chatroom');
+    expect(bobs.headers['x-cache']).toBe('MISS');
+    expect(bobs.json().items).toEqual([]);
+  });
+});
+
+describe('GET /chatroom cache', () => {
+  it('is a MISS, then a HIT; create, rename and delete each make the next list a MISS that shows the change', async () => {
+    const user = await signIn(t);
+    const first = await createRoom(user, 'first');
+    const miss = await call(t, user, 'GET', '/chatroom');
+    expect(miss.headers['x-cache']).toBe('MISS');
+    const hit = await call(t, user, 'GET', '/chatroom');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.json()).toEqual(miss.json());
+
+    t.clock.advance(1000);
+    const second = await createRoom(user, 'second');
+    const afterCreate = await call(t, user, 'GET', '/chatroom');
+    expect(afterCreate.headers['x-cache']).toBe('MISS');
+    expect(afterCreate.json().items.map((r: Room) => r.title)).toEqual(['second', 'first']);
+    expect((await call(t, user, 'GET', '/chatroom')).headers['x-cache']).toBe('HIT');
+
+    await call(t, user, 'PATCH', `/chatroom/${first.id}`, { title: 'first, renamed' });
+    const afterRename = await call(t, user, 'GET', '/chatroom');
+    expect(afterRename.headers['x-cache']).toBe('MISS');
+    expect(afterRename.json().items.map((r: Room) => r.title)).toEqual(['second', 'first, renamed']);
+
+    await call(t, user, 'DELETE', `/chatroom/${second.id}`);
+    const afterDelete = await call(t, user, 'GET', '/chatroom');
+    expect(afterDelete.headers['x-cache']).toBe('MISS');
+    expect(afterDelete.json().items.map((r: Room) => r.id)).toEqual([first.id]);
+  });
+
+  it('caches each page on its own: a different limit is its own entry', async () => {
+    const user = await signIn(t);
+    await createRoom(user);
+    expect((await call(t, user, 'GET', '/chatroom?limit=5')).headers['x-cache']).toBe('MISS');
+    expect((await call(t, user, 'GET', '/chatroom?limit=6')).headers['x-cache']).toBe('MISS');
+    expect((await call(t, user, 'GET', '/chatroom?limit=5')).headers['x-cache']).toBe('HIT');
+  });
+
+  it('still answers 200 from the database when the cache store is unreachable', async () => {
+    const deadRedis = createRedis({ url: 'redis://127.0.0.1:1' });
+    deadRedis.on('error', () => undefined);
+    const broken = await startTestApp({ overrides: { cache: redisCache(deadRedis) } });
+    try {
+      const user = await signIn(broken);
+      const created = await call(broken, user, 'POST', '/chatroom', { title: 'still works' });
+      expect(created.statusCode).toBe(201);
+      for (let i = 0; i < 2; i++) {
+        const res = await call(broken, user, 'GET', '/chatroom');
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['x-cache']).toBe('MISS');
+        expect(res.json().items.map((r: Room) => r.title)).toEqual(['still works']);
+      }
+    } finally {
+      await broken.close();
+      await closeRedis(deadRedis);
+    }
+  });
+});
+
+describe('pagination', () => {
+  it('walks every room exactly once, newest first, with a small limit (ties in createdAt included)', async () => {
+    const user = await signIn(t);
+    const created: Room[] = [];
+    for (let i = 0; i < 7; i++) {
+      if (i % 2 === 0) t.clock.advance(1000); // pairs share a timestamp: the id breaks the tie
+      created.push(await createRoom(user, `room ${i}`));
+    }
+    const seen: Room[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/chatroom?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const res = await call(t, user, 'GET', url);
+      expect(res.statusCode).toBe(200);
+      const page = res.json<{ items: Room[]; nextCursor: string | null }>();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(4);
+    expect(seen.map((r) => r.id).sort()).toEqual(created.map((r) => r.id).sort());
+    expect(new Set(seen.map((r) => r.id)).size).toBe(7);
+    const times = seen.map((r) => Date.parse(r.createdAt));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+
+  it('rejects a bad limit or a forged cursor with 400', async () => {
+    const user = await signIn(t);
+    for (const query of ['limit=0', 'limit=101', 'limit=abc']) {
+      const res = await call(t, user, 'GET', `/chatroom?${query}`);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().errors[0].path).toBe('limit');
+    }
+    const forged = await call(t, user, 'GET', '/chatroom?cursor=bm90LWEtY3Vyc29y');
+    expect(forged.statusCode).toBe(400);
+    expect(forged.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'cursor' }] });
+  });
+});
