@@ -17,6 +17,7 @@ import { registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
+import { messageRoutes } from './modules/generation/message.routes.js';
 import { userRoutes } from './modules/users/user.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -76,7 +77,16 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(healthRoutes({ database: container.database, redis: container.redis }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
-  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms }));
+  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, messages: container.generation }));
+  await app.register(
+    messageRoutes({
+      sessions: container.sessions,
+      generation: container.generation,
+      stream: container.stream,
+      clock: container.clock,
+      replyWaitMs: config.REPLY_WAIT_MS,
+    }),
+  );
 
   return app;
 }

@@ -28,6 +28,7 @@ export const envSchema = z
     DATA_DIR: z.string().default('./data').describe('embedded data directory (PGlite, generated dev secret)'),
     DATABASE_URL: optionalString.describe('PostgreSQL connection string; unset = embedded PGlite in DATA_DIR'),
     REDIS_URL: optionalString.describe('Redis for rate limits, cache, queue; unset = in-process drivers'),
+    REDIS_KEY_PREFIX: z.string().default('').describe('prefix of every Redis key, for deployments sharing one Redis'),
     JWT_SECRET: optionalString
       .refine((value) => value === undefined || Buffer.byteLength(value) >= 32, 'must be at least 32 bytes')
       .describe('HS256 signing secret; required in production'),
@@ -42,6 +43,21 @@ export const envSchema = z
     AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
     CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 1, 24 * 3600).describe('lifetime of a cached GET /chatroom page'),
+    BASIC_DAILY_LIMIT: intWithDefault(5, 1).describe('prompts a day on the Basic plan'),
+    PRO_DAILY_LIMIT: intWithDefault(1000, 0).describe('prompts a day on the Pro plan; 0 = unlimited'),
+    REPLY_WAIT_MS: intWithDefault(30_000, 0, 120_000).describe('how long POST /chatroom/:id/message waits before answering 202'),
+    GEMINI_API_KEY: optionalString.describe('Google Gemini API key; unset = offline stand-in model'),
+    GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+    GEMINI_BASE_URL: optionalString.pipe(z.url().optional()).describe('endpoint override (proxy, test server)'),
+    GEMINI_TIMEOUT_MS: intWithDefault(60_000, 100, 600_000).describe('per-attempt timeout of a Gemini call, streamed body included'),
+    GEMINI_SYSTEM_INSTRUCTION: optionalString.describe('system instruction sent with every generation'),
+    GEMINI_MAX_OUTPUT_TOKENS: intWithDefault(2048, 1, 65_536),
+    GEMINI_CALLS_PER_MINUTE: intWithDefault(60, 1).describe('Gemini calls a minute across all workers'),
+    GENERATION_CONCURRENCY: intWithDefault(4, 1, 100).describe('generations one worker runs at once'),
+    GENERATION_MAX_ATTEMPTS: intWithDefault(4, 1, 20).describe('attempts per reply for retryable model errors'),
+    GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
+    GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),
+    GENERATION_RECOVERY_INTERVAL_SECONDS: intWithDefault(60, 1, 3600).describe('how often unfinished replies with no job are enqueued again'),
     CORS_ORIGINS: z
       .string()
       .default('')

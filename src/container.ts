@@ -9,6 +9,17 @@ import { closeRedis, createRedis } from './infra/redis.js';
 import { memoryCache, redisCache, type Cache } from './infra/cache.js';
 import { createChatroomListCache } from './modules/chatrooms/chatroom-list-cache.js';
 import { createChatroomService, type ChatroomService } from './modules/chatrooms/chatroom.service.js';
+import { createBullmqQueue } from './infra/queue/bullmq-queue.js';
+import type { GenerationQueue } from './infra/queue/generation-queue.js';
+import { createInProcessQueue } from './infra/queue/in-process-queue.js';
+import { memoryReplyStream, redisReplyStream, type ReplyStream } from './infra/reply-stream.js';
+import { createGeminiModel } from './integrations/gemini/gemini-model.js';
+import type { ChatModel } from './integrations/gemini/model.js';
+import { createOfflineModel } from './integrations/gemini/offline-model.js';
+import { allowancePolicy } from './modules/billing/allowance.js';
+import { createGenerationJob } from './modules/generation/generation.job.js';
+import { createGenerationService, type GenerationService } from './modules/generation/generation.service.js';
+import { startRecovery } from './modules/generation/recovery.js';
 import { createAccessTokenCodec } from './modules/auth/access-token.js';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.js';
 import { logOtpSender, responseOtpSender } from './modules/auth/otp-sender.js';
@@ -26,6 +37,12 @@ export interface Container {
   auth: AuthService;
   sessions: SessionService;
   chatrooms: ChatroomService;
+  generation: GenerationService;
+  queue: GenerationQueue;
+  stream: ReplyStream;
+  model: ChatModel;
+  /** Consumes the generation queue and runs the recovery sweep (roles `all` and `worker`). */
+  startWorker(): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +64,8 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const clock = overrides.clock ?? systemClock;
   const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config));
   log.info({ driver: database.kind }, 'database ready');
-  const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: overrides.redisKeyPrefix }) : undefined;
+  const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
+  const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
 
   const keys = deriveAuthKeys(config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR, log));
@@ -77,6 +95,40 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
   });
 
+  const model = config.GEMINI_API_KEY
+    ? createGeminiModel({
+        apiKey: config.GEMINI_API_KEY,
+        model: config.GEMINI_MODEL,
+        baseUrl: config.GEMINI_BASE_URL,
+        timeoutMs: config.GEMINI_TIMEOUT_MS,
+        systemInstruction: config.GEMINI_SYSTEM_INSTRUCTION,
+        maxOutputTokens: config.GEMINI_MAX_OUTPUT_TOKENS,
+      })
+    : createOfflineModel();
+  if (!config.GEMINI_API_KEY) log.warn('GEMINI_API_KEY is not set: replies come from the offline stand-in model');
+
+  const queueOptions = {
+    concurrency: config.GENERATION_CONCURRENCY,
+    callsPerMinute: config.GEMINI_CALLS_PER_MINUTE,
+    maxAttempts: config.GENERATION_MAX_ATTEMPTS,
+    baseDelayMs: config.GENERATION_RETRY_BASE_MS,
+    log,
+  };
+  const queue = config.REDIS_URL
+    ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
+    : createInProcessQueue(queueOptions);
+  const stream = redis ? redisReplyStream(redis) : memoryReplyStream();
+  const generation = createGenerationService({
+    database,
+    queue,
+    stream,
+    policy: allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT }),
+    clock,
+    log,
+  });
+
+  const stopWorker: (() => Promise<void>)[] = [];
+
   return {
     config,
     log,
@@ -87,7 +139,23 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     auth,
     sessions,
     chatrooms,
+    generation,
+    queue,
+    stream,
+    model,
+    startWorker() {
+      const consumer = queue.consume(
+        createGenerationJob({ database, model, stream, clock, log, historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET }),
+      );
+      const recovery = startRecovery({ database, queue, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
+      stopWorker.push(async () => {
+        recovery.stop();
+        await consumer.close();
+      });
+    },
     async close() {
+      for (const stop of stopWorker.splice(0)) await stop();
+      await queue.close();
       if (redis) await closeRedis(redis);
       await database.close();
     },

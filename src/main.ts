@@ -18,12 +18,21 @@ function parseRole(argument: string | undefined): Role {
 async function main() {
   const role = parseRole(process.argv[2]);
   const config = loadConfig();
+  if (role !== 'all' && !(config.REDIS_URL && config.DATABASE_URL)) {
+    throw new ConfigError(
+      `The '${role}' role shares work with other processes through PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, ` +
+        "or run the role 'all' (npm start) for the embedded single-process mode",
+    );
+  }
   const log = createLogger(config.LOG_LEVEL).child({ role });
   const container = await createContainer(config, log);
 
   const app = role === 'worker' ? undefined : await buildApp(container);
   if (app) await app.listen({ port: config.PORT, host: config.HOST });
-  if (role !== 'api') log.info('worker role started (no queues to consume yet)');
+  if (role !== 'api') {
+    container.startWorker();
+    log.info({ queue: container.queue.kind, model: container.model.name }, 'generation worker started');
+  }
 
   closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');

@@ -18,7 +18,11 @@ export type ErrorCode =
   | 'OTP_ATTEMPTS_EXCEEDED'
   | 'INVALID_CREDENTIALS'
   | 'WRONG_PASSWORD'
-  | 'CHATROOM_NOT_FOUND';
+  | 'CHATROOM_NOT_FOUND'
+  | 'MESSAGE_NOT_FOUND'
+  | 'QUOTA_EXCEEDED'
+  | 'MODEL_FAILED'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 export interface FieldError {
   path: string;

@@ -34,3 +34,12 @@ export function toPage<Row extends Position, Item>(rows: Row[], limit: number, p
   const last = items.at(-1);
   return { items: items.map(present), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
 }
+
+/** Cursor for lists ordered by a sequence number (messages). */
+export const encodeSeqCursor = (seq: number) => Buffer.from(`seq:${seq}`).toString('base64url');
+
+export function decodeSeqCursor(cursor: string): number {
+  const match = /^seq:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match?.[1]) throw validationError('cursor', 'is not a cursor this API returned; pass nextCursor from the previous page as it is');
+  return Number(match[1]);
+}

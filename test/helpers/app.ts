@@ -22,6 +22,8 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   captureLogs?: boolean;
+  /** Run the generation worker in this process (default true, like `npm start`). */
+  worker?: boolean;
   overrides?: Pick<ContainerOverrides, 'cache'>;
 }
 
@@ -34,6 +36,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '100000',
     DATA_DIR: '/nonexistent-data-dir-for-tests',
+    GENERATION_RETRY_BASE_MS: '5',
+    GEMINI_CALLS_PER_MINUTE: '100000',
     ...backends.env,
     ...options.env,
   });
@@ -54,6 +58,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const app = await buildApp(container);
   await app.ready();
+  if (options.worker !== false) container.startWorker();
   return {
     app,
     container,

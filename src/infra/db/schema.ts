@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -76,4 +76,74 @@ export const chatrooms = pgTable(
   },
   // Serves both the ownership lookups and the newest-first keyset pagination of a user's list.
   (table) => [index('chatrooms_user_created_idx').on(table.userId, table.createdAt.desc(), table.id.desc())],
+);
+
+/**
+ * A turn of a conversation. A model reply is a row too, from the moment it is asked for:
+ * pending → streaming → done | failed. `seq` orders messages strictly (a prompt and its reply share a timestamp).
+ */
+export const messages = pgTable(
+  'messages',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    chatroomId: uuid('chatroom_id')
+      .notNull()
+      .references(() => chatrooms.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['user', 'model'] }).notNull(),
+    content: text('content').notNull().default(''),
+    status: text('status', { enum: ['pending', 'streaming', 'done', 'failed'] }).notNull(),
+    finishReason: text('finish_reason'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    promptTokens: integer('prompt_tokens'),
+    outputTokens: integer('output_tokens'),
+    /** The UTC day whose allowance paid for this reply: a failed reply gives its prompt back to that day. */
+    allowanceDay: date('allowance_day', { mode: 'string' }),
+    createdAt: timestamptz('created_at').notNull(),
+    updatedAt: timestamptz('updated_at').notNull(),
+    completedAt: timestamptz('completed_at'),
+  },
+  (table) => [
+    uniqueIndex('messages_chatroom_seq_idx').on(table.chatroomId, table.seq),
+    index('messages_user_id_idx').on(table.userId),
+    // The recovery sweep looks for unfinished replies.
+    index('messages_unfinished_idx').on(table.status, table.updatedAt).where(sql`status in ('pending', 'streaming')`),
+  ],
+);
+
+/** Prompts spent per user per UTC day; spent and given back with single atomic statements. */
+export const dailyUsage = pgTable(
+  'daily_usage',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    day: date('day', { mode: 'string' }).notNull(),
+    used: integer('used').notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.day] })],
+);
+
+/** The first outcome of a POST /chatroom/:id/message per Idempotency-Key, so that a retry returns it. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    userMessageId: uuid('user_message_id').references(() => messages.id, { onDelete: 'cascade' }),
+    replyId: uuid('reply_id').references(() => messages.id, { onDelete: 'cascade' }),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.userId, table.key] }),
+    index('idempotency_keys_user_message_idx').on(table.userMessageId),
+    index('idempotency_keys_reply_idx').on(table.replyId),
+  ],
 );

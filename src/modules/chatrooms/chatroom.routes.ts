@@ -9,16 +9,21 @@ import {
   createChatroomBody,
   listChatroomsQuery,
   renameChatroomBody,
+  toChatroomDto,
 } from './chatroom.schemas.js';
+import type { GenerationService } from '../generation/generation.service.js';
 import type { ChatroomService } from './chatroom.service.js';
 
 type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
   chatrooms: ChatroomService;
+  messages: Pick<GenerationService, 'latestMessages'>;
 };
 
+const LATEST_MESSAGES = 50;
+
 export const chatroomRoutes =
-  ({ sessions, chatrooms }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, chatrooms, messages }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['chatrooms'];
@@ -40,7 +45,10 @@ export const chatroomRoutes =
     app.get(
       '/chatroom/:id',
       { schema: { tags, security, params: chatroomParams, response: { 200: chatroomDetailSchema } } },
-      (request) => chatrooms.getWithMessages(authOf(request).user.id, request.params.id),
+      async (request) => {
+        const room = await chatrooms.requireOwned(authOf(request).user.id, request.params.id);
+        return { ...toChatroomDto(room), ...(await messages.latestMessages(room.id, LATEST_MESSAGES)) };
+      },
     );
 
     app.patch(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { messageSchema } from '../generation/message.schemas.js';
 import type { ChatroomRow } from './chatroom.repository.js';
 
 const title = z.string().trim().min(1, 'must not be blank').max(120, 'must be at most 120 characters');
@@ -13,9 +14,8 @@ export const chatroomSchema = z
   .object({ id: z.string(), title: z.string(), createdAt: z.string(), updatedAt: z.string() })
   .meta({ id: 'Chatroom' });
 export const chatroomPageSchema = pageOf(chatroomSchema);
-// Messages join this once generation lands; until then a chatroom has none.
 export const chatroomDetailSchema = chatroomSchema
-  .extend({ messages: z.array(z.never()), hasMoreMessages: z.boolean() })
+  .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean() })
   .meta({ id: 'ChatroomWithMessages' });
 
 export type ChatroomDto = z.infer<typeof chatroomSchema>;

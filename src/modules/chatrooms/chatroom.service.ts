@@ -39,11 +39,6 @@ export function createChatroomService({ database: { db }, listCache, clock }: De
   return {
     requireOwned,
 
-    async getWithMessages(userId: string, id: string) {
-      const room = await requireOwned(userId, id);
-      return { ...toChatroomDto(room), messages: [], hasMoreMessages: false };
-    },
-
     async create(userId: string, title: string | undefined): Promise<ChatroomDto> {
       const room = await insertChatroom(db, userId, title ?? DEFAULT_CHATROOM_TITLE, clock.now());
       await listCache.invalidate(userId);

@@ -1,0 +1,36 @@
+export interface Deadline {
+  /** Aborts when the time runs out or any parent signal aborts. */
+  readonly signal: AbortSignal;
+  readonly timedOut: boolean;
+  /** Clears the timer and detaches from the parents; call it when the work is over. */
+  dispose(): void;
+}
+
+/*
+ * Our own timer rather than AbortSignal.timeout()/AbortSignal.any(): on Node 20 a composed timeout
+ * signal can be garbage-collected before it fires, and a wait that never ends is worse than none.
+ */
+export function deadline(ms: number, ...parents: (AbortSignal | undefined)[]): Deadline {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error(`timed out after ${ms} ms`));
+  }, ms);
+  const linked = parents.filter((parent): parent is AbortSignal => parent !== undefined);
+  const follow = () => controller.abort(linked.find((parent) => parent.aborted)?.reason);
+  for (const parent of linked) {
+    if (parent.aborted) follow();
+    else parent.addEventListener('abort', follow, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    dispose() {
+      clearTimeout(timer);
+      for (const parent of linked) parent.removeEventListener('abort', follow);
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
+import { deadline } from '../../infra/deadline.js';
+import { ModelError, type ChatModel, type ChatTurn, type ModelOutcome } from './model.js';
+
+export interface GeminiOptions {
+  apiKey: string;
+  model: string;
+  baseUrl?: string | undefined;
+  timeoutMs: number;
+  systemInstruction?: string | undefined;
+  maxOutputTokens: number;
+}
+
+// Statuses where Google asks clients to retry with backoff; everything else is the request's fault.
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/** A response stopped for one of these reasons carries no usable answer when it has no text. */
+const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
+
+function toModelError(error: unknown, timedOut: boolean): ModelError {
+  if (error instanceof ModelError) return error;
+  if (timedOut) return new ModelError('MODEL_TIMEOUT', 'Gemini did not finish in time', true);
+  if (error instanceof ApiError) {
+    const retryable = RETRYABLE_STATUSES.has(error.status);
+    const code = error.status === 429 ? 'MODEL_RATE_LIMITED' : retryable ? 'MODEL_UNAVAILABLE' : 'MODEL_REJECTED';
+    // ApiError.message is Gemini's raw JSON body: keep it for the log, not for the client.
+    return new ModelError(code, `Gemini answered HTTP ${error.status}`, retryable, error.status);
+  }
+  return new ModelError('MODEL_NETWORK_ERROR', `Could not reach Gemini: ${(error as Error).message}`, true);
+}
+
+/** The text of a chunk, without the model's "thought" parts. */
+function textOf(chunk: GenerateContentResponse): string {
+  const parts = chunk.candidates?.[0]?.content?.parts ?? [];
+  return parts
+    .filter((part) => !part.thought && typeof part.text === 'string')
+    .map((part) => part.text)
+    .join('');
+}
+
+/** Only this folder imports @google/genai. */
+export function createGeminiModel(options: GeminiOptions): ChatModel {
+  const ai = new GoogleGenAI({
+    apiKey: options.apiKey,
+    // No SDK retries: the generation queue retries the whole job with backoff, off the worker slot.
+    httpOptions: options.baseUrl ? { baseUrl: options.baseUrl } : {},
+  });
+
+  return {
+    name: options.model,
+    async generate(turns: ChatTurn[], onDelta, signal): Promise<ModelOutcome> {
+      // Our own deadline, so that a timeout is told apart from the caller's cancellation.
+      const call = deadline(options.timeoutMs, signal);
+      const abortSignal = call.signal;
+      let finishReason: string | null = null;
+      let usage: ModelOutcome['usage'] = null;
+      let produced = 0;
+      try {
+        const stream = await ai.models.generateContentStream({
+          model: options.model,
+          contents: turns.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
+          config: {
+            abortSignal,
+            maxOutputTokens: options.maxOutputTokens,
+            ...(options.systemInstruction ? { systemInstruction: options.systemInstruction } : {}),
+          },
+        });
+        for await (const chunk of stream) {
+          const blockReason = chunk.promptFeedback?.blockReason;
+          if (blockReason) {
+            throw new ModelError('PROMPT_BLOCKED', `Gemini declined the prompt (${blockReason})`, false);
+          }
+          const text = textOf(chunk);
+          if (text) {
+            produced += text.length;
+            await onDelta(text);
+          }
+          finishReason = chunk.candidates?.[0]?.finishReason ?? finishReason;
+          if (chunk.usageMetadata) {
+            usage = {
+              promptTokens: chunk.usageMetadata.promptTokenCount ?? 0,
+              outputTokens: chunk.usageMetadata.candidatesTokenCount ?? 0,
+            };
+          }
+        }
+      } catch (error) {
+        signal.throwIfAborted();
+        throw toModelError(error, call.timedOut);
+      } finally {
+        call.dispose();
+      }
+      if (produced === 0 && finishReason !== null && BLOCKING_FINISH_REASONS.has(finishReason)) {
+        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${finishReason})`, false);
+      }
+      return { finishReason, usage };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../../infra/db/client.js';
+import { dailyUsage } from '../../infra/db/schema.js';
+
+export type Tier = 'basic' | 'pro';
+
+export interface AllowancePolicy {
+  /** Prompts a day; null = unlimited. */
+  limitFor(tier: Tier): number | null;
+}
+
+export const allowancePolicy = ({ basicDailyLimit, proDailyLimit }: { basicDailyLimit: number; proDailyLimit: number }): AllowancePolicy => ({
+  limitFor: (tier) => (tier === 'pro' ? (proDailyLimit === 0 ? null : proDailyLimit) : basicDailyLimit),
+});
+
+/** Allowances reset at 00:00 UTC. */
+export const usageDay = (now: Date) => now.toISOString().slice(0, 10);
+export const nextReset = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1));
+
+export interface AllowanceState {
+  used: number;
+  limit: number | null;
+  remaining: number | null;
+  resetsAt: Date;
+}
+
+export const allowanceState = (used: number, limit: number | null, now: Date): AllowanceState => ({
+  used,
+  limit,
+  remaining: limit === null ? null : Math.max(0, limit - used),
+  resetsAt: nextReset(now),
+});
+
+/**
+ * Spends one prompt of `day` in one statement: the row is created or incremented only while
+ * `used < limit`, so parallel requests can never spend past the limit. Returns the new count, or
+ * undefined when the allowance is used up.
+ */
+export async function spendPrompt(db: Executor, userId: string, day: string, limit: number | null): Promise<number | undefined> {
+  const [row] = await db
+    .insert(dailyUsage)
+    .values({ userId, day, used: 1 })
+    .onConflictDoUpdate({
+      target: [dailyUsage.userId, dailyUsage.day],
+      set: { used: sql`${dailyUsage.used} + 1` },
+      ...(limit === null ? {} : { setWhere: lt(dailyUsage.used, limit) }),
+    })
+    .returning({ used: dailyUsage.used });
+  return row?.used;
+}
+
+/** Gives one prompt back to `day` (a reply that failed for good). The caller makes sure it happens once. */
+export async function refundPrompt(db: Executor, userId: string, day: string): Promise<void> {
+  await db
+    .update(dailyUsage)
+    .set({ used: sql`${dailyUsage.used} - 1` })
+    .where(and(eq(dailyUsage.userId, userId), eq(dailyUsage.day, day), gt(dailyUsage.used, 0)));
+}
+
+export async function promptsUsed(db: Executor, userId: string, day: string): Promise<number> {
+  const [row] = await db
+    .select({ used: dailyUsage.used })
+    .from(dailyUsage)
+    .where(and(eq(dailyUsage.userId, userId), eq(dailyUsage.day, day)));
+  return row?.used ?? 0;
+}

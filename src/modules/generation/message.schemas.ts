@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { pageOf, paginationQuery } from '../../http/pagination.js';
+import type { MessageRow } from './message.repository.js';
+
+export const messageSchema = z
+  .object({
+    id: z.string(),
+    chatroomId: z.string(),
+    role: z.enum(['user', 'model']),
+    content: z.string(),
+    status: z.enum(['pending', 'streaming', 'done', 'failed']),
+    finishReason: z.string().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    usage: z.object({ promptTokens: z.number().int(), outputTokens: z.number().int() }).nullable(),
+    createdAt: z.string(),
+    completedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Message' });
+
+export type MessageDto = z.infer<typeof messageSchema>;
+
+export const toMessageDto = (row: MessageRow): MessageDto => ({
+  id: row.id,
+  chatroomId: row.chatroomId,
+  role: row.role,
+  content: row.content,
+  status: row.status,
+  finishReason: row.finishReason,
+  error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
+  usage: row.promptTokens === null ? null : { promptTokens: row.promptTokens, outputTokens: row.outputTokens ?? 0 },
+  createdAt: row.createdAt.toISOString(),
+  completedAt: row.completedAt?.toISOString() ?? null,
+});
+
+export const sendMessageBody = z.object({
+  content: z.string().trim().min(1, 'must not be blank').max(8000, 'must be at most 8000 characters'),
+});
+
+export const sendMessageQuery = z.object({
+  wait: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true')
+    .meta({ description: 'false = answer 202 at once and poll the reply' }),
+});
+
+export const exchangeSchema = z.object({ userMessage: messageSchema, reply: messageSchema }).meta({ id: 'MessageExchange' });
+export const messagePageSchema = pageOf(messageSchema);
+export const listMessagesQuery = paginationQuery;
+export const messageParams = z.object({ id: z.string().max(100), messageId: z.string().max(100) });

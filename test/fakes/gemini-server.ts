@@ -1,0 +1,259 @@
+/**
+ * A local stand-in for the Gemini API (generativelanguage.googleapis.com, v1beta) that speaks the
+ * real wire protocol, so the official `@google/genai` SDK works against it unmodified:
+ *
+ *   new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: fake.url } })
+ *
+ * Tests script the model per request with steps (reply, error, blocked prompt, hang) and read back
+ * what the SDK sent. node:http only, so it runs anywhere the tests do.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type GeminiStep =
+  | {
+      kind: 'reply';
+      chunks: string[];
+      /** Wait before each chunk (stream); the non-stream answer waits for the sum. */
+      chunkDelayMs?: number;
+      finishReason?: string;
+      usage?: { promptTokenCount: number; candidatesTokenCount: number };
+    }
+  | { kind: 'error'; status: number; message?: string }
+  | { kind: 'blocked'; blockReason?: string } // default 'SAFETY'
+  | { kind: 'hang' }; // accept the request, never answer (until close or the client aborts)
+
+export interface GeminiPart {
+  text?: string;
+  [field: string]: unknown;
+}
+
+export interface GeminiContent {
+  role?: string;
+  parts?: GeminiPart[];
+}
+
+/** The request body as the SDK sends it; loosely typed because the fake only reads the texts. */
+export interface GeminiRequestBody {
+  contents?: GeminiContent[];
+  systemInstruction?: GeminiContent;
+  generationConfig?: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+export interface RecordedGeminiRequest {
+  model: string; // e.g. 'gemini-2.5-flash'
+  method: 'generateContent' | 'streamGenerateContent';
+  apiKey: string | undefined;
+  body: GeminiRequestBody;
+}
+
+export interface FakeGemini {
+  url: string; // 'http://127.0.0.1:<port>'
+  requests: RecordedGeminiRequest[];
+  /** Steps are consumed one per request, in order; when none are queued the default step answers. */
+  enqueue(...steps: GeminiStep[]): void;
+  setDefault(step: GeminiStep): void; // initial default: { kind: 'reply', chunks: ['Hello', ' from', ' fake Gemini.'] }
+  reset(): void; // clear queue and requests, restore the initial default
+  close(): Promise<void>; // ends hanging requests too; must not hang
+}
+
+const INITIAL_DEFAULT: GeminiStep = { kind: 'reply', chunks: ['Hello', ' from', ' fake Gemini.'] };
+
+// google.rpc.Code names the real API puts in error.status next to the HTTP code.
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+// The SDK builds `{baseUrl}/v1beta/models/{model}:{method}`; streaming adds `?alt=sse`.
+const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+interface Usage {
+  promptTokenCount: number;
+  candidatesTokenCount: number;
+  totalTokenCount: number;
+}
+
+export async function startFakeGemini(): Promise<FakeGemini> {
+  const requests: RecordedGeminiRequest[] = [];
+  let queue: GeminiStep[] = [];
+  let defaultStep = INITIAL_DEFAULT;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A bug in the fake must fail loudly in the test, not leave the SDK waiting.
+      if (!res.headersSent) sendError(res, 500, `fake Gemini crashed: ${String(error)}`);
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Lets a delayed reply stop writing once the client has gone (abort, timeout, close()).
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    // A write racing the client's disconnect must not crash the test process with an unhandled 'error'.
+    res.on('error', () => undefined);
+
+    const { pathname } = new URL(req.url ?? '/', 'http://fake');
+    const route = ROUTE.exec(pathname);
+    const model = route?.[1];
+    const method = route?.[2] as RecordedGeminiRequest['method'] | undefined;
+    if (req.method !== 'POST' || model === undefined || method === undefined) {
+      req.resume();
+      return sendError(res, 404, `Not found: ${req.method ?? ''} ${pathname}`);
+    }
+
+    let body: GeminiRequestBody;
+    try {
+      body = JSON.parse(await readBody(req)) as GeminiRequestBody;
+    } catch {
+      return sendError(res, 400, 'Invalid JSON payload received.');
+    }
+
+    const apiKey = header(req, 'x-goog-api-key');
+    requests.push({ model, method, apiKey, body });
+    // Rejected before any step is consumed, as the real API rejects before reaching a model.
+    if (!apiKey) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+
+    const step = queue.shift() ?? defaultStep;
+
+    switch (step.kind) {
+      case 'error':
+        return sendError(res, step.status, step.message ?? `Fake Gemini error ${step.status}`);
+      case 'hang':
+        // Never answer: the socket stays open until the client aborts or close() destroys it.
+        return;
+      case 'blocked': {
+        const blocked = {
+          promptFeedback: { blockReason: step.blockReason ?? 'SAFETY' },
+          usageMetadata: { promptTokenCount: promptTokens(body), totalTokenCount: promptTokens(body) },
+          modelVersion: model,
+        };
+        return method === 'streamGenerateContent' ? sendEvents(res, [blocked]) : sendJson(res, 200, blocked);
+      }
+      case 'reply':
+        return method === 'streamGenerateContent'
+          ? streamReply(res, step, model, usageFor(step, body), gone.signal)
+          : unaryReply(res, step, model, usageFor(step, body), gone.signal);
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    enqueue: (...steps) => {
+      queue.push(...steps);
+    },
+    setDefault: (step) => {
+      defaultStep = step;
+    },
+    reset: () => {
+      queue = [];
+      requests.length = 0; // keep the array identity: tests may hold `fake.requests`
+      defaultStep = INITIAL_DEFAULT;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Hanging requests and the SDK's keep-alive sockets would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function candidate(text: string, finishReason?: string) {
+  return { content: { role: 'model', parts: [{ text }] }, ...(finishReason ? { finishReason } : {}), index: 0 };
+}
+
+async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind: 'reply' }>, model: string, usage: Usage, gone: AbortSignal) {
+  if (!(await pause((step.chunkDelayMs ?? 0) * step.chunks.length, gone))) return;
+  sendJson(res, 200, {
+    candidates: [candidate(step.chunks.join(''), step.finishReason ?? 'STOP')],
+    usageMetadata: usage,
+    modelVersion: model,
+  });
+}
+
+async function streamReply(res: ServerResponse, step: Extract<GeminiStep, { kind: 'reply' }>, model: string, usage: Usage, gone: AbortSignal) {
+  startEvents(res);
+  // An empty reply still needs one event to carry finishReason and usage.
+  const chunks = step.chunks.length > 0 ? step.chunks : [''];
+  for (const [i, text] of chunks.entries()) {
+    if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
+    const last = i === chunks.length - 1;
+    writeEvent(res, {
+      candidates: [candidate(text, last ? (step.finishReason ?? 'STOP') : undefined)],
+      ...(last ? { usageMetadata: usage } : {}),
+      modelVersion: model,
+    });
+  }
+  res.end();
+}
+
+/** Waits `ms`; false when the client went away meanwhile, so nothing more should be written. */
+async function pause(ms: number, gone: AbortSignal): Promise<boolean> {
+  if (ms > 0) await sleep(ms, undefined, { signal: gone }).catch(() => undefined);
+  return !gone.aborted;
+}
+
+function usageFor(step: Extract<GeminiStep, { kind: 'reply' }>, body: GeminiRequestBody): Usage {
+  const promptTokenCount = step.usage?.promptTokenCount ?? promptTokens(body);
+  const candidatesTokenCount = step.usage?.candidatesTokenCount ?? Math.ceil(step.chunks.join('').length / 4);
+  return { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount };
+}
+
+/** About four characters a token, over every text the request carries (system instruction included). */
+function promptTokens(body: GeminiRequestBody): number {
+  const contents = [...(body.contents ?? []), ...(body.systemInstruction ? [body.systemInstruction] : [])];
+  const chars = contents.flatMap((c) => c.parts ?? []).reduce((n, p) => n + (typeof p.text === 'string' ? p.text.length : 0), 0);
+  return Math.ceil(chars / 4);
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown): void {
+  // The SDK only parses an error body as JSON when the content type says so.
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
+  res.end(JSON.stringify(payload));
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  sendJson(res, status, { error: { code: status, message, status: STATUS_NAMES[status] ?? 'UNKNOWN' } });
+}
+
+function startEvents(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  // Headers go out now, so the SDK's generateContentStream() resolves before the first chunk.
+  res.flushHeaders();
+}
+
+/** One SSE event per response: a single `data:` line and a blank line; no `event:` lines, no [DONE]. */
+function writeEvent(res: ServerResponse, payload: unknown): void {
+  res.write(`data: ${JSON.stringify(payload)}\n\n`);
+}
+
+function sendEvents(res: ServerResponse, payloads: unknown[]): void {
+  startEvents(res);
+  for (const payload of payloads) writeEvent(res, payload);
+  res.end();
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
