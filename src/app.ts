@@ -18,6 +18,9 @@ import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
 import { messageRoutes } from './modules/generation/message.routes.js';
+import { billingRoutes } from './modules/billing/billing.routes.js';
+import { simulatorRoutes } from './modules/billing/simulator.routes.js';
+import { webhookRoutes } from './modules/billing/webhook.routes.js';
 import { userRoutes } from './modules/users/user.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -74,6 +77,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
   });
+  app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
   await app.register(healthRoutes({ database: container.database, redis: container.redis }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
@@ -87,6 +91,10 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
       replyWaitMs: config.REPLY_WAIT_MS,
     }),
   );
+  await app.register(billingRoutes({ sessions: container.sessions, subscriptions: container.subscriptions, publicBaseUrl: config.PUBLIC_BASE_URL }));
+  await app.register(webhookRoutes({ webhooks: container.webhooks }));
+  const { simulator } = container.payments;
+  if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: container.clock }));
 
   return app;
 }

@@ -58,6 +58,15 @@ export const envSchema = z
     GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
     GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),
     GENERATION_RECOVERY_INTERVAL_SECONDS: intWithDefault(60, 1, 3600).describe('how often unfinished replies with no job are enqueued again'),
+    PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()).describe('this API as clients reach it; default: from each request'),
+    STRIPE_SECRET_KEY: optionalString.describe('unset = simulated checkout'),
+    STRIPE_WEBHOOK_SECRET: optionalString.describe('whsec_… of the webhook endpoint; the simulator signs with it too'),
+    STRIPE_PRICE_ID: optionalString.describe('the Pro plan price (recurring)'),
+    STRIPE_API_BASE_URL: optionalString.pipe(z.url().optional()).describe('Stripe API endpoint override (a test server)'),
+    STRIPE_MAX_NETWORK_RETRIES: intWithDefault(2, 0, 5).describe('SDK retries; safe because every POST carries an idempotency key'),
+    STRIPE_SIMULATOR: booleanFlag.describe('allow the simulated checkout when NODE_ENV=production'),
+    CHECKOUT_SUCCESS_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends the payer back'),
+    CHECKOUT_CANCEL_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends a payer who cancels'),
     CORS_ORIGINS: z
       .string()
       .default('')
@@ -74,6 +83,17 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.JWT_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.STRIPE_SECRET_KEY !== undefined) {
+      for (const name of ['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID'] as const) {
+        if (env[name] === undefined) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when STRIPE_SECRET_KEY is set' });
+      }
+    } else if (env.NODE_ENV === 'production' && !env.STRIPE_SIMULATOR) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STRIPE_SECRET_KEY'],
+        message: 'is required when NODE_ENV=production (or set STRIPE_SIMULATOR=true to run the simulated checkout on purpose)',
+      });
     }
   });
 

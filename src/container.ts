@@ -20,6 +20,13 @@ import { allowancePolicy } from './modules/billing/allowance.js';
 import { createGenerationJob } from './modules/generation/generation.job.js';
 import { createGenerationService, type GenerationService } from './modules/generation/generation.service.js';
 import { startRecovery } from './modules/generation/recovery.js';
+import { randomBytes } from 'node:crypto';
+import type { PaymentGateway } from './integrations/stripe/payment-gateway.js';
+import { createSimulatedGateway, type SimulatedGateway } from './integrations/stripe/simulated-gateway.js';
+import { createStripeGateway } from './integrations/stripe/stripe-gateway.js';
+import { createWebhookVerifier } from './integrations/stripe/webhook-signature.js';
+import { createSubscriptionService, type SubscriptionService } from './modules/billing/subscription.service.js';
+import { createWebhookService, type WebhookService } from './modules/billing/webhook.service.js';
 import { createAccessTokenCodec } from './modules/auth/access-token.js';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.js';
 import { logOtpSender, responseOtpSender } from './modules/auth/otp-sender.js';
@@ -38,6 +45,10 @@ export interface Container {
   sessions: SessionService;
   chatrooms: ChatroomService;
   generation: GenerationService;
+  subscriptions: SubscriptionService;
+  webhooks: WebhookService;
+  /** Stripe, or the simulator (with the secret it signs its events with). */
+  payments: { gateway: PaymentGateway; simulator?: { gateway: SimulatedGateway; webhookSecret: string } };
   queue: GenerationQueue;
   stream: ReplyStream;
   model: ChatModel;
@@ -118,11 +129,34 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
     : createInProcessQueue(queueOptions);
   const stream = redis ? redisReplyStream(redis) : memoryReplyStream();
-  const generation = createGenerationService({
+  const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
+  const generation = createGenerationService({ database, queue, stream, policy, clock, log });
+
+  // Without Stripe keys the simulator stands in; it signs with the configured secret, or one of its own.
+  const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? `whsec_simulated_${randomBytes(24).toString('hex')}`;
+  const simulated = config.STRIPE_SECRET_KEY ? undefined : createSimulatedGateway(clock);
+  const gateway: PaymentGateway =
+    simulated ??
+    createStripeGateway({
+      secretKey: config.STRIPE_SECRET_KEY as string,
+      priceId: config.STRIPE_PRICE_ID as string,
+      apiBaseUrl: config.STRIPE_API_BASE_URL,
+      maxNetworkRetries: config.STRIPE_MAX_NETWORK_RETRIES,
+    });
+  if (simulated) log.warn('STRIPE_SECRET_KEY is not set: payments use the simulated checkout');
+  const subscriptions = createSubscriptionService({
     database,
-    queue,
-    stream,
-    policy: allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT }),
+    gateway,
+    policy,
+    clock,
+    log,
+    successUrl: config.CHECKOUT_SUCCESS_URL,
+    cancelUrl: config.CHECKOUT_CANCEL_URL,
+  });
+  const webhooks = createWebhookService({
+    database,
+    gateway,
+    verifier: createWebhookVerifier(webhookSecret, () => clock.now()),
     clock,
     log,
   });
@@ -140,6 +174,9 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     sessions,
     chatrooms,
     generation,
+    subscriptions,
+    webhooks,
+    payments: { gateway, ...(simulated ? { simulator: { gateway: simulated, webhookSecret } } : {}) },
     queue,
     stream,
     model,

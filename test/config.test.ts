@@ -18,7 +18,15 @@ describe('configuration', () => {
   it('requires JWT_SECRET in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required when NODE_ENV=production/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).NODE_ENV).toBe('production');
+  });
+
+  it('refuses the simulated checkout in production unless it is switched on', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(() => loadConfig(production)).toThrow(/STRIPE_SECRET_KEY: is required when NODE_ENV=production/);
+    expect(loadConfig({ ...production, STRIPE_SIMULATOR: 'true' }).STRIPE_SIMULATOR).toBe(true);
+    const stripe = { ...production, STRIPE_SECRET_KEY: 'sk_live_x' };
+    expect(() => loadConfig(stripe)).toThrow(/STRIPE_WEBHOOK_SECRET: is required when STRIPE_SECRET_KEY is set/);
+    expect(loadConfig({ ...stripe, STRIPE_WEBHOOK_SECRET: 'whsec_x', STRIPE_PRICE_ID: 'price_x' }).NODE_ENV).toBe('production');
   });
 
   it('treats an empty variable as unset', () => {

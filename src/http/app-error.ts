@@ -22,7 +22,13 @@ export type ErrorCode =
   | 'MESSAGE_NOT_FOUND'
   | 'QUOTA_EXCEEDED'
   | 'MODEL_FAILED'
-  | 'IDEMPOTENCY_KEY_REUSED';
+  | 'IDEMPOTENCY_KEY_REUSED'
+  | 'ALREADY_SUBSCRIBED'
+  | 'NO_BILLING_ACCOUNT'
+  | 'INVALID_SIGNATURE'
+  | 'PAYMENT_PROVIDER_ERROR'
+  | 'CHECKOUT_NOT_FOUND'
+  | 'CHECKOUT_CLOSED';
 
 export interface FieldError {
   path: string;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -9,7 +9,8 @@ export const users = pgTable('users', {
   name: text('name'),
   email: text('email'),
   passwordHash: text('password_hash'),
-  tier: text('tier', { enum: ['basic', 'pro'] }).notNull().default('basic'),
+  /** Created on the first checkout and reused for every later one. */
+  stripeCustomerId: text('stripe_customer_id').unique(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });
@@ -147,3 +148,33 @@ export const idempotencyKeys = pgTable(
     index('idempotency_keys_reply_idx').on(table.replyId),
   ],
 );
+
+/**
+ * Stripe is the truth about subscriptions; these rows mirror it. The tier is derived from them at
+ * request time (past_due counts as Pro until the paid period ends), never stored or put in a token.
+ */
+export const subscriptions = pgTable(
+  'subscriptions',
+  {
+    stripeSubscriptionId: text('stripe_subscription_id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    stripeCustomerId: text('stripe_customer_id').notNull(),
+    status: text('status').notNull(),
+    priceId: text('price_id'),
+    currentPeriodEnd: timestamptz('current_period_end'),
+    cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+    /** When Stripe said this state (event time, or when we retrieved it): older news never overwrites it. */
+    stateAsOf: timestamptz('state_as_of').notNull(),
+    updatedAt: timestamptz('updated_at').notNull(),
+  },
+  (table) => [index('subscriptions_user_id_idx').on(table.userId)],
+);
+
+/** Every Stripe event applied, by id, recorded in the same transaction as its effect: a replay is a no-op. */
+export const stripeEvents = pgTable('stripe_events', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  receivedAt: timestamptz('received_at').notNull(),
+});

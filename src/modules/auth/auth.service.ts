@@ -74,7 +74,7 @@ export function createAuthService({ database, otp, otpSender, sessions, clock }:
         passwordHash,
       });
       if (!user) throw new AppError('MOBILE_TAKEN', 409, `Mobile '${input.mobile}' is already signed up; log in instead`);
-      return toUserDto(user);
+      return toUserDto({ ...user, tier: 'basic' }); // a new user has no subscription yet
     },
 
     sendLoginOtp: (mobile: string) => sendCode(mobile, 'login'),

@@ -1,7 +1,8 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { refreshTokens, sessions, users } from '../../infra/db/schema.js';
-import type { UserRow } from '../users/user.repository.js';
+import { tierOf } from '../billing/subscription.repository.js';
+import type { Account } from '../users/user.repository.js';
 
 export type SessionRow = typeof sessions.$inferSelect;
 
@@ -56,11 +57,11 @@ export async function findLiveSession(
   db: Executor,
   sessionId: string,
   now: Date,
-): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+): Promise<{ session: SessionRow; user: Account } | undefined> {
   const [row] = await db
-    .select({ session: sessions, user: users })
+    .select({ session: sessions, user: users, tier: tierOf(users.id, now) })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
-  return row;
+  return row && { session: row.session, user: { ...row.user, tier: row.tier } };
 }

@@ -3,7 +3,8 @@ import type { Database, Executor } from '../../infra/db/client.js';
 import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../http/app-error.js';
 import { toUserDto, type UserDto } from '../users/user.presenter.js';
-import type { UserRow } from '../users/user.repository.js';
+import { findTier } from '../billing/subscription.repository.js';
+import type { Account, UserRow } from '../users/user.repository.js';
 import type { AccessTokenCodec } from './access-token.js';
 import { generateRefreshToken, hashRefreshToken } from './secrets.js';
 import {
@@ -27,7 +28,7 @@ export interface TokenPair {
 
 /** Who is calling: set on the request by the auth hook. */
 export interface AuthContext {
-  user: UserRow;
+  user: Account;
   sessionId: string;
 }
 
@@ -55,7 +56,7 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: accessTokens.ttlSeconds,
-      user: toUserDto(user),
+      user: toUserDto({ ...user, tier: await findTier(db, user.id, now) }),
     };
   }
 

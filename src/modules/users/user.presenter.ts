@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { UserRow } from './user.repository.js';
+import type { Account } from './user.repository.js';
 
 export const userSchema = z
   .object({
@@ -15,7 +15,7 @@ export const userSchema = z
 
 export type UserDto = z.infer<typeof userSchema>;
 
-export const toUserDto = (user: UserRow): UserDto => ({
+export const toUserDto = (user: Account): UserDto => ({
   id: user.id,
   mobile: user.mobile,
   name: user.name,

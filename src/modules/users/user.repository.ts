@@ -1,8 +1,11 @@
 import { eq } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { users } from '../../infra/db/schema.js';
+import type { Tier } from '../billing/allowance.js';
 
 export type UserRow = typeof users.$inferSelect;
+/** A user with the tier their subscriptions give them right now. */
+export type Account = UserRow & { tier: Tier };
 export type NewUser = Pick<typeof users.$inferInsert, 'mobile' | 'name' | 'email' | 'passwordHash'>;
 
 export async function findUserById(db: Executor, id: string): Promise<UserRow | undefined> {

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { baseUrlOf } from '../../http/base-url.js';
+import type { SessionService } from '../auth/session.service.js';
+import type { SubscriptionService } from './subscription.service.js';
+
+type Deps = {
+  sessions: Pick<SessionService, 'authenticate'>;
+  subscriptions: SubscriptionService;
+  publicBaseUrl: string | undefined;
+};
+
+const subscriptionStatusSchema = z
+  .object({
+    tier: z.enum(['basic', 'pro']),
+    status: z.enum(['none', 'incomplete', 'trialing', 'active', 'past_due', 'canceled', 'unpaid']),
+    currentPeriodEnd: z.string().nullable(),
+    cancelAtPeriodEnd: z.boolean(),
+    usage: z.object({
+      used: z.number().int(),
+      limit: z.number().int().nullable(),
+      remaining: z.number().int().nullable(),
+      resetsAt: z.string(),
+    }),
+  })
+  .meta({ id: 'SubscriptionStatus' });
+
+export const billingRoutes =
+  ({ sessions, subscriptions, publicBaseUrl }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.addHook('onRequest', requireAuth(sessions));
+    const tags = ['subscriptions'];
+    const security = [{ bearerAuth: [] }];
+
+    app.post(
+      '/subscribe/pro',
+      { schema: { tags, security, response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) } } },
+      async (request, reply) =>
+        reply.code(201).send(await subscriptions.subscribePro(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
+    );
+
+    app.get('/subscription/status', { schema: { tags, security, response: { 200: subscriptionStatusSchema } } }, (request) =>
+      subscriptions.status(authOf(request).user),
+    );
+
+    app.post(
+      '/subscription/portal',
+      { schema: { tags, security, response: { 201: z.object({ url: z.string() }) }, description: 'A Stripe Billing Portal session' } },
+      async (request, reply) => reply.code(201).send(await subscriptions.portal(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
+    );
+  };
