@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
 
@@ -15,7 +15,7 @@ export interface AccessTokenCodec {
   readonly ttlSeconds: number;
 }
 
-export function createAccessTokenCodec(key: Uint8Array, ttlSeconds: number): AccessTokenCodec {
+export function createAccessTokenCodec(key: KeyObject, ttlSeconds: number): AccessTokenCodec {
   return {
     ttlSeconds,
     sign: ({ sub, sid }, now) => {

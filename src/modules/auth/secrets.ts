@@ -1,18 +1,19 @@
-import { createHash, createHmac, hkdfSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hkdfSync, randomBytes, randomInt, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** Keys derived from JWT_SECRET, one per use, so that no key does two jobs. */
 export interface AuthKeys {
-  jwt: Uint8Array;
+  /** A KeyObject, so that jose signs and verifies with node:crypto directly instead of importing the key each time. */
+  jwt: KeyObject;
   otp: Buffer;
 }
 
 export function deriveAuthKeys(secret: string): AuthKeys {
   const material = Buffer.from(secret, 'utf8');
   return {
-    jwt: new Uint8Array(hkdfSync('sha256', material, 'gemini-chat', 'jwt-hs256', 32)),
+    jwt: createSecretKey(Buffer.from(hkdfSync('sha256', material, 'gemini-chat', 'jwt-hs256', 32))),
     otp: Buffer.from(hkdfSync('sha256', material, 'gemini-chat', 'otp-hmac', 32)),
   };
 }
