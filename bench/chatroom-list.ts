@@ -24,7 +24,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const databaseUrl = process.env.BENCH_DATABASE_URL;
 const redisUrl = process.env.BENCH_REDIS_URL;
 
-const alwaysMiss: Cache = { kind: 'memory', get: () => Promise.resolve(undefined), set: () => Promise.resolve() };
+const alwaysMiss: Cache = {
+  kind: 'memory',
+  get: () => Promise.resolve(undefined),
+  set: () => Promise.resolve(),
+  add: () => Promise.resolve(true),
+};
 
 async function freshDatabase(): Promise<{ options: DatabaseOptions; drop: () => Promise<void> }> {
   if (!databaseUrl) return { options: { kind: 'pglite' }, drop: () => Promise.resolve() };

@@ -31,13 +31,18 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    // A hop count trusts exactly that many proxies in front of us: the address they saw is the client's.
+    trustProxy:
+      typeof config.TRUST_PROXY === 'number'
+        ? (_address: string, hop: number) => hop < (config.TRUST_PROXY as number)
+        : config.TRUST_PROXY,
     // A caller's X-Request-Id is kept when it is sane, so one id follows a request across services.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
-    connectionTimeout: 60_000,
+    // A waiting POST /chatroom/:id/message is silent for up to REPLY_WAIT_MS: the socket must outlast it.
+    connectionTimeout: Math.max(60_000, config.REPLY_WAIT_MS + 30_000),
     requestTimeout: 120_000,
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -78,7 +83,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
   });
   app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
-  await app.register(healthRoutes({ database: container.database, redis: container.redis }));
+  await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
   await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, messages: container.generation }));

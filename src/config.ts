@@ -77,8 +77,18 @@ export const envSchema = z
           .filter(Boolean),
       )
       .describe('comma-separated allowed origins; empty = CORS off, * = any'),
+    SHUTDOWN_GRACE_MS: intWithDefault(30_000, 1_000, 600_000).describe('how long SIGTERM waits for requests and jobs in flight'),
     BODY_LIMIT_BYTES: intWithDefault(64 * 1024, 1024, 10 * 1024 * 1024),
-    TRUST_PROXY: booleanFlag.describe('trust X-Forwarded-For (behind a load balancer)'),
+    TRUST_PROXY: z
+      .string()
+      .trim()
+      .default('false')
+      .transform((value): boolean | number | string => {
+        if (value === '' || value === 'false' || value === '0') return false;
+        if (value === 'true') return true;
+        return /^\d+$/.test(value) ? Number(value) : value;
+      })
+      .describe('X-Forwarded-For hops to trust (1 = one load balancer), or the proxies\' addresses/CIDRs; true trusts any, which lets clients pick their IP'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.JWT_SECRET === undefined) {

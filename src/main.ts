@@ -34,7 +34,7 @@ async function main() {
     log.info({ queue: container.queue.kind, model: container.model.name }, 'generation worker started');
   }
 
-  closeWithGrace({ delay: 10_000, logger: log }, async ({ signal, err }) => {
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
     await app?.close();

@@ -249,6 +249,8 @@ describe('GET /user/me', () => {
     const res = await t.request({ method: 'GET', url: '/user/me', headers: bearer(user.accessToken) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id: user.id, mobile: user.mobile, tier: 'basic', hasPassword: false });
+    const lowercase = await t.request({ method: 'GET', url: '/user/me', headers: { authorization: `bearer ${user.accessToken}` } });
+    expect(lowercase.statusCode).toBe(200); // the auth scheme is case-insensitive
   });
 
   it('answers 401 UNAUTHORIZED without a token or with a malformed header', async () => {
@@ -275,6 +277,25 @@ describe('rate limits', () => {
       // Another number from the same address is not affected by the per-number limit.
       const other = await limited.request({ method: 'POST', url: '/auth/login', ...json({ mobile: makeMobile(), password: 'whatever it is' }) });
       expect(other.statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('behind one trusted proxy (TRUST_PROXY=1) limits the address the proxy saw, not one the client wrote', async () => {
+    const limited = await startTestApp({ env: { AUTH_RATE_LIMIT_PER_MINUTE: '1', TRUST_PROXY: '1' } });
+    try {
+      const codes = [];
+      for (const spoofed of ['6.6.6.6', '7.7.7.7']) {
+        const res = await limited.request({
+          method: 'POST',
+          url: '/auth/refresh',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': `${spoofed}, 203.0.113.9` },
+          payload: JSON.stringify({ refreshToken: 'rt_x' }),
+        });
+        codes.push(res.statusCode);
+      }
+      expect(codes).toEqual([401, 429]);
     } finally {
       await limited.close();
     }

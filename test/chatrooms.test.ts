@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisCache } from '../src/infra/cache.js';
+import { memoryCache, redisCache } from '../src/infra/cache.js';
+import { createChatroomListCache } from '../src/modules/chatrooms/chatroom-list-cache.js';
+import { testMode } from './helpers/mode.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
@@ -39,6 +41,9 @@ describe('chatroom CRUD', () => {
     expect(plain.createdAt).toBe(plain.updatedAt);
     expect(Object.keys(plain).sort()).toEqual(['createdAt', 'id', 'title', 'updatedAt']);
     expect((await createRoom(user, '  Trip to Goa  ')).title).toBe('Trip to Goa');
+    const noBody = await t.request({ method: 'POST', url: '/chatroom', headers: bearer(user.accessToken) });
+    expect(noBody.statusCode).toBe(201);
+    expect(noBody.json().title).toBe('New chat');
   });
 
   it('rejects a blank or over-long title with errors[].path = "title"', async () => {
@@ -159,6 +164,25 @@ describe('GET /chatroom cache', () => {
     expect((await call(t, user, 'GET', '/chatroom?limit=5')).headers['x-cache']).toBe('MISS');
     expect((await call(t, user, 'GET', '/chatroom?limit=6')).headers['x-cache']).toBe('MISS');
     expect((await call(t, user, 'GET', '/chatroom?limit=5')).headers['x-cache']).toBe('HIT');
+  });
+
+  it('never stores a page read before a change as if it were fresh (read → change → store)', async () => {
+    const redis = testMode === 'services' ? createRedis({ url: process.env.TEST_REDIS_URL ?? '', keyPrefix: `race-${Date.now()}:` }) : undefined;
+    const listCache = createChatroomListCache({
+      cache: redis ? redisCache(redis) : memoryCache(),
+      ttlSeconds: 60,
+      timeoutMs: 1000,
+      log: t.container.log,
+    });
+    try {
+      const reader = await listCache.lookup('user-1', '20:');
+      expect(reader.hit).toBeUndefined();
+      await listCache.invalidate('user-1'); // a chatroom is created while the reader queries the database
+      await reader.store({ items: ['stale'], nextCursor: null });
+      expect((await listCache.lookup('user-1', '20:')).hit).toBeUndefined();
+    } finally {
+      if (redis) await closeRedis(redis);
+    }
   });
 
   it('still answers 200 from the database when the cache store is unreachable', async () => {

@@ -14,6 +14,11 @@ describe('context window', () => {
     expect(contextWindow([turn('user', 'x'.repeat(500)), turn('model', 'y')], 100)).toEqual([turn('user', 'x'.repeat(500))]);
   });
 
+  it('joins consecutive turns of one role, so roles alternate (a prompt whose reply failed)', () => {
+    const newestFirst = [turn('user', 'try again'), turn('user', 'first try'), turn('model', 'hello'), turn('user', 'hi')];
+    expect(contextWindow(newestFirst, 1000)).toEqual([turn('user', 'hi'), turn('model', 'hello'), turn('user', 'first try\n\ntry again')]);
+  });
+
   it('starts the window with a user turn', () => {
     const newestFirst = [turn('user', 'now'), turn('model', 'answer'), turn('user', 'q'), turn('model', 'orphan')];
     expect(contextWindow(newestFirst, 1000).map((t) => t.role)).toEqual(['user', 'model', 'user']);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { insertMessage } from '../src/modules/generation/message.repository.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { signIn } from './helpers/factories.js';
-import { createRoom, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';
+import { createRoom, parseSse, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 
 let gemini: FakeGemini;
@@ -89,6 +89,33 @@ describe('recovery', () => {
       expect(gemini.requests[0]?.body.contents?.at(-1)?.parts?.[0]?.text).toBe('are you there?');
     } finally {
       await lost.close();
+    }
+  });
+});
+
+describe('streams and shutdown', () => {
+  it('carries CORS headers on SSE, and an open stream does not hold up a graceful close', async () => {
+    const app = await startTestApp({ worker: false, env: { CORS_ORIGINS: 'https://app.example' } });
+    let closed = false;
+    try {
+      const user = await signIn(app);
+      const room = await createRoom(app, user);
+      const { reply } = (await sendMessage(app, user, room, 'never answered', { wait: false })).json<Exchange>();
+      const address = await app.app.listen({ port: 0, host: '127.0.0.1' });
+      const res = await fetch(`${address}/chatroom/${room}/messages/${reply.id}`, {
+        headers: { authorization: `Bearer ${user.accessToken}`, accept: 'text/event-stream', origin: 'https://app.example' },
+      });
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      const body = res.text(); // ends when the server ends the stream
+
+      await app.close(); // would wait for the open stream forever without the preClose hook
+      closed = true;
+      const events = parseSse(await body);
+      expect(events.at(0)?.event).toBe('message');
+      expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'SERVICE_UNAVAILABLE' } });
+    } finally {
+      if (!closed) await app.close();
     }
   });
 });

@@ -65,6 +65,7 @@ describe('operations', () => {
     const { checks } = res.json();
     expect(checks.database).toBe('ok');
     expect(checks.redis).toBe(t.container.redis ? 'ok' : 'not configured');
+    expect(checks.queue).toBe('ok');
   });
 
   it('sets security headers', async () => {

@@ -150,6 +150,13 @@ describe('POST /webhook/stripe', () => {
     }
   });
 
+  it('takes a cancellation even when it is older than the state retrieved at checkout', async () => {
+    const { user, customer, subscription } = await checkedOut();
+    await expectDelivered(t, completedEvent(user, customer, subscription.id)); // retrieved now: active
+    await expectDelivered(t, stripeEvent('customer.subscription.deleted', { ...subscription, status: 'canceled' }, { created: nowSeconds() - 5 }));
+    expect(await statusOf(t, user)).toMatchObject({ tier: 'basic', status: 'canceled' });
+  });
+
   it('marks a failed renewal past_due: Pro until the paid period ends, then Basic', async () => {
     const periodEnd = nowSeconds() + 3600;
     const { user, customer, subscription } = await checkedOut('active', periodEnd);

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Database } from '../infra/db/client.js';
+import type { GenerationQueue } from '../infra/queue/generation-queue.js';
 import { AppError } from './app-error.js';
 
-type Deps = { database: Pick<Database, 'ping'>; redis: Pick<Redis, 'ping'> | undefined };
+type Deps = { database: Pick<Database, 'ping'>; redis: Pick<Redis, 'ping'> | undefined; queue: Pick<GenerationQueue, 'ping'> };
 type CheckResult = 'ok' | 'not configured' | `failed: ${string}`;
 
 const CHECK_TIMEOUT_MS = 1_500;
@@ -27,7 +28,7 @@ async function check(probe: (() => Promise<unknown>) | undefined): Promise<Check
 }
 
 export const healthRoutes =
-  ({ database, redis }: Deps): FastifyPluginAsyncZod =>
+  ({ database, redis, queue }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.get('/healthz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, () => ({ status: 'ok' }));
 
@@ -35,6 +36,7 @@ export const healthRoutes =
       const checks = {
         database: await check(() => database.ping()),
         redis: await check(redis ? () => redis.ping() : undefined),
+        queue: await check(() => queue.ping()),
       };
       const ready = Object.values(checks).every((result) => result === 'ok' || result === 'not configured');
       if (!ready) {

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface EventStreamWriter {
   send(event: string, data: unknown): void;
@@ -7,37 +7,62 @@ export interface EventStreamWriter {
   end(): void;
 }
 
+export type OpenEventStream = (request: FastifyRequest, reply: FastifyReply, headers?: Record<string, string>) => EventStreamWriter;
+
 const HEARTBEAT_MS = 15_000;
 
 export const wantsEventStream = (request: FastifyRequest) => (request.headers.accept ?? '').includes('text/event-stream');
 
-/** Takes the response over from Fastify and opens a Server-Sent Events stream on it. */
-export function openEventStream(request: FastifyRequest, reply: FastifyReply, headers: Record<string, string> = {}): EventStreamWriter {
-  const disconnected = new AbortController();
-  const raw = reply.hijack().raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no', // nginx: pass events through at once
-    'x-request-id': request.id,
-    ...headers,
+/**
+ * Returns the function that turns a response into a Server-Sent Events stream. Streams still open
+ * when the server closes get an `error` event (the client should poll or reconnect) and are ended,
+ * so that they cannot hold a graceful shutdown hostage.
+ */
+export function eventStreams(app: FastifyInstance): OpenEventStream {
+  const open = new Set<EventStreamWriter>();
+  app.addHook('preClose', async () => {
+    for (const stream of open) {
+      stream.send('error', { code: 'SERVICE_UNAVAILABLE', message: 'The server is restarting; poll the reply or reconnect' });
+      stream.end();
+    }
   });
-  // A comment line now and then keeps proxies from closing a quiet stream.
-  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  heartbeat.unref();
-  raw.on('close', () => {
-    clearInterval(heartbeat);
-    disconnected.abort();
-  });
-  return {
-    signal: disconnected.signal,
-    send(event, data) {
-      if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    },
-    end() {
+
+  return (request, reply, headers = {}) => {
+    const disconnected = new AbortController();
+    // Headers already set on the reply (CORS, request id, allowance) go out with the stream.
+    const inherited = Object.fromEntries(
+      Object.entries(reply.getHeaders()).filter((entry): entry is [string, string | number | string[]] => entry[1] !== undefined),
+    );
+    const raw = reply.hijack().raw;
+    raw.writeHead(200, {
+      ...inherited,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no', // nginx: pass events through at once
+      'x-request-id': request.id,
+      ...headers,
+    });
+    // A comment line now and then keeps proxies from closing a quiet stream.
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const writer: EventStreamWriter = {
+      signal: disconnected.signal,
+      send(event, data) {
+        if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      },
+      end() {
+        clearInterval(heartbeat);
+        open.delete(writer);
+        if (!raw.writableEnded) raw.end();
+      },
+    };
+    raw.on('close', () => {
       clearInterval(heartbeat);
-      if (!raw.writableEnded) raw.end();
-    },
+      open.delete(writer);
+      disconnected.abort();
+    });
+    open.add(writer);
+    return writer;
   };
 }

@@ -6,6 +6,8 @@ export interface Cache {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | undefined>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Sets the key only if it is absent; true if this call set it. */
+  add(key: string, value: string, ttlSeconds: number): Promise<boolean>;
 }
 
 export function redisCache(redis: Pick<Redis, 'get' | 'set'>): Cache {
@@ -15,6 +17,7 @@ export function redisCache(redis: Pick<Redis, 'get' | 'set'>): Cache {
     set: async (key, value, ttlSeconds) => {
       await redis.set(`cache:${key}`, value, 'EX', ttlSeconds);
     },
+    add: async (key, value, ttlSeconds) => (await redis.set(`cache:${key}`, value, 'EX', ttlSeconds, 'NX')) === 'OK',
   };
 }
 
@@ -26,6 +29,11 @@ export function memoryCache(maxEntries = 10_000): Cache {
     set: (key, value, ttlSeconds) => {
       entries.set(key, value, { ttl: ttlSeconds * 1000 });
       return Promise.resolve();
+    },
+    add: (key, value, ttlSeconds) => {
+      if (entries.has(key)) return Promise.resolve(false);
+      entries.set(key, value, { ttl: ttlSeconds * 1000 });
+      return Promise.resolve(true);
     },
   };
 }

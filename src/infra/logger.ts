@@ -4,7 +4,7 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
  * Secrets never reach a log: whatever object a log line carries, these fields are censored.
  * Paths cover the top level and one level down (pino's wildcards match a single level).
  */
-const secretFields = ['otp', 'code', 'password', 'newPassword', 'currentPassword', 'accessToken', 'refreshToken', 'token', 'authorization', 'cookie', 'passwordHash', 'secret'];
+const secretFields = ['otp', 'password', 'newPassword', 'currentPassword', 'accessToken', 'refreshToken', 'token', 'authorization', 'cookie', 'passwordHash', 'secret'];
 
 export const redactPaths = [
   'req.headers.authorization',

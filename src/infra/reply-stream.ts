@@ -29,8 +29,10 @@ export function redisReplyStream(redis: Redis): ReplyStream {
       if (event.type === 'end') await redis.expire(key(replyId), RETAIN_AFTER_END_SECONDS);
     },
     async *read(replyId, signal) {
+      if (signal.aborted) return;
       // XREAD BLOCK holds its connection: each reader gets its own, dropped when it stops.
       const reader = redis.duplicate();
+      reader.on('error', () => undefined); // failures surface as rejected commands below
       const stop = () => reader.disconnect();
       signal.addEventListener('abort', stop, { once: true });
       try {
@@ -74,6 +76,7 @@ export function memoryReplyStream(): ReplyStream {
       return Promise.resolve();
     },
     async *read(replyId, signal) {
+      if (signal.aborted) return;
       const log = logOf(replyId);
       const wakeUps = on(appended, replyId, { signal }); // listening before reading: nothing slips between
       let next = 0;

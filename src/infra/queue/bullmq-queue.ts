@@ -18,18 +18,20 @@ const QUEUE_NAME = 'generation';
 export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, maxAttempts, baseDelayMs, log }: Options): GenerationQueue {
   // BullMQ does not close connections it is given: we keep them and close them ourselves.
   const connections: Redis[] = [];
-  const connect = () => {
-    // Blocking commands must wait as long as they need: no per-request retry limit.
-    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connect = (role: 'producer' | 'worker') => {
+    // A worker's blocking commands must wait as long as they need (BullMQ requires it). A producer
+    // must fail fast instead: a send that cannot enqueue is recovered later, never left hanging.
+    const connection = new Redis(redisUrl, role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
     connection.on('error', (error) => log.warn({ err: error }, 'queue redis connection error'));
     connections.push(connection);
     return connection;
   };
 
   let queue: Queue | undefined;
+  let producerConnection: Redis | undefined;
   const producer = () =>
     (queue ??= new Queue(QUEUE_NAME, {
-      connection: connect(),
+      connection: (producerConnection = connect('producer')),
       prefix,
       defaultJobOptions: {
         attempts: maxAttempts,
@@ -48,6 +50,10 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     async enqueue(replyId) {
       await producer().add('generate', { replyId }, { jobId: replyId });
     },
+    async ping() {
+      producer();
+      await producerConnection?.ping();
+    },
     consume(handler: JobHandler) {
       const shutdown = new AbortController();
       const worker = new Worker<{ replyId: string }>(
@@ -59,7 +65,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
             signal: shutdown.signal,
           }),
         {
-          connection: connect(),
+          connection: connect('worker'),
           prefix,
           concurrency,
           // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.

@@ -26,6 +26,8 @@ export interface GenerationQueue {
   readonly kind: 'bullmq' | 'in-process';
   enqueue(replyId: string): Promise<void>;
   consume(handler: JobHandler): JobConsumer;
+  /** Resolves when the queue's backend answers (for /readyz). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

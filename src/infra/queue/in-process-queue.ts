@@ -75,6 +75,7 @@ export function createInProcessQueue({ concurrency, callsPerMinute, maxAttempts,
       }
       return Promise.resolve();
     },
+    ping: () => (closed ? Promise.reject(new Error('the queue is closed')) : Promise.resolve()),
     consume(jobHandler) {
       handler = jobHandler;
       pump();

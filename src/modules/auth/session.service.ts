@@ -92,7 +92,7 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
     },
 
     async authenticate(authorization: string | undefined): Promise<AuthContext> {
-      const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '');
+      const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(authorization ?? ''); // the scheme is case-insensitive (RFC 9110)
       if (!match?.[1]) throw unauthorized('Send the access token as: Authorization: Bearer <accessToken>');
       const now = clock.now();
       const claims = await accessTokens.verify(match[1], now);

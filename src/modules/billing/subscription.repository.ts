@@ -59,8 +59,9 @@ export async function recordStripeEvent(db: Executor, id: string, type: string, 
 
 /**
  * Applies a subscription state unless what is stored is newer. Stripe may deliver events out of
- * order: a state older than the stored one is ignored, a terminal state is never left, and for
- * two states from the same second the later stage of life wins. Returns whether it applied.
+ * order: a state older than the stored one is ignored, a terminal state is never left (and always
+ * taken: nothing can follow it), and for two states from the same second the later stage of life
+ * wins. Returns whether it applied.
  */
 export async function applySubscriptionState(db: Executor, state: SubscriptionState, now: Date): Promise<boolean> {
   const inserted = await db
@@ -77,6 +78,7 @@ export async function applySubscriptionState(db: Executor, state: SubscriptionSt
     .for('update');
   if (!stored || TERMINAL.has(stored.status)) return false;
   const newer =
+    TERMINAL.has(state.status) ||
     state.stateAsOf > stored.stateAsOf ||
     (state.stateAsOf.getTime() === stored.stateAsOf.getTime() && (STAGE[state.status] ?? 0) >= (STAGE[stored.status] ?? 0));
   if (!newer) return false;

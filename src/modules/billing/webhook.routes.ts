@@ -12,7 +12,9 @@ export const webhookRoutes =
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-    app.post('/webhook/stripe', { schema: { tags: ['subscriptions'], hide: false } }, async (request) => {
+    // Stripe events (an invoice with many lines) can outgrow the API's body limit; a 413 here would
+    // make Stripe retry for days and then disable the endpoint.
+    app.post('/webhook/stripe', { schema: { tags: ['subscriptions'] }, bodyLimit: 1024 * 1024 }, async (request) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const signature = request.headers['stripe-signature'];
       await webhooks.handle(body, typeof signature === 'string' ? signature : undefined);

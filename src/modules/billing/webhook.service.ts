@@ -75,13 +75,15 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
       case 'checkout.session.completed': {
         const session = checkoutSessionSchema.parse(object);
         if (session.mode !== 'subscription' || !session.subscription) return undefined;
-        return { subscription: await gateway.retrieveSubscription(session.subscription), asOf: retrievedNow() };
+        const asOf = retrievedNow(); // stamped before asking: the answer is at least this new
+        return { subscription: await gateway.retrieveSubscription(session.subscription), asOf };
       }
       case 'invoice.paid':
       case 'invoice.payment_failed': {
         const subscriptionId = invoiceSchema.parse(object).parent?.subscription_details?.subscription;
         if (!subscriptionId) return undefined;
-        return { subscription: await gateway.retrieveSubscription(subscriptionId), asOf: retrievedNow() };
+        const asOf = retrievedNow();
+        return { subscription: await gateway.retrieveSubscription(subscriptionId), asOf };
       }
       default:
         return undefined;

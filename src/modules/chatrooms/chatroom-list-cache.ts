@@ -41,25 +41,35 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: D
   async function currentVersion(userId: string): Promise<string> {
     const existing = await cache.get(versionKey(userId));
     if (existing) return existing;
+    // Two readers may both find no version: only one may create it, and both use the winner.
     const fresh = newVersion();
-    await cache.set(versionKey(userId), fresh, versionTtlSeconds);
-    return fresh;
+    if (await cache.add(versionKey(userId), fresh, versionTtlSeconds)) return fresh;
+    return (await cache.get(versionKey(userId))) ?? fresh;
   }
 
   const pageKey = (userId: string, version: string, page: string) => `chatrooms:${userId}:${version}:${page}`;
 
   return {
-    /** The cached page, or undefined on a miss (or when the cache is down). */
-    get: (userId: string, page: string) =>
-      guarded('get', async () => {
-        const cached = await cache.get(pageKey(userId, await currentVersion(userId), page));
-        return cached === undefined ? undefined : (JSON.parse(cached) as unknown);
-      }),
-
-    set: (userId: string, page: string, value: unknown) =>
-      guarded('set', async () => {
-        await cache.set(pageKey(userId, await currentVersion(userId), page), JSON.stringify(value), ttlSeconds);
-      }),
+    /**
+     * Looks a page up. On a miss, `store` caches the page read from the database under the version
+     * seen *before* that read: if a change lands in between, the page goes under the old version,
+     * where nobody looks, instead of passing for fresh.
+     */
+    lookup: async (userId: string, page: string): Promise<{ hit: unknown; store(value: unknown): Promise<void> }> => {
+      const found = await guarded('get', async () => {
+        const version = await currentVersion(userId);
+        const cached = await cache.get(pageKey(userId, version, page));
+        return { version, value: cached === undefined ? undefined : (JSON.parse(cached) as unknown) };
+      });
+      const version = found?.version;
+      return {
+        hit: found?.value,
+        store: async (value) => {
+          if (version === undefined) return; // the cache was down a moment ago: do not write either
+          await guarded('set', () => cache.set(pageKey(userId, version, page), JSON.stringify(value), ttlSeconds));
+        },
+      };
+    },
 
     /** After any change to the user's chatrooms, once it is committed. */
     invalidate: (userId: string) =>

@@ -34,6 +34,15 @@ export async function findOwnedChatroom(db: Executor, userId: string, id: string
   return row;
 }
 
+/**
+ * The same, locked for the rest of the transaction: sends to one chatroom then take their turns, so a
+ * prompt and its reply are adjacent in the conversation and no reply answers another send's prompt.
+ */
+export async function lockOwnedChatroom(db: Executor, userId: string, id: string): Promise<ChatroomRow | undefined> {
+  const [row] = await db.select().from(chatrooms).where(owned(userId, id)).for('update');
+  return row;
+}
+
 export async function renameChatroom(db: Executor, userId: string, id: string, title: string, now: Date): Promise<ChatroomRow | undefined> {
   const [row] = await db.update(chatrooms).set({ title, updatedAt: now }).where(owned(userId, id)).returning();
   return row;

@@ -30,7 +30,7 @@ export const chatroomRoutes =
     const security = [{ bearerAuth: [] }];
 
     app.post('/chatroom', { schema: { tags, security, body: createChatroomBody, response: { 201: chatroomSchema } } }, async (request, reply) =>
-      reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body.title)),
+      reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
     );
 
     app.get(

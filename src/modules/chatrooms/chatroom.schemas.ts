@@ -5,7 +5,8 @@ import type { ChatroomRow } from './chatroom.repository.js';
 
 const title = z.string().trim().min(1, 'must not be blank').max(120, 'must be at most 120 characters');
 
-export const createChatroomBody = z.object({ title: title.optional() });
+// The body is optional altogether: POST /chatroom with none makes a "New chat".
+export const createChatroomBody = z.object({ title: title.optional() }).nullish();
 export const renameChatroomBody = z.object({ title });
 export const chatroomParams = z.object({ id: z.string().max(100) });
 export const listChatroomsQuery = paginationQuery;

@@ -49,11 +49,11 @@ export function createChatroomService({ database: { db }, listCache, clock }: De
     async list(userId: string, limit: number, cursor: string | undefined): Promise<{ page: ChatroomPage; cache: 'HIT' | 'MISS' }> {
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
       const pageKey = `${limit}:${cursor ?? ''}`;
-      const cached = (await listCache.get(userId, pageKey)) as ChatroomPage | undefined;
-      if (cached) return { page: cached, cache: 'HIT' };
+      const cached = await listCache.lookup(userId, pageKey);
+      if (cached.hit) return { page: cached.hit as ChatroomPage, cache: 'HIT' };
       const rows = await listChatrooms(db, userId, limit + 1, after);
       const page = toPage(rows, limit, toChatroomDto);
-      await listCache.set(userId, pageKey, page);
+      await cached.store(page);
       return { page, cache: 'MISS' };
     },
 

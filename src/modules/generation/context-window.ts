@@ -3,7 +3,8 @@ import type { ChatTurn } from '../../integrations/gemini/model.js';
 /**
  * The turns to send, oldest first, from `newestFirst` (the prompt itself first). The newest turns
  * are kept first, until adding the next would pass `charBudget`; the prompt is always kept. The
- * window starts with a user turn, as Gemini expects.
+ * window starts with a user turn and alternates roles, as Gemini expects: a prompt whose reply failed
+ * is joined to the next prompt.
  */
 export function contextWindow(newestFirst: ChatTurn[], charBudget: number): ChatTurn[] {
   const kept: ChatTurn[] = [];
@@ -14,5 +15,11 @@ export function contextWindow(newestFirst: ChatTurn[], charBudget: number): Chat
     used += turn.text.length;
   }
   while (kept.length > 1 && kept.at(-1)?.role === 'model') kept.pop();
-  return kept.reverse();
+  const alternating: ChatTurn[] = [];
+  for (const turn of kept.reverse()) {
+    const previous = alternating.at(-1);
+    if (previous?.role === turn.role) previous.text = `${previous.text}\n\n${turn.text}`;
+    else alternating.push({ ...turn });
+  }
+  return alternating;
 }

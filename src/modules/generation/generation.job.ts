@@ -48,6 +48,11 @@ export function createGenerationJob({ database, model, stream, clock, log, histo
 
   return async (replyId, run) => {
     const reply = await findMessage(db, replyId);
+    if (!reply && run.attempt > 1) {
+      // Deleted (with its chatroom) between attempts: close the stream the first attempt opened, so it expires.
+      await stream.append(replyId, { type: 'end' });
+      return;
+    }
     if (reply?.role !== 'model' || reply.status === 'done' || reply.status === 'failed') return;
     const jobLog = log.child({ replyId, chatroomId: reply.chatroomId, attempt: run.attempt });
 

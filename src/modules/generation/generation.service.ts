@@ -11,7 +11,7 @@ import { decodeSeqCursor, encodeSeqCursor } from '../../http/pagination.js';
 import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound } from '../chatrooms/chatroom.service.js';
-import { findOwnedChatroom } from '../chatrooms/chatroom.repository.js';
+import { findOwnedChatroom, lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, listMessagesBefore, type MessageRow } from './message.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -43,6 +43,7 @@ const requestHashOf = (chatroomId: string, content: string) => createHash('sha25
 export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
+const ENQUEUE_TIMEOUT_MS = 3_000;
 
 export type GenerationService = ReturnType<typeof createGenerationService>;
 
@@ -95,7 +96,7 @@ export function createGenerationService({ database, queue, stream, policy, clock
       if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
       const created = await database.transaction(async (tx) => {
-        if (!(await findOwnedChatroom(tx, user.id, chatroomId))) throw chatroomNotFound(chatroomId);
+        if (!(await lockOwnedChatroom(tx, user.id, chatroomId))) throw chatroomNotFound(chatroomId);
         if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, requestHash, now))) {
           return undefined; // an earlier request holds the key: replay it below, outside this transaction
         }
@@ -112,11 +113,17 @@ export function createGenerationService({ database, queue, stream, policy, clock
         if (!prior) throw chatroomNotFound(chatroomId);
         return { ...prior, allowance: await this.allowanceOf(user), replayed: true };
       }
+      const enqueueing = deadline(ENQUEUE_TIMEOUT_MS);
       try {
-        await queue.enqueue(created.reply.id);
+        await Promise.race([
+          queue.enqueue(created.reply.id),
+          new Promise((_, reject) => enqueueing.signal.addEventListener('abort', () => reject(enqueueing.signal.reason as Error))),
+        ]);
       } catch (error) {
         // The reply is safe in the database: the recovery sweep enqueues it once the queue is back.
         log.error({ err: error, replyId: created.reply.id }, 'could not enqueue generation; recovery will retry');
+      } finally {
+        enqueueing.dispose();
       }
       return {
         userMessage: created.userMessage,
@@ -138,6 +145,9 @@ export function createGenerationService({ database, queue, stream, policy, clock
         for await (const event of stream.read(replyId, until.signal)) {
           if (event.type === 'end') break;
         }
+      } catch (error) {
+        // The stream is how we learn of the end, not where the reply lives: answer with what is stored.
+        log.warn({ err: error, replyId }, 'reply stream unavailable while waiting');
       } finally {
         until.dispose();
       }

@@ -5,7 +5,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import { AppError } from '../../http/app-error.js';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
-import { openEventStream, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
+import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
 import type { SessionService } from '../auth/session.service.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomParams } from '../chatrooms/chatroom.schemas.js';
@@ -45,6 +45,7 @@ export const messageRoutes =
   ({ sessions, generation, stream, clock, replyWaitMs }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
+    const openEventStream = eventStreams(app);
     const tags = ['messages'];
     const security = [{ bearerAuth: [] }];
 
@@ -112,8 +113,11 @@ export const messageRoutes =
         void reply.headers(headers);
         if (!request.query.wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(exchange);
 
+        // The response's 'close' before it finished means the client left (the request's fires once its body is read).
         const closed = new AbortController();
-        request.raw.on('close', () => closed.abort());
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) closed.abort();
+        });
         const final = await generation.waitForReply(outcome.reply.id, replyWaitMs, closed.signal);
         if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: toMessageDto(final) });
         if (final.status === 'failed') {
