@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Database } from '../infra/db/client.js';
+import { withTimeout } from '../infra/deadline.js';
 import type { GenerationQueue } from '../infra/queue/generation-queue.js';
 import { AppError } from './app-error.js';
 
@@ -11,19 +12,11 @@ const CHECK_TIMEOUT_MS = 1_500;
 
 async function check(probe: (() => Promise<unknown>) | undefined): Promise<CheckResult> {
   if (!probe) return 'not configured';
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout(probe(), CHECK_TIMEOUT_MS, 'it');
     return 'ok';
   } catch (error) {
     return `failed: ${(error as Error).message}`;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

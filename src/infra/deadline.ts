@@ -34,3 +34,18 @@ export function deadline(ms: number, ...parents: (AbortSignal | undefined)[]): D
     },
   };
 }
+
+/** `work`, or a rejection once `ms` pass without it settling. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  const limit = deadline(ms);
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        limit.signal.addEventListener('abort', () => reject(new Error(`${what} did not answer within ${ms} ms`)));
+      }),
+    ]);
+  } finally {
+    limit.dispose();
+  }
+}

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database, Executor } from '../../infra/db/client.js';
+import { isUuid } from '../../infra/ids.js';
 import { AppError } from '../../http/app-error.js';
 import {
   InvalidSignatureError,
@@ -41,7 +42,6 @@ const invoiceSchema = z.object({
     .optional(),
 });
 
-const isUuid = (value: string | null | undefined): value is string => z.uuid().safeParse(value).success;
 
 /** A subscription as Stripe stated it, and when. */
 interface Statement {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Cache } from '../../infra/cache.js';
+import { withTimeout } from '../../infra/deadline.js';
 
 type Deps = { cache: Cache; ttlSeconds: number; timeoutMs: number; log: FastifyBaseLogger };
 
@@ -22,19 +23,11 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: D
   const versionTtlSeconds = ttlSeconds * 2;
 
   async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T | undefined> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
-        work(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`cache did not answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      return await withTimeout(work(), timeoutMs, 'the cache');
     } catch (error) {
       log.warn({ err: error, operation, cache: cache.kind }, 'chatroom list cache unavailable; using the database');
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

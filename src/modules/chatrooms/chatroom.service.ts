@@ -1,6 +1,6 @@
-import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
+import { isUuid } from '../../infra/ids.js';
 import { AppError } from '../../http/app-error.js';
 import { decodeCursor, toPage } from '../../http/pagination.js';
 import type { ChatroomListCache } from './chatroom-list-cache.js';
@@ -24,7 +24,6 @@ type Deps = {
 
 export const chatroomNotFound = (id: string) => new AppError('CHATROOM_NOT_FOUND', 404, `Chatroom '${id}' was not found`);
 
-const isUuid = (value: string) => z.uuid().safeParse(value).success;
 
 export type ChatroomService = ReturnType<typeof createChatroomService>;
 

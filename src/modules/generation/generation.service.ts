@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
-import { deadline } from '../../infra/deadline.js';
+import { deadline, withTimeout } from '../../infra/deadline.js';
+import { isUuid } from '../../infra/ids.js';
 import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import { AppError } from '../../http/app-error.js';
@@ -38,7 +38,6 @@ export interface SendOutcome {
   replayed: boolean;
 }
 
-const isUuid = (value: string) => z.uuid().safeParse(value).success;
 const requestHashOf = (chatroomId: string, content: string) => createHash('sha256').update(`${chatroomId}\n${content}`).digest('hex');
 export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
@@ -113,17 +112,11 @@ export function createGenerationService({ database, queue, stream, policy, clock
         if (!prior) throw chatroomNotFound(chatroomId);
         return { ...prior, allowance: await this.allowanceOf(user), replayed: true };
       }
-      const enqueueing = deadline(ENQUEUE_TIMEOUT_MS);
       try {
-        await Promise.race([
-          queue.enqueue(created.reply.id),
-          new Promise((_, reject) => enqueueing.signal.addEventListener('abort', () => reject(enqueueing.signal.reason as Error))),
-        ]);
+        await withTimeout(queue.enqueue(created.reply.id), ENQUEUE_TIMEOUT_MS, 'the queue');
       } catch (error) {
         // The reply is safe in the database: the recovery sweep enqueues it once the queue is back.
         log.error({ err: error, replyId: created.reply.id }, 'could not enqueue generation; recovery will retry');
-      } finally {
-        enqueueing.dispose();
       }
       return {
         userMessage: created.userMessage,
