@@ -13,7 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
 import { healthRoutes } from './http/health.routes.js';
-import { registerProblemHandlers } from './http/problem.js';
+import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
@@ -44,6 +44,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     // A waiting POST /chatroom/:id/message is silent for up to REPLY_WAIT_MS: the socket must outlast it.
     connectionTimeout: Math.max(60_000, config.REPLY_WAIT_MS + 30_000),
     requestTimeout: 120_000,
+    frameworkErrors: frameworkErrorProblem,
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: a text/plain body is 415, not a string that fails validation further on.

@@ -198,6 +198,20 @@ describe('password login, reset and change', () => {
     expect(me.statusCode).toBe(200);
   });
 
+  it('lets only one of several parallel password changes on one session succeed', async () => {
+    const user = await signIn(t, { password: 'parallel start' });
+    const results = await Promise.all(
+      ['parallel one', 'parallel two', 'parallel three'].map((newPassword) =>
+        post('/auth/change-password', { currentPassword: 'parallel start', newPassword }, bearer(user.accessToken)),
+      ),
+    );
+    const won = results.filter((r) => r.statusCode === 200);
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.statusCode === 401)).toHaveLength(2);
+    const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(won[0]?.json().accessToken) });
+    expect(me.statusCode).toBe(200); // the tokens a 200 hands out work
+  });
+
   it('lets an OTP-only user set a first password without currentPassword', async () => {
     const user = await signIn(t);
     const res = await post('/auth/change-password', { newPassword: 'my first password' }, bearer(user.accessToken));
@@ -231,6 +245,7 @@ describe('refresh and logout', () => {
     const user = await signIn(t);
     const res = await t.request({ method: 'POST', url: '/auth/logout', headers: bearer(user.accessToken) });
     expect(res.statusCode).toBe(204);
+    expect(res.body).toBe('');
     expect((await t.request({ method: 'GET', url: '/user/me', headers: bearer(user.accessToken) })).statusCode).toBe(401);
     expect((await post('/auth/refresh', { refreshToken: user.refreshToken })).statusCode).toBe(401);
   });

@@ -79,7 +79,9 @@ describe('chatroom CRUD', () => {
   it('deletes a room: afterwards every route says 404 CHATROOM_NOT_FOUND', async () => {
     const user = await signIn(t);
     const room = await createRoom(user);
-    expect((await call(t, user, 'DELETE', `/chatroom/${room.id}`)).statusCode).toBe(204);
+    const deleted = await call(t, user, 'DELETE', `/chatroom/${room.id}`);
+    expect(deleted.statusCode).toBe(204);
+    expect(deleted.body).toBe('');
     for (const [method, body] of [['GET'], ['PATCH', { title: 'x' }], ['DELETE']] as const) {
       const res = await call(t, user, method, `/chatroom/${room.id}`, body);
       expect(res.statusCode, method).toBe(404);

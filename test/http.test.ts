@@ -44,6 +44,11 @@ describe('problem responses for the framework\'s own errors', () => {
     }
   });
 
+  it('routing errors (an over-long path segment, a malformed URL) are problems too', async () => {
+    expectProblem(await t.request({ method: 'GET', url: `/chatroom/${'x'.repeat(150)}` }), 404, 'NOT_FOUND');
+    expectProblem(await t.request({ method: 'GET', url: '/chatroom/%E0%A4%A' }), 400, 'VALIDATION_FAILED');
+  });
+
   it('keeps a sane caller-supplied X-Request-Id and replaces an unsafe one', async () => {
     const kept = await t.request({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'abc-123' } });
     expect(kept.headers['x-request-id']).toBe('abc-123');

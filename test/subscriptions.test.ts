@@ -207,6 +207,12 @@ describe('POST /webhook/stripe', () => {
     expect((await statusOf(t, user)).tier).toBe('pro');
   });
 
+  it('acknowledges a signed subscription event it cannot read, without changing anything', async () => {
+    const { user } = await checkedOut();
+    await expectDelivered(t, stripeEvent('customer.subscription.updated', { id: 5, customer: null, status: 'active', metadata: { userId: user.id } }));
+    expect((await statusOf(t, user)).tier).toBe('basic');
+  });
+
   it('acknowledges and ignores an event type it does not handle', async () => {
     await expectDelivered(t, stripeEvent('customer.updated', { id: 'cus_123', object: 'customer' }));
   });

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { validationError } from './app-error.js';
 
+/** For the OpenAPI document: a 204 answer has no body. */
+export const noContent = z.null().meta({ description: 'No Content' });
+
 export const paginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(200).optional(),

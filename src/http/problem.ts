@@ -69,6 +69,19 @@ function toAppError(error: FastifyError): AppError | undefined {
   return undefined;
 }
 
+/** Errors Fastify raises while routing, before any hook or handler (the `frameworkErrors` option). */
+export function frameworkErrorProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const appError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('NOT_FOUND', 404, 'A path segment is longer than any id this API uses')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError('VALIDATION_FAILED', 400, 'The URL is not validly percent-encoded')
+        : new AppError('VALIDATION_FAILED', error.statusCode ?? 400, error.message);
+  // Routing failed, so the app's hooks (which add this header) do not run.
+  void reply.header('x-request-id', request.id);
+  return sendProblem(request, reply, appError);
+}
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toAppError(error);

@@ -53,6 +53,10 @@ export class InvalidSignatureError extends Error {
   override name = 'InvalidSignatureError';
 }
 
+export class MalformedEventError extends Error {
+  override name = 'MalformedEventError';
+}
+
 /** Checks a webhook's Stripe-Signature over the raw body. */
 export interface WebhookVerifier {
   verify(rawBody: Buffer, signature: string | undefined): StripeEvent;

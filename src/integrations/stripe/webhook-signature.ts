@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { InvalidSignatureError, stripeEventSchema, type StripeEvent, type WebhookVerifier } from './payment-gateway.js';
+import { InvalidSignatureError, MalformedEventError, stripeEventSchema, type StripeEvent, type WebhookVerifier } from './payment-gateway.js';
 
 // The same checks for real and simulated events: raw body, secret, and a timestamp within 5 minutes.
 export function createWebhookVerifier(secret: string, now: () => Date): WebhookVerifier {
@@ -14,7 +14,7 @@ export function createWebhookVerifier(secret: string, now: () => Date): WebhookV
         throw new InvalidSignatureError((error as Error).message);
       }
       const parsed = stripeEventSchema.safeParse(event);
-      if (!parsed.success) throw new InvalidSignatureError('The payload is not a Stripe event');
+      if (!parsed.success) throw new MalformedEventError('The payload is signed but is not a Stripe event');
       return parsed.data;
     },
   };

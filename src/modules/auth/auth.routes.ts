@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { noContent } from '../../http/pagination.js';
 import type { AuthRateLimits } from '../../http/rate-limits.js';
 import { userSchema } from '../users/user.presenter.js';
 import type { AuthService } from './auth.service.js';
@@ -72,8 +73,8 @@ export const authRoutes =
       (request) => auth.changePassword(authOf(request), request.body.currentPassword, request.body.newPassword),
     );
 
-    app.post('/auth/logout', { schema: { tags, security: [{ bearerAuth: [] }] }, ...secured }, async (request, reply) => {
+    app.post('/auth/logout', { schema: { tags, security: [{ bearerAuth: [] }], response: { 204: noContent } }, ...secured }, async (request, reply) => {
       await auth.logout(authOf(request));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     });
   };

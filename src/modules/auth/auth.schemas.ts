@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText } from '../../http/text.js';
 import { mobileField } from '../users/mobile.js';
 import { userSchema } from '../users/user.presenter.js';
 
@@ -10,7 +11,7 @@ export const authSchemas = (defaultRegion: string) => {
   return {
     signupBody: z.object({
       mobile,
-      name: z.string().trim().min(1).max(100).optional(),
+      name: storableText(1, 100).optional(),
       email: z.email().max(254).optional(),
       password: passwordField.optional(),
     }),

@@ -52,6 +52,19 @@ export async function revokeUserSessions(db: Executor, userId: string, reason: s
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
 }
 
+/**
+ * Locks the session for the rest of the transaction if it is still live. A request racing one that
+ * revokes it waits for that transaction, then finds it revoked.
+ */
+export async function lockLiveSession(db: Executor, sessionId: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .for('update');
+  return rows.length > 0;
+}
+
 /** The session and its user, if the session is live at `now`. One query per authenticated request. */
 export async function findLiveSession(
   db: Executor,

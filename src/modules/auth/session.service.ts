@@ -14,6 +14,7 @@ import {
   insertRefreshToken,
   insertSession,
   revokeSession,
+  lockLiveSession,
   revokeUserSessions,
   spendRefreshToken,
 } from './session.repository.js';
@@ -100,6 +101,11 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       const live = await findLiveSession(database.db, claims.sid, now);
       if (live?.user.id !== claims.sub) throw unauthorized();
       return { user: live.user, sessionId: live.session.id };
+    },
+
+    /** Inside a transaction: 401 unless the caller's session is still live (locked until commit). */
+    async requireLive(db: Executor, sessionId: string): Promise<void> {
+      if (!(await lockLiveSession(db, sessionId, clock.now()))) throw unauthorized();
     },
 
     /** Ends every session of the user: their refresh and access tokens stop working at once. */

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { z } from 'zod';
+import { z, ZodError } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database, Executor } from '../../infra/db/client.js';
 import { isUuid } from '../../infra/ids.js';
 import { AppError } from '../../http/app-error.js';
 import {
   InvalidSignatureError,
+  MalformedEventError,
   stripeSubscriptionSchema,
   type PaymentGateway,
   type StripeEvent,
@@ -112,6 +113,7 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
       try {
         event = verifier.verify(rawBody, signature);
       } catch (error) {
+        if (error instanceof MalformedEventError) throw new AppError('VALIDATION_FAILED', 400, error.message);
         if (!(error instanceof InvalidSignatureError)) throw error;
         log.warn({ reason: error.message }, 'stripe webhook refused');
         throw new AppError('INVALID_SIGNATURE', 400, `The Stripe signature does not verify: ${error.message}`);
@@ -123,7 +125,16 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
         return 'duplicate';
       }
 
-      const statement = await statementOf(event);
+      let statement: Statement | undefined;
+      try {
+        statement = await statementOf(event);
+      } catch (error) {
+        // Signed by Stripe yet not the shape we read (or a retrieval failed): a retrieval failure is
+        // worth Stripe's retry, a shape we cannot read is not, as it would fail the same way for days.
+        if (!(error instanceof ZodError)) throw error;
+        eventLog.error({ err: error }, 'stripe event has a shape we cannot read; acknowledged and ignored');
+        statement = undefined;
+      }
       const outcome = await database.transaction(async (tx): Promise<WebhookOutcome> => {
         // Recorded in the same transaction as its effect: both happen, or neither.
         if (!(await recordStripeEvent(tx, event.id, event.type, clock.now()))) return 'duplicate';

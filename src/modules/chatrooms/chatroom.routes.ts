@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { noContent } from '../../http/pagination.js';
 import type { SessionService } from '../auth/session.service.js';
 import {
   chatroomDetailSchema,
@@ -57,8 +58,8 @@ export const chatroomRoutes =
       (request) => chatrooms.rename(authOf(request).user.id, request.params.id, request.body.title),
     );
 
-    app.delete('/chatroom/:id', { schema: { tags, security, params: chatroomParams } }, async (request, reply) => {
+    app.delete('/chatroom/:id', { schema: { tags, security, params: chatroomParams, response: { 204: noContent } } }, async (request, reply) => {
       await chatrooms.remove(authOf(request).user.id, request.params.id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     });
   };

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { storableText } from '../../http/text.js';
 import { messageSchema } from '../generation/message.schemas.js';
 import type { ChatroomRow } from './chatroom.repository.js';
 
-const title = z.string().trim().min(1, 'must not be blank').max(120, 'must be at most 120 characters');
+const title = storableText(1, 120);
 
 // The body is optional altogether: POST /chatroom with none makes a "New chat".
 export const createChatroomBody = z.object({ title: title.optional() }).nullish();

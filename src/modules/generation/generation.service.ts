@@ -76,12 +76,14 @@ export function createGenerationService({ database, queue, stream, policy, clock
     return userMessage && reply ? { userMessage, reply } : undefined;
   }
 
+  /** Today's allowance of a user. */
+  async function allowanceOf(user: Sender): Promise<AllowanceState> {
+    const now = clock.now();
+    return allowanceState(await promptsUsed(db, user.id, usageDay(now)), policy.limitFor(user.tier), now);
+  }
+
   return {
-    /** Today's allowance of a user. */
-    async allowanceOf(user: Sender): Promise<AllowanceState> {
-      const now = clock.now();
-      return allowanceState(await promptsUsed(db, user.id, usageDay(now)), policy.limitFor(user.tier), now);
-    },
+    allowanceOf,
 
     /**
      * Stores the prompt and a pending reply and spends one prompt of today's allowance, all in one
@@ -110,7 +112,7 @@ export function createGenerationService({ database, queue, stream, policy, clock
       if (!created) {
         const prior = await replay(user.id, idempotencyKey as string, requestHash);
         if (!prior) throw chatroomNotFound(chatroomId);
-        return { ...prior, allowance: await this.allowanceOf(user), replayed: true };
+        return { ...prior, allowance: await allowanceOf(user), replayed: true };
       }
       try {
         await withTimeout(queue.enqueue(created.reply.id), ENQUEUE_TIMEOUT_MS, 'the queue');

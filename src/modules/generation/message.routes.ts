@@ -52,9 +52,16 @@ export const messageRoutes =
     /** Streams a reply to an SSE client: the text so far, the live deltas, then `done` or `error`. */
     async function streamReply(sse: EventStreamWriter, reply: MessageRow) {
       if (!isFinished(reply)) {
+        let partialText = false; // a `reset` only matters to a client that holds text to drop
         for await (const event of stream.read(reply.id, sse.signal)) {
           if (event.type === 'end') break;
-          sse.send(event.type, event.type === 'delta' ? { text: event.text } : {});
+          if (event.type === 'delta') {
+            sse.send('delta', { text: event.text });
+            partialText = true;
+          } else if (partialText) {
+            sse.send('reset', {});
+            partialText = false;
+          }
         }
         if (sse.signal.aborted) return; // the client left; the generation goes on without it
       } else if (reply.content) {

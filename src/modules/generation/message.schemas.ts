@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { storableText } from '../../http/text.js';
 import type { MessageRow } from './message.repository.js';
 
 export const messageSchema = z
@@ -33,7 +34,7 @@ export const toMessageDto = (row: MessageRow): MessageDto => ({
 });
 
 export const sendMessageBody = z.object({
-  content: z.string().trim().min(1, 'must not be blank').max(8000, 'must be at most 8000 characters'),
+  content: storableText(1, 8000),
 });
 
 export const sendMessageQuery = z.object({
