@@ -31,11 +31,11 @@ export function decodeCursor(cursor: string): Position {
   }
 }
 
-/** Query `limit + 1` rows; this splits off the extra one into a cursor. */
-export function toPage<Row extends Position, Item>(rows: Row[], limit: number, present: (row: Row) => Item) {
+/** Query `limit + 1` rows; this splits off the extra one into a cursor naming the page's last row. */
+export function toPage<Row, Item>(rows: Row[], limit: number, present: (row: Row) => Item, cursorOf: (row: Row) => string) {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
-  return { items: items.map(present), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  return { items: items.map(present), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
 }
 
 /** Cursor for lists ordered by a sequence number (messages). */

@@ -2,7 +2,7 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { isUuid } from '../../infra/ids.js';
 import { AppError } from '../../http/app-error.js';
-import { decodeCursor, toPage } from '../../http/pagination.js';
+import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.js';
 import type { ChatroomListCache } from './chatroom-list-cache.js';
 import {
   deleteChatroom,
@@ -51,7 +51,7 @@ export function createChatroomService({ database: { db }, listCache, clock }: De
       const cached = await listCache.lookup(userId, pageKey);
       if (cached.hit) return { page: cached.hit as ChatroomPage, cache: 'HIT' };
       const rows = await listChatrooms(db, userId, limit + 1, after);
-      const page = toPage(rows, limit, toChatroomDto);
+      const page = toPage(rows, limit, toChatroomDto, encodeCursor);
       await cached.store(page);
       return { page, cache: 'MISS' };
     },

@@ -7,7 +7,7 @@ import { isUuid } from '../../infra/ids.js';
 import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import { AppError } from '../../http/app-error.js';
-import { decodeSeqCursor, encodeSeqCursor } from '../../http/pagination.js';
+import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.js';
 import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound } from '../chatrooms/chatroom.service.js';
@@ -161,9 +161,7 @@ export function createGenerationService({ database, queue, stream, policy, clock
       const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
       await requireOwnedRoom(userId, chatroomId);
       const rows = await listMessagesBefore(db, chatroomId, limit + 1, beforeSeq);
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return { items: items.map(toMessageDto), nextCursor: rows.length > limit && last ? encodeSeqCursor(last.seq) : null };
+      return toPage(rows, limit, toMessageDto, (row) => encodeSeqCursor(row.seq));
     },
 
     /** The latest messages of a chatroom the caller owns (checked by the caller), oldest first. */
