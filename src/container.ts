@@ -130,7 +130,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     : createInProcessQueue(queueOptions);
   const stream = redis ? redisReplyStream(redis) : memoryReplyStream();
   const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
-  const generation = createGenerationService({ database, queue, stream, policy, clock, log });
+  const generation = createGenerationService({ database, chatrooms, queue, stream, policy, clock, log });
 
   // Without Stripe keys the simulator stands in; it signs with the configured secret, or one of its own.
   const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? `whsec_simulated_${randomBytes(24).toString('hex')}`;

@@ -1,8 +1,10 @@
+import type { z } from 'zod';
 import type { Database } from '../../infra/db/client.js';
 import type { Clock } from '../../infra/clock.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { toUserDto, type UserDto } from '../users/user.presenter.js';
 import { findUserByMobile, insertUser, setPasswordHash, type UserRow } from '../users/user.repository.js';
+import type { otpIssuedSchema } from './auth.schemas.js';
 import type { OtpPurpose } from './otp.repository.js';
 import type { OtpSender } from './otp-sender.js';
 import { otpInvalid, type OtpService } from './otp.service.js';
@@ -24,12 +26,7 @@ export interface SignupInput {
   password?: string | undefined;
 }
 
-export interface OtpIssued {
-  mobile: string;
-  purpose: OtpPurpose;
-  expiresAt: string;
-  otp?: string;
-}
+export type OtpIssued = z.infer<typeof otpIssuedSchema>;
 
 export type AuthService = ReturnType<typeof createAuthService>;
 

@@ -10,14 +10,15 @@ import { AppError } from '../../http/app-error.js';
 import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.js';
 import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
-import { chatroomNotFound } from '../chatrooms/chatroom.service.js';
-import { findOwnedChatroom, lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
+import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
+import { lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, listMessagesBefore, type MessageRow } from './message.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
+  chatrooms: Pick<ChatroomService, 'requireOwned'>;
   queue: Pick<GenerationQueue, 'enqueue'>;
   stream: ReplyStream;
   policy: AllowancePolicy;
@@ -46,14 +47,8 @@ const ENQUEUE_TIMEOUT_MS = 3_000;
 
 export type GenerationService = ReturnType<typeof createGenerationService>;
 
-export function createGenerationService({ database, queue, stream, policy, clock, log }: Deps) {
+export function createGenerationService({ database, chatrooms, queue, stream, policy, clock, log }: Deps) {
   const { db } = database;
-
-  async function requireOwnedRoom(userId: string, chatroomId: string) {
-    const room = isUuid(chatroomId) ? await findOwnedChatroom(db, userId, chatroomId) : undefined;
-    if (!room) throw chatroomNotFound(chatroomId);
-    return room;
-  }
 
   function quotaExceeded(tier: Tier, limit: number, now: Date) {
     const state = allowanceState(limit, limit, now);
@@ -150,7 +145,7 @@ export function createGenerationService({ database, queue, stream, policy, clock
     },
 
     async getMessage(userId: string, chatroomId: string, messageId: string): Promise<MessageRow> {
-      await requireOwnedRoom(userId, chatroomId);
+      await chatrooms.requireOwned(userId, chatroomId);
       const message = isUuid(messageId) ? await findOwnedMessage(db, userId, chatroomId, messageId) : undefined;
       if (!message) throw new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
       return message;
@@ -159,7 +154,7 @@ export function createGenerationService({ database, queue, stream, policy, clock
     /** Newest first, paginating backwards in time. */
     async listMessages(userId: string, chatroomId: string, limit: number, cursor: string | undefined) {
       const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
-      await requireOwnedRoom(userId, chatroomId);
+      await chatrooms.requireOwned(userId, chatroomId);
       const rows = await listMessagesBefore(db, chatroomId, limit + 1, beforeSeq);
       return toPage(rows, limit, toMessageDto, (row) => encodeSeqCursor(row.seq));
     },
