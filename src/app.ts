@@ -13,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
 import { healthRoutes } from './http/health.routes.js';
+import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -52,8 +53,23 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('auth', null);
+  // Once a shutdown has begun, every response closes its connection: a keep-alive connection that
+  // turns idle after the close started would otherwise hold the server open until the grace ends.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    if (closing) void reply.header('connection', 'close');
+  });
+  const { httpRequestDuration } = container.metrics;
+  app.addHook('onResponse', async (request, reply) => {
+    // The route template, never the raw URL: ids in label values would make unbounded series.
+    httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
   registerProblemHandlers(app);
 
@@ -85,6 +101,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   });
   app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
   await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
+  if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
   await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, messages: container.generation }));

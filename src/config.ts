@@ -78,6 +78,16 @@ export const envSchema = z
       )
       .describe('comma-separated allowed origins; empty = CORS off, * = any'),
     SHUTDOWN_GRACE_MS: intWithDefault(30_000, 1_000, 600_000).describe('how long SIGTERM waits for requests and jobs in flight'),
+    MIGRATE_ON_START: z
+      .enum(['true', 'false', '1', '0', ''])
+      .optional()
+      .transform((value) => (value === undefined || value === '' ? undefined : value === 'true' || value === '1'))
+      .describe('apply migrations when a process starts; default true, false when NODE_ENV=production'),
+    WORKER_PORT: intWithDefault(3001, 0, 65535).describe("the worker role's health and metrics port"),
+    METRICS_TOKEN: optionalString
+      .refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters')
+      .describe('bearer token for /metrics; unset = /metrics open outside production, off in production'),
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('auto = pretty on a terminal in development, JSON otherwise'),
     BODY_LIMIT_BYTES: intWithDefault(64 * 1024, 1024, 10 * 1024 * 1024),
     TRUST_PROXY: z
       .string()
@@ -107,7 +117,8 @@ export const envSchema = z
     }
   });
 
-export type Config = Readonly<z.infer<typeof envSchema>>;
+type ParsedEnv = z.infer<typeof envSchema>;
+export type Config = Readonly<Omit<ParsedEnv, 'MIGRATE_ON_START'> & { MIGRATE_ON_START: boolean }>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -119,5 +130,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
     throw new ConfigError(`Invalid environment configuration:\n${lines.join('\n')}`);
   }
-  return Object.freeze(parsed.data);
+  const env = parsed.data;
+  // Replicas of a rolling deploy must never race a migration: production migrates as its own step.
+  return Object.freeze({ ...env, MIGRATE_ON_START: env.MIGRATE_ON_START ?? env.NODE_ENV !== 'production' });
 }

@@ -6,6 +6,7 @@ import { systemClock } from './infra/clock.js';
 import { openDatabase, type Database, type DatabaseOptions } from './infra/db/client.js';
 import { memoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from './infra/rate-limit-store.js';
 import { closeRedis, createRedis } from './infra/redis.js';
+import { createMetrics, type Metrics } from './infra/metrics.js';
 import { memoryCache, redisCache, type Cache } from './infra/cache.js';
 import { createChatroomListCache } from './modules/chatrooms/chatroom-list-cache.js';
 import { createChatroomService, type ChatroomService } from './modules/chatrooms/chatroom.service.js';
@@ -52,8 +53,15 @@ export interface Container {
   queue: GenerationQueue;
   stream: ReplyStream;
   model: ChatModel;
+  metrics: Metrics;
   /** Consumes the generation queue and runs the recovery sweep (roles `all` and `worker`). */
   startWorker(): void;
+  /**
+   * Stops taking jobs and lets the running generations finish within `graceMs`; a no-op when the
+   * worker was not started.
+   */
+  stopWorker(graceMs: number): Promise<void>;
+  /** Stops the worker (if still running) and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -73,7 +81,7 @@ export function databaseOptionsFrom(config: Config): DatabaseOptions {
 /** The composition root: picks the drivers the configuration asks for and wires the services. */
 export async function createContainer(config: Config, log: FastifyBaseLogger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config));
+  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), { migrate: config.MIGRATE_ON_START });
   log.info({ driver: database.kind }, 'database ready');
   const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
@@ -161,7 +169,8 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     log,
   });
 
-  const stopWorker: (() => Promise<void>)[] = [];
+  const metrics = createMetrics();
+  const stopWorker: ((graceMs: number) => Promise<void>)[] = [];
 
   return {
     config,
@@ -180,6 +189,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     queue,
     stream,
     model,
+    metrics,
     startWorker() {
       const consumer = queue.consume(
         createGenerationJob({ database, model, stream, clock, log, historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET }),
@@ -190,8 +200,11 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
         await consumer.close();
       });
     },
+    async stopWorker(graceMs) {
+      for (const stop of stopWorker.splice(0)) await stop(graceMs);
+    },
     async close() {
-      for (const stop of stopWorker.splice(0)) await stop();
+      for (const stop of stopWorker.splice(0)) await stop(0);
       await queue.close();
       if (redis) await closeRedis(redis);
       await database.close();

@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config.js';
 import { createContainer } from '../src/container.js';
 import { openDatabase, OuterHandleInTransactionError } from '../src/infra/db/client.js';
 import { DataDirLockedError } from '../src/infra/db/data-dir-lock.js';
+import { MigrationsError } from '../src/infra/db/migrations.js';
 import { users } from '../src/infra/db/schema.js';
 import { createLogger } from '../src/infra/logger.js';
 import { json, makeMobile } from './helpers/factories.js';
@@ -43,6 +44,18 @@ describe('embedded PGlite data directory', () => {
     await database.close();
   });
 
+  it('takes over a lock naming its own pid when this process did not take it (a container restarted with the same pid)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'pglite.lock'), String(process.pid));
+    const database = await openDatabase({ kind: 'pglite', dataDir: dir });
+    try {
+      // Now the lock is ours for real: opening the directory a second time is refused.
+      await expect(openDatabase({ kind: 'pglite', dataDir: dir })).rejects.toThrow(DataDirLockedError);
+    } finally {
+      await database.close();
+    }
+  });
+
   it('keeps users across a restart: a user created before can log in after', async () => {
     const dir = tempDir();
     const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: dir, LOG_LEVEL: 'silent' });
@@ -68,6 +81,25 @@ describe('embedded PGlite data directory', () => {
     } finally {
       await second.app.close();
       await second.container.close();
+    }
+  });
+});
+
+describe(`migrations at start (${testMode})`, () => {
+  it('a process that does not migrate refuses an unmigrated database, naming the command to run, and opens once it is migrated', async () => {
+    const backends = await provisionBackends();
+    // Embedded: a directory on disk, so the database outlives each open.
+    const options = backends.database.kind === 'pglite' ? { kind: 'pglite' as const, dataDir: tempDir() } : backends.database;
+    try {
+      await expect(openDatabase(options, { migrate: false })).rejects.toThrow(MigrationsError);
+      await expect(openDatabase(options, { migrate: false })).rejects.toThrow('npm run migrate');
+      const migrated = await openDatabase(options, { migrate: true });
+      await migrated.close();
+      const database = await openDatabase(options, { migrate: false });
+      expect(await database.db.select().from(users)).toEqual([]);
+      await database.close();
+    } finally {
+      await backends.dispose();
     }
   });
 });

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 /*
@@ -21,4 +22,24 @@ export function loggerOptions(level: string): LoggerOptions {
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+}
+
+/**
+ * Human-readable lines for a developer at a terminal (pino-pretty, a development dependency), JSON
+ * everywhere else: log collectors parse JSON, and production images do not ship pino-pretty.
+ */
+export function createProcessLogger(level: string, pretty: boolean): Logger {
+  if (pretty && isInstalled('pino-pretty')) {
+    return pino({ ...loggerOptions(level), transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  }
+  return createLogger(level);
+}
+
+function isInstalled(name: string): boolean {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

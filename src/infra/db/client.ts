@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -10,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
+import { assertMigrated, migrationsFolder } from './migrations.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -31,7 +31,10 @@ export type DatabaseOptions =
   /** dataDir undefined = in memory (tests). */
   | { kind: 'pglite'; dataDir?: string };
 
-const migrationsFolder = join(fileURLToPath(new URL('.', import.meta.url)), '../../../drizzle');
+export interface OpenOptions {
+  /** Apply pending migrations (MIGRATE_ON_START); otherwise refuse a schema older than the code. */
+  migrate: boolean;
+}
 
 export class OuterHandleInTransactionError extends Error {
   override name = 'OuterHandleInTransactionError';
@@ -71,28 +74,45 @@ function wrap(kind: Database['kind'], db: Db, close: () => Promise<void>): Datab
   };
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, { migrate }: OpenOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  // Several api processes may start together: one migrates while the others wait on the lock.
-  const client = await pool.connect();
-  try {
-    await client.query('select pg_advisory_lock(7216351)');
-    await migrateNodePg(drizzleNodePg(client, { schema }), { migrationsFolder });
-  } finally {
-    await client.query('select pg_advisory_unlock(7216351)').catch(() => undefined);
-    client.release();
+  if (migrate) {
+    // Several processes may start together: one migrates while the others wait on the lock.
+    const client = await pool.connect();
+    try {
+      await client.query('select pg_advisory_lock(7216351)');
+      await migrateNodePg(drizzleNodePg(client, { schema }), { migrationsFolder });
+    } finally {
+      await client.query('select pg_advisory_unlock(7216351)').catch(() => undefined);
+      client.release();
+    }
+  }
+  const db = drizzleNodePg(pool, { schema }) as unknown as Db;
+  if (!migrate) {
+    try {
+      await assertMigrated(db);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
   }
   guardOuterQueries(pool, ['query']);
-  const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   return wrap('postgres', db, () => pool.end());
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, { migrate }: OpenOptions): Promise<Database> {
   const release = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
   try {
     const client = new PGlite(dataDir === undefined ? undefined : join(dataDir, 'pglite'));
     await client.waitReady;
-    await migratePglite(drizzlePglite(client, { schema }), { migrationsFolder });
+    const migrator = drizzlePglite(client, { schema });
+    try {
+      if (migrate) await migratePglite(migrator, { migrationsFolder });
+      else await assertMigrated(migrator);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     guardOuterQueries(client, ['query', 'exec']);
     const db = drizzlePglite(client, { schema }) as unknown as Db;
     return wrap('pglite', db, async () => {
@@ -105,6 +125,6 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   }
 }
 
-export function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.kind === 'postgres' ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+export function openDatabase(options: DatabaseOptions, open: OpenOptions = { migrate: true }): Promise<Database> {
+  return options.kind === 'postgres' ? openPostgres(options.url, options.poolSize ?? 10, open) : openPglite(options.dataDir, open);
 }

@@ -1,0 +1,74 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The Prometheus metrics of one process. A registry of its own (not prom-client's global one), so
+ * that several containers in one process (tests) never collide.
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  /** One reply, from the worker picking it up to its end; outcome = done | stopped | failed code | retry. */
+  readonly generationDuration: Histogram<'outcome'>;
+  /** One model call; outcome = ok | the model error code. */
+  readonly modelCallDuration: Histogram<'outcome'>;
+  readonly webhookEvents: Counter<'type' | 'outcome'>;
+  /** Reports the queue's depth by state each time /metrics is scraped. */
+  trackQueueDepth(read: () => Promise<Record<string, number>>): void;
+}
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export function createMetrics(): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let readQueueDepth: (() => Promise<Record<string, number>>) | undefined;
+
+  new Gauge({
+    name: 'generation_queue_jobs',
+    help: 'Generation jobs in the queue by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      if (!readQueueDepth) return;
+      try {
+        for (const [state, count] of Object.entries(await readQueueDepth())) this.set({ state }, count);
+      } catch {
+        // The queue's backend is down: /readyz says so; a scrape still answers with the other metrics.
+      }
+    },
+  });
+
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP requests by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    generationDuration: new Histogram({
+      name: 'generation_duration_seconds',
+      help: 'Generation attempts, from pick-up to outcome',
+      labelNames: ['outcome'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    modelCallDuration: new Histogram({
+      name: 'model_call_duration_seconds',
+      help: 'Model calls, from request to the last streamed chunk',
+      labelNames: ['outcome'],
+      buckets: SECONDS_BUCKETS,
+      registers: [registry],
+    }),
+    webhookEvents: new Counter({
+      name: 'stripe_webhook_events_total',
+      help: 'Stripe webhook deliveries by event type and outcome',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    trackQueueDepth(read) {
+      readQueueDepth = read;
+    },
+  };
+}
