@@ -9,25 +9,41 @@ export interface TcpProxy {
   readonly port: number;
   /** Rewrites `url` (postgres://…, redis://…) to go through this proxy. */
   urlFor(url: string): string;
-  /** Drops every open connection, and drops each new one as soon as it is accepted. */
+  /** A server that went away: resets every open connection, and each new one as soon as it is accepted. */
   cut(): void;
-  /** Forwards new connections again. */
+  /**
+   * A network that went silent (a failover in progress, a dropped route): open connections stop
+   * carrying anything, and new ones are accepted but never answered. Nothing is reset.
+   */
+  stall(): void;
+  /** Forwards new connections again; connections held silent by `stall` are reset, as a long partition ends. */
   restore(): void;
-  /** Connections currently forwarded. */
-  readonly openConnections: number;
   close(): Promise<void>;
 }
 
+type Mode = 'forward' | 'cut' | 'stall';
+
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
-  let refusing = false;
+  // Connections accepted while stalled, and pairs frozen by a stall: reset when the stall ends.
+  const held = new Set<Socket>();
+  let mode: Mode = 'forward';
+
+  const reset = (socket: Socket) => (socket.destroyed ? undefined : socket.resetAndDestroy());
 
   const server: Server = createServer((client) => {
-    if (refusing) {
-      client.resetAndDestroy();
+    client.on('error', () => undefined);
+    if (mode === 'cut') {
+      reset(client);
+      return;
+    }
+    if (mode === 'stall') {
+      client.pause();
+      held.add(client);
       return;
     }
     const upstream = createConnection(target);
+    upstream.on('error', () => undefined);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
     const drop = () => {
@@ -35,8 +51,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -44,14 +60,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('the proxy has no TCP port');
 
-  const cut = () => {
-    refusing = true;
-    // A reset, as a failover or a dead network path looks to the client: no orderly goodbye.
+  const resetAll = () => {
     for (const [client, upstream] of pairs) {
-      client.resetAndDestroy();
+      reset(client);
       upstream.destroy();
     }
     pairs.clear();
+    for (const socket of held) reset(socket);
+    held.clear();
   };
 
   return {
@@ -62,15 +78,29 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       parsed.port = String(address.port);
       return parsed.toString();
     },
-    cut,
-    restore() {
-      refusing = false;
+    cut() {
+      mode = 'cut';
+      resetAll();
     },
-    get openConnections() {
-      return pairs.size;
+    stall() {
+      mode = 'stall';
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+        held.add(client).add(upstream);
+      }
+      pairs.clear();
+    },
+    restore() {
+      mode = 'forward';
+      for (const socket of held) reset(socket);
+      held.clear();
     },
     close() {
-      cut();
+      mode = 'cut';
+      resetAll();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
