@@ -27,6 +27,10 @@ export const envSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATA_DIR: z.string().default('./data').describe('embedded data directory (PGlite, generated dev secret)'),
     DATABASE_URL: optionalString.describe('PostgreSQL connection string; unset = embedded PGlite in DATA_DIR'),
+    DATABASE_POOL_SIZE: intWithDefault(10, 1, 1000).describe('PostgreSQL connections one process may hold'),
+    DATABASE_CONNECT_TIMEOUT_MS: intWithDefault(5_000, 100, 120_000).describe('how long a query waits for a PostgreSQL connection before failing with 503'),
+    DATABASE_IDLE_TIMEOUT_MS: intWithDefault(30_000, 0, 3_600_000).describe('how long an unused pooled connection stays open; 0 = until it breaks'),
+    DATABASE_STATEMENT_TIMEOUT_MS: intWithDefault(10_000, 0, 3_600_000).describe('PostgreSQL statement_timeout of every pooled connection; 0 = none'),
     REDIS_URL: optionalString.describe('Redis for rate limits, cache, queue; unset = in-process drivers'),
     REDIS_KEY_PREFIX: z.string().default('').describe('prefix of every Redis key, for deployments sharing one Redis'),
     JWT_SECRET: optionalString

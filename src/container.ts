@@ -35,6 +35,9 @@ import { createOtpService } from './modules/auth/otp.service.js';
 import { deriveAuthKeys, loadOrCreateDevSecret } from './modules/auth/secrets.js';
 import { createSessionService, type SessionService } from './modules/auth/session.service.js';
 
+// A limiter that cannot count within this budget lets the request through (README, "Rate limits").
+const RATE_LIMIT_STORE_TIMEOUT_MS = 500;
+
 export interface Container {
   config: Config;
   log: FastifyBaseLogger;
@@ -75,13 +78,25 @@ export interface ContainerOverrides {
 }
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
-  return config.DATABASE_URL ? { kind: 'postgres', url: config.DATABASE_URL } : { kind: 'pglite', dataDir: config.DATA_DIR };
+  return config.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: config.DATABASE_URL,
+        poolSize: config.DATABASE_POOL_SIZE,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        idleTimeoutMs: config.DATABASE_IDLE_TIMEOUT_MS,
+        statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      }
+    : { kind: 'pglite', dataDir: config.DATA_DIR };
 }
 
 /** The composition root: picks the drivers the configuration asks for and wires the services. */
 export async function createContainer(config: Config, log: FastifyBaseLogger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), { migrate: config.MIGRATE_ON_START });
+  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), {
+    migrate: config.MIGRATE_ON_START,
+    onConnectionError: (error, message) => log.warn({ err: error }, message),
+  });
   log.info({ driver: database.kind }, 'database ready');
   const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
@@ -178,7 +193,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
     database,
     redis,
-    rateLimitStore: redis ? redisRateLimitStore(redis) : memoryRateLimitStore(),
+    rateLimitStore: redis ? redisRateLimitStore(redis, RATE_LIMIT_STORE_TIMEOUT_MS) : memoryRateLimitStore(),
     auth,
     sessions,
     chatrooms,
