@@ -46,7 +46,7 @@ export const envSchema = z
       .describe('region assumed for numbers written without +'),
     AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
-    CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 1, 24 * 3600).describe('lifetime of a cached GET /chatroom page'),
+    CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 0, 24 * 3600).describe('lifetime of a cached GET /chatroom page; 0 = no list cache'),
     BASIC_DAILY_LIMIT: intWithDefault(5, 1).describe('prompts a day on the Basic plan'),
     PRO_DAILY_LIMIT: intWithDefault(1000, 0).describe('prompts a day on the Pro plan; 0 = unlimited'),
     REPLY_WAIT_MS: intWithDefault(30_000, 0, 120_000).describe('how long POST /chatroom/:id/message waits before answering 202'),

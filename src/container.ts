@@ -7,7 +7,7 @@ import { openDatabase, type Database, type DatabaseOptions } from './infra/db/cl
 import { memoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from './infra/rate-limit-store.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
-import { memoryCache, redisCache, type Cache } from './infra/cache.js';
+import { disabledCache, memoryCache, redisCache, type Cache } from './infra/cache.js';
 import { createChatroomListCache } from './modules/chatrooms/chatroom-list-cache.js';
 import { createChatroomService, type ChatroomService } from './modules/chatrooms/chatroom.service.js';
 import { createBullmqQueue } from './infra/queue/bullmq-queue.js';
@@ -121,8 +121,8 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const chatrooms = createChatroomService({
     database,
     listCache: createChatroomListCache({
-      cache: overrides.cache ?? (redis ? redisCache(redis) : memoryCache()),
-      ttlSeconds: config.CHATROOM_CACHE_TTL_SECONDS,
+      cache: overrides.cache ?? (config.CHATROOM_CACHE_TTL_SECONDS === 0 ? disabledCache() : redis ? redisCache(redis) : memoryCache()),
+      ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS),
       timeoutMs: 250,
       log,
     }),
