@@ -10,9 +10,9 @@ type Deps = {
   clock: Clock;
   log: FastifyBaseLogger;
   intervalSeconds: number;
+  /** Chatrooms read per query; a sweep reads page after page until it has seen them all. */
+  pageSize?: number;
 };
-
-const PAGE = 500;
 
 /**
  * The database is the truth about replies; the queue can lose jobs (Redis flushed, process killed).
@@ -21,16 +21,16 @@ const PAGE = 500;
  * no-op (the job id is the reply id). A sweep walks every such chatroom, page by page in chatroom id
  * order, so a backlog larger than a page can never hide the chatrooms behind it.
  */
-export function startRecovery({ database, scheduler, clock, log, intervalSeconds }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
+export function startRecovery({ database, scheduler, clock, log, intervalSeconds, pageSize = 500 }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
   async function sweep(before: Date): Promise<number> {
     let scheduled = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await staleChatroomHeads(database.db, before, after, PAGE);
+      const page = await staleChatroomHeads(database.db, before, after, pageSize);
       for (const { chatroomId } of page) await scheduler.scheduleNext(chatroomId);
       scheduled += page.length;
       after = page.at(-1)?.chatroomId;
-      if (page.length < PAGE) break;
+      if (page.length < pageSize) break;
     }
     if (scheduled > 0) log.info({ chatrooms: scheduled }, 'scheduled unfinished replies again');
     return scheduled;
