@@ -18,7 +18,7 @@ import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.j
 import { createAuthRateLimits } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
-import { messageRoutes } from './modules/generation/message.routes.js';
+import { messageRoutes } from './modules/messages/message.routes.js';
 import { billingRoutes } from './modules/billing/billing.routes.js';
 import { simulatorRoutes } from './modules/billing/simulator.routes.js';
 import { webhookRoutes } from './modules/billing/webhook.routes.js';
@@ -104,14 +104,16 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
-  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, messages: container.generation }));
+  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms }));
   await app.register(
     messageRoutes({
       sessions: container.sessions,
-      generation: container.generation,
-      stream: container.stream,
+      messages: container.messages,
+      follower: container.follower,
+      streamSlots: container.streamSlots,
       clock: container.clock,
       replyWaitMs: config.REPLY_WAIT_MS,
+      keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
   await app.register(billingRoutes({ sessions: container.sessions, subscriptions: container.subscriptions, publicBaseUrl: config.PUBLIC_BASE_URL }));

@@ -18,9 +18,15 @@ import { createGeminiModel } from './integrations/gemini/gemini-model.js';
 import type { ChatModel } from './integrations/gemini/model.js';
 import { createOfflineModel } from './integrations/gemini/offline-model.js';
 import { allowancePolicy } from './modules/billing/allowance.js';
+import { memoryStopSignals, redisStopSignals, type StopSignals } from './infra/stop-signals.js';
 import { createGenerationJob } from './modules/generation/generation.job.js';
-import { createGenerationService, type GenerationService } from './modules/generation/generation.service.js';
 import { startRecovery } from './modules/generation/recovery.js';
+import { createReplyFollower, type ReplyFollower } from './modules/generation/reply-follower.js';
+import { createRetryPolicy } from './modules/generation/retry-policy.js';
+import { createScheduler } from './modules/generation/scheduling.js';
+import { createReplyStopper, createRunningReplies } from './modules/generation/stopping.js';
+import { createMessageService, type MessageService } from './modules/messages/message.service.js';
+import { createStreamSlots, type StreamSlots } from './modules/messages/stream-slots.js';
 import { randomBytes } from 'node:crypto';
 import type { PaymentGateway } from './integrations/stripe/payment-gateway.js';
 import { createSimulatedGateway, type SimulatedGateway } from './integrations/stripe/simulated-gateway.js';
@@ -35,9 +41,6 @@ import { createOtpService } from './modules/auth/otp.service.js';
 import { deriveAuthKeys, loadOrCreateDevSecret } from './modules/auth/secrets.js';
 import { createSessionService, type SessionService } from './modules/auth/session.service.js';
 
-// A limiter that cannot count within this budget lets the request through (README, "Rate limits").
-const RATE_LIMIT_STORE_TIMEOUT_MS = 500;
-
 export interface Container {
   config: Config;
   log: FastifyBaseLogger;
@@ -48,23 +51,26 @@ export interface Container {
   auth: AuthService;
   sessions: SessionService;
   chatrooms: ChatroomService;
-  generation: GenerationService;
+  messages: MessageService;
+  /** Following a reply's events (SSE, waiting, stop). */
+  follower: ReplyFollower;
+  streamSlots: StreamSlots;
   subscriptions: SubscriptionService;
   webhooks: WebhookService;
   /** Stripe, or the simulator (with the secret it signs its events with). */
   payments: { gateway: PaymentGateway; simulator?: { gateway: SimulatedGateway; webhookSecret: string } };
   queue: GenerationQueue;
   stream: ReplyStream;
+  stopSignals: StopSignals;
   model: ChatModel;
   metrics: Metrics;
   /** Consumes the generation queue and runs the recovery sweep (roles `all` and `worker`). */
   startWorker(): void;
   /**
-   * Stops taking jobs and lets the running generations finish within `graceMs`; a no-op when the
-   * worker was not started.
+   * Stops the worker: no new jobs; running generations get `graceMs` to finish, then their model
+   * calls are aborted and their jobs handed back to the queue (no attempt counted).
    */
   stopWorker(graceMs: number): Promise<void>;
-  /** Stops the worker (if still running) and closes every connection. */
   close(): Promise<void>;
 }
 
@@ -76,6 +82,13 @@ export interface ContainerOverrides {
   /** Defaults to Redis when REDIS_URL is set, else an in-process LRU. */
   cache?: Cache;
 }
+
+// A limiter that cannot count within this budget lets the request through (README, "Rate limits").
+const RATE_LIMIT_STORE_TIMEOUT_MS = 500;
+/** How often a quiet follower of a reply checks the database (a reply that vanished or ended unseen). */
+const FOLLOWER_RECHECK_MS = 3_000;
+/** How long a stop waits for the worker to end the reply before ending it itself. */
+const STOP_WAIT_MS = 5_000;
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
   return config.DATABASE_URL
@@ -118,17 +131,6 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
   });
 
-  const chatrooms = createChatroomService({
-    database,
-    listCache: createChatroomListCache({
-      cache: overrides.cache ?? (config.CHATROOM_CACHE_TTL_SECONDS === 0 ? disabledCache() : redis ? redisCache(redis) : memoryCache()),
-      ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS),
-      timeoutMs: 250,
-      log,
-    }),
-    clock,
-  });
-
   const model = config.GEMINI_API_KEY
     ? createGeminiModel({
         apiKey: config.GEMINI_API_KEY,
@@ -141,19 +143,46 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     : createOfflineModel();
   if (!config.GEMINI_API_KEY) log.warn('GEMINI_API_KEY is not set: replies come from the offline stand-in model');
 
+  const retryPolicy = createRetryPolicy({ maxAttempts: config.GENERATION_MAX_ATTEMPTS, baseDelayMs: config.GENERATION_RETRY_BASE_MS });
   const queueOptions = {
     concurrency: config.GENERATION_CONCURRENCY,
     callsPerMinute: config.GEMINI_CALLS_PER_MINUTE,
-    maxAttempts: config.GENERATION_MAX_ATTEMPTS,
-    baseDelayMs: config.GENERATION_RETRY_BASE_MS,
+    retry: retryPolicy,
     log,
   };
   const queue = config.REDIS_URL
     ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
     : createInProcessQueue(queueOptions);
-  const stream = redis ? redisReplyStream(redis) : memoryReplyStream();
+  const stream = redis ? redisReplyStream(redis, log) : memoryReplyStream();
+  const stopSignals = redis ? redisStopSignals(redis, log) : memoryStopSignals();
   const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
-  const generation = createGenerationService({ database, chatrooms, queue, stream, policy, clock, log });
+  const scheduler = createScheduler({ database, queue });
+  const follower = createReplyFollower({ database, stream, log, recheckMs: FOLLOWER_RECHECK_MS });
+  const stopper = createReplyStopper({ database, signals: stopSignals, stream, follower, scheduler, clock, log, waitMs: STOP_WAIT_MS });
+
+  const chatrooms = createChatroomService({
+    database,
+    listCache: createChatroomListCache({
+      cache: overrides.cache ?? (config.CHATROOM_CACHE_TTL_SECONDS === 0 ? disabledCache() : redis ? redisCache(redis) : memoryCache()),
+      ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS),
+      timeoutMs: 250,
+      log,
+    }),
+    clock,
+    deletionListener: stopper,
+  });
+
+  const messages = createMessageService({
+    database,
+    chatrooms,
+    scheduler,
+    follower,
+    stopper,
+    policy,
+    maxUnfinishedReplies: { basic: config.GENERATION_MAX_WAITING_BASIC, pro: config.GENERATION_MAX_WAITING_PRO },
+    clock,
+    log,
+  });
 
   // Without Stripe keys the simulator stands in; it signs with the configured secret, or one of its own.
   const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? `whsec_simulated_${randomBytes(24).toString('hex')}`;
@@ -185,7 +214,8 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   });
 
   const metrics = createMetrics();
-  const stopWorker: ((graceMs: number) => Promise<void>)[] = [];
+  let stopWorker: ((graceMs: number) => Promise<void>) | undefined;
+  const running = createRunningReplies({ signals: stopSignals, log });
 
   return {
     config,
@@ -197,30 +227,51 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     auth,
     sessions,
     chatrooms,
-    generation,
+    messages,
+    follower,
+    streamSlots: createStreamSlots(config.MAX_OPEN_STREAMS_PER_USER),
     subscriptions,
     webhooks,
     payments: { gateway, ...(simulated ? { simulator: { gateway: simulated, webhookSecret } } : {}) },
     queue,
     stream,
+    stopSignals,
     model,
     metrics,
     startWorker() {
-      const consumer = queue.consume(
-        createGenerationJob({ database, model, stream, clock, log, historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET }),
-      );
-      const recovery = startRecovery({ database, queue, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
-      stopWorker.push(async () => {
-        recovery.stop();
-        await consumer.close();
+      if (stopWorker) return;
+      void running.listen();
+      const job = createGenerationJob({
+        database,
+        model,
+        stream,
+        scheduler,
+        running,
+        policy: retryPolicy,
+        clock,
+        log,
+        historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET,
       });
+      const consumer = queue.consume(job);
+      const recovery = startRecovery({ database, scheduler, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
+      stopWorker = async (graceMs) => {
+        recovery.stop();
+        await consumer.close(graceMs);
+      };
     },
     async stopWorker(graceMs) {
-      for (const stop of stopWorker.splice(0)) await stop(graceMs);
+      const stop = stopWorker;
+      stopWorker = undefined;
+      await stop?.(graceMs);
     },
     async close() {
-      for (const stop of stopWorker.splice(0)) await stop(0);
+      const stop = stopWorker;
+      stopWorker = undefined;
+      // Half the shutdown grace for jobs: the HTTP server closes first within the same budget.
+      await stop?.(Math.floor(config.SHUTDOWN_GRACE_MS / 2));
       await queue.close();
+      await stream.close();
+      await stopSignals.close();
       if (redis) await closeRedis(redis);
       await database.close();
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { insertMessage } from '../src/modules/generation/message.repository.js';
+import { insertMessage } from '../src/modules/messages/message.repository.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { signIn } from './helpers/factories.js';
 import { createRoom, parseSse, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';

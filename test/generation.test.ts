@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGenerationJob } from '../src/modules/generation/generation.job.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { jobOf } from './helpers/generation.js';
 import { bearer, signIn } from './helpers/factories.js';
 import { createRoom, parseSse, pollUntilFinished, remainingOf, sendMessage, type Message } from './helpers/messages.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
@@ -333,8 +333,7 @@ describe('the worker', () => {
     const user = await signIn(t);
     const room = await createRoom(t, user);
     const { reply } = (await sendMessage(t, user, room, 'once')).json<Exchange>();
-    const { database, model, stream, clock, log } = t.container;
-    const job = createGenerationJob({ database, model, stream, clock, log, historyCharBudget: 1000 });
+    const job = jobOf(t);
     await job(reply.id, { attempt: 1, maxAttempts: 1, signal: new AbortController().signal });
     expect(gemini.requests).toHaveLength(1);
     const stored = await pollUntilFinished(t, user, room, reply.id);

@@ -1,15 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface EventStreamWriter {
-  send(event: string, data: unknown): void;
+  /** With `id`, a client that reconnects sends it back as `Last-Event-ID`. */
+  send(event: string, data: unknown, id?: string): void;
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal;
   end(): void;
 }
 
 export type OpenEventStream = (request: FastifyRequest, reply: FastifyReply, headers?: Record<string, string>) => EventStreamWriter;
-
-const HEARTBEAT_MS = 15_000;
 
 export const wantsEventStream = (request: FastifyRequest) => (request.headers.accept ?? '').includes('text/event-stream');
 
@@ -18,7 +17,7 @@ export const wantsEventStream = (request: FastifyRequest) => (request.headers.ac
  * when the server closes get an `error` event (the client should poll or reconnect) and are ended,
  * so that they cannot hold a graceful shutdown hostage.
  */
-export function eventStreams(app: FastifyInstance): OpenEventStream {
+export function eventStreams(app: FastifyInstance, { keepAliveMs }: { keepAliveMs: number }): OpenEventStream {
   const open = new Set<EventStreamWriter>();
   app.addHook('preClose', async () => {
     for (const stream of open) {
@@ -44,12 +43,12 @@ export function eventStreams(app: FastifyInstance): OpenEventStream {
       ...headers,
     });
     // A comment line now and then keeps proxies from closing a quiet stream.
-    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs);
     heartbeat.unref();
     const writer: EventStreamWriter = {
       signal: disconnected.signal,
-      send(event, data) {
-        if (!raw.writableEnded) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send(event, data, id) {
+        if (!raw.writableEnded) raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       },
       end() {
         clearInterval(heartbeat);

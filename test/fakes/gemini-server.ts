@@ -19,6 +19,10 @@ export type GeminiStep =
       chunkDelayMs?: number;
       finishReason?: string;
       usage?: { promptTokenCount: number; candidatesTokenCount: number };
+      /** Stream: wait for this before the first chunk (a test holds the model until it is ready). */
+      gate?: Promise<void>;
+      /** Stream: after this many chunks, stop writing and keep the response open (until the client goes). */
+      hangAfter?: number;
     }
   | { kind: 'error'; status: number; message?: string }
   | { kind: 'blocked'; blockReason?: string } // default 'SAFETY'
@@ -47,11 +51,27 @@ export interface RecordedGeminiRequest {
   method: 'generateContent' | 'streamGenerateContent';
   apiKey: string | undefined;
   body: GeminiRequestBody;
+  /** Text chunks written so far. */
+  chunksSent: number;
+  /** The response was written to its end. */
+  ended: boolean;
+  /** The client closed the connection before the response ended (an aborted call). */
+  closedEarly: boolean;
+}
+
+/** What happened, in order: a request arriving, or its response ending or being cut by the client. */
+export interface GeminiHappening {
+  request: number; // index into `requests`
+  what: 'received' | 'ended' | 'closed early';
 }
 
 export interface FakeGemini {
   url: string; // 'http://127.0.0.1:<port>'
   requests: RecordedGeminiRequest[];
+  /** Every request's arrival and end, in the order they happened. */
+  happenings: GeminiHappening[];
+  /** The text of the last user turn of each request, in arrival order. */
+  prompts(): string[];
   /** Steps are consumed one per request, in order; when none are queued the default step answers. */
   enqueue(...steps: GeminiStep[]): void;
   setDefault(step: GeminiStep): void; // initial default: { kind: 'reply', chunks: ['Hello', ' from', ' fake Gemini.'] }
@@ -84,6 +104,7 @@ interface Usage {
 
 export async function startFakeGemini(): Promise<FakeGemini> {
   const requests: RecordedGeminiRequest[] = [];
+  const happenings: GeminiHappening[] = [];
   let queue: GeminiStep[] = [];
   let defaultStep = INITIAL_DEFAULT;
 
@@ -119,7 +140,18 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     }
 
     const apiKey = header(req, 'x-goog-api-key');
-    requests.push({ model, method, apiKey, body });
+    const recorded: RecordedGeminiRequest = { model, method, apiKey, body, chunksSent: 0, ended: false, closedEarly: false };
+    const index = requests.push(recorded) - 1;
+    happenings.push({ request: index, what: 'received' });
+    res.on('finish', () => {
+      recorded.ended = true;
+      happenings.push({ request: index, what: 'ended' });
+    });
+    res.on('close', () => {
+      if (recorded.ended) return;
+      recorded.closedEarly = true;
+      happenings.push({ request: index, what: 'closed early' });
+    });
     // Rejected before any step is consumed, as the real API rejects before reaching a model.
     if (!apiKey) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
 
@@ -141,7 +173,7 @@ export async function startFakeGemini(): Promise<FakeGemini> {
       }
       case 'reply':
         return method === 'streamGenerateContent'
-          ? streamReply(res, step, model, usageFor(step, body), gone.signal)
+          ? streamReply(res, step, model, usageFor(step, body), gone.signal, recorded)
           : unaryReply(res, step, model, usageFor(step, body), gone.signal);
     }
   }
@@ -152,6 +184,8 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    happenings,
+    prompts: () => requests.map((r) => r.body.contents?.at(-1)?.parts?.map((p) => p.text ?? '').join('') ?? ''),
     enqueue: (...steps) => {
       queue.push(...steps);
     },
@@ -161,6 +195,7 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     reset: () => {
       queue = [];
       requests.length = 0; // keep the array identity: tests may hold `fake.requests`
+      happenings.length = 0;
       defaultStep = INITIAL_DEFAULT;
     },
     close: () =>
@@ -185,11 +220,20 @@ async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind:
   });
 }
 
-async function streamReply(res: ServerResponse, step: Extract<GeminiStep, { kind: 'reply' }>, model: string, usage: Usage, gone: AbortSignal) {
+async function streamReply(
+  res: ServerResponse,
+  step: Extract<GeminiStep, { kind: 'reply' }>,
+  model: string,
+  usage: Usage,
+  gone: AbortSignal,
+  recorded: RecordedGeminiRequest,
+) {
   startEvents(res);
+  if (step.gate) await Promise.race([step.gate, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
   // An empty reply still needs one event to carry finishReason and usage.
   const chunks = step.chunks.length > 0 ? step.chunks : [''];
   for (const [i, text] of chunks.entries()) {
+    if (step.hangAfter !== undefined && i >= step.hangAfter) return; // keep the response open, silent
     if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
     const last = i === chunks.length - 1;
     writeEvent(res, {
@@ -197,6 +241,7 @@ async function streamReply(res: ServerResponse, step: Extract<GeminiStep, { kind
       ...(last ? { usageMetadata: usage } : {}),
       modelVersion: model,
     });
+    recorded.chunksSent += 1;
   }
   res.end();
 }

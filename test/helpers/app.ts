@@ -52,6 +52,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
+    // Jobs still running when a test app closes get a short grace, then go back to the queue.
+    SHUTDOWN_GRACE_MS: '2000',
     ...backends.env,
     ...options.env,
   });

@@ -59,3 +59,23 @@ export async function portIsClosed(port: number): Promise<boolean> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
   return response === undefined;
 }
+
+// `npm run start:api` and `npm run start:worker` from source, as real processes: what a deployment runs.
+const MAIN = ['--import', 'tsx', 'src/main.ts'];
+
+export type RoleProcess = RunningProcess;
+
+export const startRole = (role: 'api' | 'worker', env: Record<string, string>): RoleProcess => startProcess(process.execPath, [...MAIN, role], env);
+
+/** SIGTERM, then the exit code. */
+export const stopRole = ({ child }: RoleProcess) => terminate(child);
+
+/** Polls `url` until it answers 2xx (bounded). */
+export async function waitForOk(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const res = await fetch(url).catch(() => undefined);
+    if (res?.ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} never answered`);
+}

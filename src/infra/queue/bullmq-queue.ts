@@ -1,9 +1,10 @@
-import { Queue, Worker } from 'bullmq';
+import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import type { GenerationQueue, JobHandler, RetryPolicy } from './generation-queue.js';
+import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
 
-type Options = RetryPolicy & {
+type Options = {
+  retry: RetrySchedule;
   redisUrl: string;
   /** BullMQ keys live under this prefix (it does not support ioredis' keyPrefix). */
   prefix: string;
@@ -13,15 +14,19 @@ type Options = RetryPolicy & {
 };
 
 const QUEUE_NAME = 'generation';
+const BACKOFF_TYPE = 'generation-retry-policy';
 
 /** BullMQ on Redis: any number of api processes enqueue, any number of workers consume. */
-export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, maxAttempts, baseDelayMs, log }: Options): GenerationQueue {
+export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, retry, log }: Options): GenerationQueue {
   // BullMQ does not close connections it is given: we keep them and close them ourselves.
   const connections: Redis[] = [];
   const connect = (role: 'producer' | 'worker') => {
     // A worker's blocking commands must wait as long as they need (BullMQ requires it). A producer
     // must fail fast instead: a send that cannot enqueue is recovered later, never left hanging.
-    const connection = new Redis(redisUrl, role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    const connection = new Redis(redisUrl, {
+      connectionName: `${prefix}:${role}`,
+      ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2_000 }),
+    });
     connection.on('error', (error) => log.warn({ err: error }, 'queue redis connection error'));
     connections.push(connection);
     return connection;
@@ -37,50 +42,72 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
       connection: (producerConnection = connect('producer')),
       prefix,
       defaultJobOptions: {
-        attempts: maxAttempts,
-        backoff: { type: 'exponential', delay: baseDelayMs, jitter: 0.5 },
-        // Completed jobs stay a minute (waitUntilFinished needs them); failed ones go, so that the
-        // recovery sweep can enqueue their reply again under the same job id.
-        removeOnComplete: { age: 60 },
+        attempts: retry.maxAttempts,
+        backoff: { type: BACKOFF_TYPE },
+        // Finished jobs go at once: the reply row is the record, and a later enqueue of the same
+        // reply (the recovery sweep, the next reply of a chatroom) must not meet a leftover job id.
+        removeOnComplete: true,
         removeOnFail: true,
       },
     });
 
-  const workers: Worker[] = [];
+  const consumers = new Set<{ close(graceMs: number): Promise<void> }>();
 
   return {
     kind: 'bullmq',
-    async enqueue(replyId) {
-      await producer().add('generate', { replyId }, { jobId: replyId });
+    async enqueue(replyId, { priority }) {
+      await producer().add('generate', { replyId }, { jobId: replyId, priority: clampPriority(priority) });
     },
     async ping() {
       producer();
       await producerConnection?.ping();
     },
     consume(handler: JobHandler) {
-      const shutdown = new AbortController();
-      const worker = new Worker<{ replyId: string }>(
-        QUEUE_NAME,
-        (job) =>
-          handler(job.data.replyId, {
-            attempt: job.attemptsMade + 1,
-            maxAttempts: job.opts.attempts ?? maxAttempts,
-            signal: shutdown.signal,
-          }),
-        {
-          connection: connect('worker'),
-          prefix,
-          concurrency,
-          // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
-          limiter: { max: callsPerMinute, duration: 60_000 },
-        },
-      );
+      // Fired only when shutdown's grace has run out: the running generations stop and go back.
+      const interrupt = new AbortController();
+      const processJob = async (job: Job<{ replyId: string }>, token?: string) => {
+        const run = { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? retry.maxAttempts, signal: interrupt.signal };
+        try {
+          const outcome = await handler(job.data.replyId, run);
+          if (outcome) {
+            // Not an attempt: BullMQ counts only thrown errors, and DelayedError is not one.
+            await job.moveToDelayed(Date.now() + outcome.deferMs, token);
+            throw new DelayedError();
+          }
+        } catch (error) {
+          if (error instanceof JobInterrupted) {
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          throw error;
+        }
+      };
+      const worker = new Worker<{ replyId: string }>(QUEUE_NAME, processJob, {
+        connection: connect('worker'),
+        prefix,
+        concurrency,
+        // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
+        limiter: { max: callsPerMinute, duration: 60_000 },
+        settings: { backoffStrategy: (attemptsMade: number) => retry.delayMs(attemptsMade) },
+      });
       worker.on('error', (error) => log.error({ err: error }, 'generation worker error'));
-      workers.push(worker);
-      return { close: () => worker.close() };
+      const consumer = {
+        async close(graceMs: number) {
+          consumers.delete(consumer);
+          const closing = worker.close(); // stops taking jobs, waits for the running ones
+          const timer = setTimeout(() => interrupt.abort(new JobInterrupted('the worker is shutting down')), graceMs);
+          try {
+            await closing;
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+      };
+      consumers.add(consumer);
+      return consumer;
     },
     async close() {
-      await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all([...consumers].map((consumer) => consumer.close(0)));
       await queue?.close();
       await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     },

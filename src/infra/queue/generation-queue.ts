@@ -1,21 +1,49 @@
 /** What a job handler learns about its run. */
 export interface JobRun {
-  /** 1-based. */
+  /** 1-based; a job handed back at shutdown keeps its number. */
   attempt: number;
   maxAttempts: number;
-  /** Aborted when the worker shuts down hard. */
+  /**
+   * Aborted when the worker shuts down and its grace has run out: the handler stops its work and
+   * throws JobInterrupted, and the job goes back to the queue without counting an attempt.
+   */
   signal: AbortSignal;
 }
 
+/** A job that cannot run yet (an earlier reply of its chatroom is unfinished): try again after `delayMs`, no attempt counted. */
+export interface JobDeferred {
+  deferMs: number;
+}
+
 /**
- * Handles one job. Throwing means "try again later" (with backoff) while attempts remain; the
- * handler itself must settle the job's outcome on its last attempt.
+ * Handles one job. Throwing means "try again later" (with the retry policy's backoff) while
+ * attempts remain; the handler itself must settle the job's outcome on its last attempt.
  */
-export type JobHandler = (replyId: string, run: JobRun) => Promise<void>;
+export type JobHandler = (replyId: string, run: JobRun) => Promise<JobDeferred | undefined>;
+
+/** Thrown by a handler whose run was interrupted by shutdown: the job is handed back, not failed. */
+export class JobInterrupted extends Error {
+  override name = 'JobInterrupted';
+}
 
 export interface JobConsumer {
-  /** Stops taking jobs and waits for the running ones to finish. */
-  close(): Promise<void>;
+  /**
+   * Stops taking jobs, lets running ones finish for `graceMs`, then aborts the rest (their
+   * `run.signal`) and hands their jobs back to the queue without counting an attempt.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /** Lower runs first (1 = first); equal priorities run in the order enqueued. */
+  priority: number;
+}
+
+/** When and how often a failed job runs again; the generation module owns the policy. */
+export interface RetrySchedule {
+  maxAttempts: number;
+  /** Delay before attempt `attempt + 1`, after attempt `attempt` failed. */
+  delayMs(attempt: number): number;
 }
 
 /**
@@ -24,18 +52,12 @@ export interface JobConsumer {
  */
 export interface GenerationQueue {
   readonly kind: 'bullmq' | 'in-process';
-  enqueue(replyId: string): Promise<void>;
+  enqueue(replyId: string, options: EnqueueOptions): Promise<void>;
   consume(handler: JobHandler): JobConsumer;
   /** Resolves when the queue's backend answers (for /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface RetryPolicy {
-  maxAttempts: number;
-  baseDelayMs: number;
-}
-
-/** Exponential backoff with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1). */
-export const backoffDelayMs = (attempt: number, baseDelayMs: number) =>
-  Math.round(baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+/** BullMQ priorities run from 1 to 2^21 - 1. */
+export const clampPriority = (priority: number) => Math.min(2_097_151, Math.max(1, Math.round(priority)));

@@ -1,20 +1,31 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { backoffDelayMs, type GenerationQueue, type JobHandler, type RetryPolicy } from './generation-queue.js';
+import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
 
-type Options = RetryPolicy & { concurrency: number; callsPerMinute: number; log: FastifyBaseLogger };
+type Options = { retry: RetrySchedule; concurrency: number; callsPerMinute: number; log: FastifyBaseLogger };
+
+interface QueuedJob {
+  replyId: string;
+  priority: number;
+  /** Enqueue order: equal priorities run first in, first out (as in BullMQ). */
+  order: number;
+  attempt: number;
+}
 
 /**
- * The embedded queue: same contract as the BullMQ one, for a single process. Jobs live in memory;
- * if the process dies the recovery sweep finds their replies unfinished in the database and enqueues them again.
+ * The embedded queue: same contract as the BullMQ one (priorities, deferral, retries with the
+ * policy's backoff, calls-per-minute limit, hand-back at shutdown), for a single process. Jobs live
+ * in memory; if the process dies the recovery sweep finds their replies unfinished in the database
+ * and enqueues them again.
  */
-export function createInProcessQueue({ concurrency, callsPerMinute, maxAttempts, baseDelayMs, log }: Options): GenerationQueue {
-  const ready: string[] = [];
-  const attempts = new Map<string, number>(); // every live job (ready, running or waiting to retry) → attempt
+export function createInProcessQueue({ concurrency, callsPerMinute, retry, log }: Options): GenerationQueue {
+  const ready: QueuedJob[] = []; // sorted by (priority, order)
+  const live = new Map<string, QueuedJob>(); // every job ready, running or waiting to run again
   const startTimes: number[] = []; // for the calls-per-minute limit
   const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
-  const shutdown = new AbortController();
+  let order = 0;
   let handler: JobHandler | undefined;
+  let interrupt = new AbortController();
   let closed = false;
 
   const later = (ms: number, work: () => void) => {
@@ -24,6 +35,12 @@ export function createInProcessQueue({ concurrency, callsPerMinute, maxAttempts,
     }, ms);
     timers.add(timer);
   };
+
+  function makeReady(job: QueuedJob) {
+    let index = ready.findIndex((other) => other.priority > job.priority || (other.priority === job.priority && other.order > job.order));
+    if (index === -1) index = ready.length;
+    ready.splice(index, 0, job);
+  }
 
   function pump(): void {
     if (!handler || closed) return;
@@ -35,42 +52,53 @@ export function createInProcessQueue({ concurrency, callsPerMinute, maxAttempts,
         return;
       }
       startTimes.push(now);
-      const replyId = ready.shift() as string;
-      run(handler, replyId);
+      run(handler, ready.shift() as QueuedJob);
     }
   }
 
-  function run(handle: JobHandler, replyId: string): void {
-    const attempt = attempts.get(replyId) ?? 1;
-    const job = handle(replyId, { attempt, maxAttempts, signal: shutdown.signal })
-      .then(() => {
-        attempts.delete(replyId);
+  function run(handle: JobHandler, job: QueuedJob): void {
+    const { signal } = interrupt;
+    const settled = handle(job.replyId, { attempt: job.attempt, maxAttempts: retry.maxAttempts, signal })
+      .then((outcome) => {
+        if (!outcome) return void live.delete(job.replyId);
+        job.order = ++order;
+        later(outcome.deferMs, () => {
+          makeReady(job);
+          pump();
+        });
       })
       .catch((error: unknown) => {
-        if (attempt >= maxAttempts || closed) {
-          attempts.delete(replyId);
-          log.error({ err: error, replyId, attempt }, 'generation job failed for good');
+        if (error instanceof JobInterrupted) {
+          // Handed back as it was: the next consumer runs it again as the same attempt.
+          makeReady(job);
           return;
         }
-        attempts.set(replyId, attempt + 1);
-        later(backoffDelayMs(attempt, baseDelayMs), () => {
-          ready.push(replyId);
+        if (job.attempt >= retry.maxAttempts) {
+          live.delete(job.replyId);
+          log.error({ err: error, replyId: job.replyId, attempt: job.attempt }, 'generation job failed for good');
+          return;
+        }
+        later(retry.delayMs(job.attempt), () => {
+          job.attempt += 1;
+          job.order = ++order;
+          makeReady(job);
           pump();
         });
       })
       .finally(() => {
-        running.delete(job);
+        running.delete(settled);
         pump();
       });
-    running.add(job);
+    running.add(settled);
   }
 
   return {
     kind: 'in-process',
-    enqueue(replyId) {
-      if (!closed && !attempts.has(replyId)) {
-        attempts.set(replyId, 1);
-        ready.push(replyId);
+    enqueue(replyId, { priority }) {
+      if (!live.has(replyId)) {
+        const job = { replyId, priority: clampPriority(priority), order: ++order, attempt: 1 };
+        live.set(replyId, job);
+        makeReady(job);
         pump();
       }
       return Promise.resolve();
@@ -78,18 +106,24 @@ export function createInProcessQueue({ concurrency, callsPerMinute, maxAttempts,
     ping: () => (closed ? Promise.reject(new Error('the queue is closed')) : Promise.resolve()),
     consume(jobHandler) {
       handler = jobHandler;
+      interrupt = new AbortController();
       pump();
       return {
-        async close() {
-          closed = true;
-          for (const timer of timers) clearTimeout(timer);
-          await Promise.allSettled([...running]);
+        async close(graceMs: number) {
+          handler = undefined; // stop taking jobs; the ready ones wait for the next consumer
+          const timer = setTimeout(() => interrupt.abort(new JobInterrupted('the worker is shutting down')), graceMs);
+          try {
+            await Promise.allSettled([...running]);
+          } finally {
+            clearTimeout(timer);
+          }
         },
       };
     },
     async close() {
       closed = true;
-      shutdown.abort();
+      handler = undefined;
+      interrupt.abort(new JobInterrupted('the queue is closing'));
       for (const timer of timers) clearTimeout(timer);
       await Promise.allSettled([...running]);
     },

@@ -12,21 +12,21 @@ export interface GeminiOptions {
 }
 
 // Statuses where Google asks clients to retry with backoff; everything else is the request's fault.
-const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+// (Whether and when to retry is the generation module's retry policy; this only names the failure.)
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 /** A response stopped for one of these reasons carries no usable answer when it has no text. */
 const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
 
 function toModelError(error: unknown, timedOut: boolean): ModelError {
   if (error instanceof ModelError) return error;
-  if (timedOut) return new ModelError('MODEL_TIMEOUT', 'Gemini did not finish in time', true);
+  if (timedOut) return new ModelError('MODEL_TIMEOUT', 'Gemini did not finish in time');
   if (error instanceof ApiError) {
-    const retryable = RETRYABLE_STATUSES.has(error.status);
-    const code = error.status === 429 ? 'MODEL_RATE_LIMITED' : retryable ? 'MODEL_UNAVAILABLE' : 'MODEL_REJECTED';
+    const code = error.status === 429 ? 'MODEL_RATE_LIMITED' : TRANSIENT_STATUSES.has(error.status) ? 'MODEL_UNAVAILABLE' : 'MODEL_REJECTED';
     // ApiError.message is Gemini's raw JSON body: keep it for the log, not for the client.
-    return new ModelError(code, `Gemini answered HTTP ${error.status}`, retryable, error.status);
+    return new ModelError(code, `Gemini answered HTTP ${error.status}`, error.status);
   }
-  return new ModelError('MODEL_NETWORK_ERROR', `Could not reach Gemini: ${(error as Error).message}`, true);
+  return new ModelError('MODEL_NETWORK_ERROR', `Could not reach Gemini: ${(error as Error).message}`);
 }
 
 /** The text of a chunk, without the model's "thought" parts. */
@@ -55,6 +55,9 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
       let finishReason: string | null = null;
       let usage: ModelOutcome['usage'] = null;
       let produced = 0;
+      // A failure of the caller's delta callback (storage) is passed through as it is, never
+      // dressed up as a model error: it must not look like a network failure of Gemini.
+      let callbackFailure: { error: unknown } | undefined;
       try {
         const stream = await ai.models.generateContentStream({
           model: options.model,
@@ -68,12 +71,17 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
         for await (const chunk of stream) {
           const blockReason = chunk.promptFeedback?.blockReason;
           if (blockReason) {
-            throw new ModelError('PROMPT_BLOCKED', `Gemini declined the prompt (${blockReason})`, false);
+            throw new ModelError('PROMPT_BLOCKED', `Gemini declined the prompt (${blockReason})`);
           }
           const text = textOf(chunk);
           if (text) {
             produced += text.length;
-            await onDelta(text);
+            try {
+              await onDelta(text);
+            } catch (error) {
+              callbackFailure = { error };
+              throw error;
+            }
           }
           finishReason = chunk.candidates?.[0]?.finishReason ?? finishReason;
           if (chunk.usageMetadata) {
@@ -84,13 +92,14 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
           }
         }
       } catch (error) {
+        if (callbackFailure) throw callbackFailure.error;
         signal.throwIfAborted();
         throw toModelError(error, call.timedOut);
       } finally {
         call.dispose();
       }
       if (produced === 0 && finishReason !== null && BLOCKING_FINISH_REASONS.has(finishReason)) {
-        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${finishReason})`, false);
+        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${finishReason})`);
       }
       return { finishReason, usage };
     },

@@ -13,7 +13,11 @@ export interface ModelOutcome {
 
 export interface ChatModel {
   readonly name: string;
-  /** Streams the reply to `onDelta`, chunk by chunk, and resolves with how it ended. Throws ModelError. */
+  /**
+   * Streams the reply to `onDelta`, chunk by chunk, and resolves with how it ended. Throws
+   * ModelError for the model's own failures; an error thrown by `onDelta` is passed through
+   * unchanged (it is the caller's failure, not the model's).
+   */
   generate(turns: ChatTurn[], onDelta: (text: string) => Promise<void>, signal: AbortSignal): Promise<ModelOutcome>;
 }
 
@@ -32,8 +36,6 @@ export class ModelError extends Error {
   constructor(
     readonly code: ModelErrorCode,
     message: string,
-    /** Worth another attempt later (429, 5xx, timeouts, network); the rest fail at once. */
-    readonly retryable: boolean,
     readonly status?: number,
   ) {
     super(message);

@@ -3,28 +3,22 @@ import { authOf, requireAuth } from '../../http/auth-hook.js';
 import { noContent } from '../../http/pagination.js';
 import type { SessionService } from '../auth/session.service.js';
 import {
-  chatroomDetailSchema,
   chatroomPageSchema,
   chatroomParams,
   chatroomSchema,
   createChatroomBody,
   listChatroomsQuery,
   renameChatroomBody,
-  toChatroomDto,
 } from './chatroom.schemas.js';
-import type { GenerationService } from '../generation/generation.service.js';
 import type { ChatroomService } from './chatroom.service.js';
 
 type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
   chatrooms: ChatroomService;
-  messages: Pick<GenerationService, 'latestMessages'>;
 };
 
-const LATEST_MESSAGES = 50;
-
 export const chatroomRoutes =
-  ({ sessions, chatrooms, messages }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, chatrooms }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['chatrooms'];
@@ -43,14 +37,7 @@ export const chatroomRoutes =
       },
     );
 
-    app.get(
-      '/chatroom/:id',
-      { schema: { tags, security, params: chatroomParams, response: { 200: chatroomDetailSchema } } },
-      async (request) => {
-        const room = await chatrooms.requireOwned(authOf(request).user.id, request.params.id);
-        return { ...toChatroomDto(room), ...(await messages.latestMessages(room.id, LATEST_MESSAGES)) };
-      },
-    );
+    // GET /chatroom/:id (a chatroom with its messages) lives with the messages: modules/messages/message.routes.ts.
 
     app.patch(
       '/chatroom/:id',

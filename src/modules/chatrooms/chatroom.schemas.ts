@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
 import { storableText } from '../../http/text.js';
-import { messageSchema } from '../generation/message.schemas.js';
 import type { ChatroomRow } from './chatroom.repository.js';
 
 const title = storableText(1, 120);
@@ -16,9 +15,6 @@ export const chatroomSchema = z
   .object({ id: z.string(), title: z.string(), createdAt: z.string(), updatedAt: z.string() })
   .meta({ id: 'Chatroom' });
 export const chatroomPageSchema = pageOf(chatroomSchema);
-export const chatroomDetailSchema = chatroomSchema
-  .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean() })
-  .meta({ id: 'ChatroomWithMessages' });
 
 export type ChatroomDto = z.infer<typeof chatroomSchema>;
 export type ChatroomPage = z.infer<typeof chatroomPageSchema>;

@@ -16,18 +16,27 @@ import { toChatroomDto, type ChatroomDto, type ChatroomPage } from './chatroom.s
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
 
+/**
+ * Told when a chatroom is deleted (its generations stop). Wired by the composition root, so that
+ * this module knows nothing of messages or generation.
+ */
+export interface ChatroomDeletionListener {
+  /** Before the delete; returns what to do once it is done. */
+  chatroomDeleting(chatroomId: string): Promise<{ deleted(): Promise<void> }>;
+}
+
 type Deps = {
   database: Pick<Database, 'db'>;
   listCache: ChatroomListCache;
   clock: Clock;
+  deletionListener?: ChatroomDeletionListener;
 };
 
 export const chatroomNotFound = (id: string) => new AppError('CHATROOM_NOT_FOUND', 404, `Chatroom '${id}' was not found`);
 
-
 export type ChatroomService = ReturnType<typeof createChatroomService>;
 
-export function createChatroomService({ database: { db }, listCache, clock }: Deps) {
+export function createChatroomService({ database: { db }, listCache, clock, deletionListener }: Deps) {
   /** The chatroom if the user owns it; 404 for a foreign, deleted or malformed id alike. */
   async function requireOwned(userId: string, id: string): Promise<ChatroomRow> {
     const room = isUuid(id) ? await findOwnedChatroom(db, userId, id) : undefined;
@@ -64,7 +73,10 @@ export function createChatroomService({ database: { db }, listCache, clock }: De
     },
 
     async remove(userId: string, id: string): Promise<void> {
-      if (!isUuid(id) || !(await deleteChatroom(db, userId, id))) throw chatroomNotFound(id);
+      await requireOwned(userId, id); // nobody else's generations are stopped
+      const deletion = await deletionListener?.chatroomDeleting(id);
+      if (!(await deleteChatroom(db, userId, id))) throw chatroomNotFound(id);
+      await deletion?.deleted();
       await listCache.invalidate(userId);
     },
   };

@@ -1,26 +1,34 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
-import type { JobHandler } from '../../infra/queue/generation-queue.js';
+import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
-import { ModelError, type ChatModel } from '../../integrations/gemini/model.js';
+import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
 import { refundPrompt } from '../billing/allowance.js';
-import { contextWindow } from './context-window.js';
-import { completeReply, failReply, findMessage, historyBefore, startReply } from './message.repository.js';
+import { contextFor } from './reply-context.js';
+import { completeReply, failReply, findReply, startReply } from './reply.repository.js';
+import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
+import type { Scheduler } from './scheduling.js';
+import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   model: ChatModel;
   stream: Pick<ReplyStream, 'append'>;
+  scheduler: Pick<Scheduler, 'blockerOf' | 'scheduleNext'>;
+  running: Pick<ReturnType<typeof createRunningReplies>, 'register'>;
+  policy: Pick<RetryPolicy, 'retries'>;
   clock: Clock;
   log: FastifyBaseLogger;
   historyCharBudget: number;
 };
 
-const MAX_CONTEXT_TURNS = 100;
+/** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
+const DEFER_MS = 1_000;
+const SAVE_TRIES = 3;
 
-/** What the client is told when a reply fails; the model's raw error stays in the log. */
-const FAILURE_MESSAGES: Record<ModelError['code'] | 'GENERATION_FAILED', string> = {
+/** What the client is told when a reply fails; the raw error stays in the log. */
+const FAILURE_MESSAGES: Record<FailureCode, string> = {
   MODEL_RATE_LIMITED: 'The model is over capacity; the prompt was given back, please try again shortly',
   MODEL_UNAVAILABLE: 'The model is unavailable; the prompt was given back, please try again shortly',
   MODEL_TIMEOUT: 'The model did not answer in time; the prompt was given back',
@@ -28,77 +36,193 @@ const FAILURE_MESSAGES: Record<ModelError['code'] | 'GENERATION_FAILED', string>
   MODEL_REJECTED: 'The model rejected the request; the prompt was given back',
   PROMPT_BLOCKED: 'The model declined to answer this prompt for safety reasons; the prompt was given back',
   RESPONSE_BLOCKED: 'The model withheld its answer for safety reasons; the prompt was given back',
+  STORAGE_UNAVAILABLE: 'The reply could not be saved; the prompt was given back, please try again shortly',
   GENERATION_FAILED: 'The reply could not be generated; the prompt was given back',
 };
+
+/** How one run of the job ended: logged in one place (and the place to count it). */
+type JobOutcome =
+  | { kind: 'done'; finishReason: string | null; chars: number; turns: number }
+  | { kind: 'stopped'; chars: number }
+  | { kind: 'failed'; failure: Failure }
+  | { kind: 'retrying'; failure: Failure; error: unknown }
+  | { kind: 'interrupted' }
+  | { kind: 'deferred'; blockedBy: string }
+  | { kind: 'skipped'; reason: 'finished' | 'gone' | 'not a reply' };
+
+/** An abort controller that follows every parent signal. */
+function linkedAbort(...parents: AbortSignal[]) {
+  const controller = new AbortController();
+  const follow = (parent: AbortSignal) => () => controller.abort(parent.reason);
+  const listeners = parents.map((parent) => {
+    const listener = follow(parent);
+    if (parent.aborted) listener();
+    else parent.addEventListener('abort', listener, { once: true });
+    return [parent, listener] as const;
+  });
+  return {
+    signal: controller.signal,
+    dispose: () => listeners.forEach(([parent, listener]) => parent.removeEventListener('abort', listener)),
+  };
+}
 
 /**
  * The worker's job: generate one reply. Idempotent: a reply already finished is left alone, so a
  * duplicate or re-run job changes nothing.
  */
-export function createGenerationJob({ database, model, stream, clock, log, historyCharBudget }: Deps): JobHandler {
+export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget }: Deps): JobHandler {
   const { db } = database;
 
+  function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome) {
+    const durationMs = Date.now() - startedAt;
+    const fields = { replyId, attempt: run.attempt, outcome: outcome.kind, durationMs };
+    switch (outcome.kind) {
+      case 'failed':
+      case 'retrying': {
+        const { source, code } = outcome.failure;
+        // The error itself was logged where it happened, with its stack.
+        const message = outcome.kind === 'failed' ? 'generation failed for good' : 'generation attempt failed; will retry';
+        log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code }, message);
+        return;
+      }
+      case 'done':
+      case 'stopped':
+        log.info({ ...fields, ...outcome, kind: undefined }, outcome.kind === 'done' ? 'reply generated' : 'reply stopped');
+        return;
+      case 'interrupted':
+      case 'deferred':
+      case 'skipped':
+        log.debug({ ...fields, ...outcome }, 'generation job ended without generating');
+        return;
+    }
+  }
+
+  /** The stream is how listeners learn of progress, not where the reply lives: its failures never fail the reply. */
+  async function tellListeners(replyId: string, event: Parameters<ReplyStream['append']>[1], jobLog: FastifyBaseLogger): Promise<boolean> {
+    try {
+      await stream.append(replyId, event);
+      return true;
+    } catch (error) {
+      jobLog.warn({ err: error, source: 'storage' satisfies FailureSource, code: 'REPLY_STREAM_UNAVAILABLE' }, 'could not write to the reply stream');
+      return false;
+    }
+  }
+
+  /** A storage failure of ours, told apart from the model's. */
+  async function store<T>(what: () => Promise<T>, tries = 1): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await what();
+      } catch (error) {
+        if (attempt >= tries) throw new StorageError('database', error);
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+
   /** Marks the reply failed and gives its prompt back, in one transaction, exactly once. */
-  async function fail(replyId: string, code: keyof typeof FAILURE_MESSAGES) {
+  async function fail(replyId: string, code: FailureCode) {
     await database.transaction(async (tx) => {
       const failed = await failReply(tx, replyId, { code, message: FAILURE_MESSAGES[code] }, clock.now());
       if (failed?.allowanceDay) await refundPrompt(tx, failed.userId, failed.allowanceDay);
     });
   }
 
-  return async (replyId, run) => {
-    const reply = await findMessage(db, replyId);
-    if (!reply && run.attempt > 1) {
-      // Deleted (with its chatroom) between attempts: close the stream the first attempt opened, so it expires.
-      await stream.append(replyId, { type: 'end' });
-      return;
+  async function generate(replyId: string, run: JobRun, jobLog: FastifyBaseLogger): Promise<JobOutcome> {
+    const reply = await store(() => findReply(db, replyId));
+    if (!reply) {
+      // Deleted with its chatroom: end the stream, so that anyone still following it stops.
+      await tellListeners(replyId, { type: 'end' }, jobLog);
+      return { kind: 'skipped', reason: 'gone' };
     }
-    if (reply?.role !== 'model' || reply.status === 'done' || reply.status === 'failed') return;
-    const jobLog = log.child({ replyId, chatroomId: reply.chatroomId, attempt: run.attempt });
+    if (reply.role !== 'model') return { kind: 'skipped', reason: 'not a reply' };
+    if (reply.status === 'done' || reply.status === 'failed') return { kind: 'skipped', reason: 'finished' };
+    const blocker = await store(() => scheduler.blockerOf(reply));
+    if (blocker) {
+      await scheduler.scheduleNext(reply.chatroomId);
+      return { kind: 'deferred', blockedBy: blocker.id };
+    }
 
-    const started = await startReply(db, replyId, clock.now());
-    if (!started) return;
-    // An earlier attempt may have streamed part of a text that this one replaces.
-    if (reply.status === 'streaming' || run.attempt > 1) await stream.append(replyId, { type: 'reset' });
-
-    const history = await historyBefore(db, reply.chatroomId, reply.seq, MAX_CONTEXT_TURNS);
-    const turns = contextWindow(
-      history.map((turn) => ({ role: turn.role, text: turn.content })),
-      historyCharBudget,
-    );
-
+    const registration = await running.register(replyId);
+    const call = linkedAbort(run.signal, registration.signal);
     let text = '';
+    let outcome: JobOutcome;
     try {
-      const outcome = await model.generate(
-        turns,
-        async (delta) => {
-          text += delta;
-          await stream.append(replyId, { type: 'delta', text: delta });
-        },
-        run.signal,
-      );
-      await completeReply(
-        db,
-        replyId,
-        {
-          content: text,
-          finishReason: outcome.finishReason,
-          promptTokens: outcome.usage?.promptTokens ?? null,
-          outputTokens: outcome.usage?.outputTokens ?? null,
-        },
-        clock.now(),
-      );
-      jobLog.info({ finishReason: outcome.finishReason, chars: text.length, turns: turns.length }, 'reply generated');
-    } catch (error) {
-      const modelError = error instanceof ModelError ? error : undefined;
-      const retryable = modelError?.retryable ?? true; // an unexpected error (database, network) may pass
-      if (run.signal.aborted || (retryable && run.attempt < run.maxAttempts)) {
-        jobLog.warn({ err: error, code: modelError?.code }, 'generation attempt failed; will retry');
-        throw error;
+      const claimed = await store(() => startReply(db, replyId, clock.now()));
+      if (!claimed) return { kind: 'skipped', reason: 'finished' };
+      // An earlier attempt may have streamed part of a text that this one replaces.
+      if (reply.status === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
+      const turns = await store(() => contextFor(db, claimed, historyCharBudget));
+
+      let streamBroken = false;
+      let result: ModelOutcome | undefined;
+      try {
+        call.signal.throwIfAborted();
+        result = await model.generate(
+          turns,
+          async (delta) => {
+            text += delta;
+            // After a failed write the listeners may have missed text: once the stream takes
+            // writes again, they drop what they have and get the whole text so far.
+            if (streamBroken) {
+              streamBroken = !((await tellListeners(replyId, { type: 'reset' }, jobLog)) && (await tellListeners(replyId, { type: 'delta', text }, jobLog)));
+            } else {
+              streamBroken = !(await tellListeners(replyId, { type: 'delta', text: delta }, jobLog));
+            }
+          },
+          call.signal,
+        );
+      } catch (error) {
+        if (!call.signal.aborted) throw error;
+        // Shutdown: the reply stays unfinished and its job goes back to the queue.
+        if (!(call.signal.reason instanceof StopRequested)) throw new JobInterrupted('the worker is shutting down', { cause: error });
       }
-      jobLog.error({ err: error, code: modelError?.code }, 'generation failed for good');
-      await fail(replyId, modelError?.code ?? 'GENERATION_FAILED');
+
+      if (result) {
+        const { finishReason, usage } = result;
+        const saved = { content: text, finishReason, promptTokens: usage?.promptTokens ?? null, outputTokens: usage?.outputTokens ?? null };
+        await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
+        outcome = { kind: 'done', finishReason, chars: text.length, turns: turns.length };
+      } else {
+        await store(() => endStopped(database, replyId, text, ['streaming'], clock.now()), SAVE_TRIES);
+        outcome = { kind: 'stopped', chars: text.length };
+      }
+    } catch (error) {
+      if (error instanceof JobInterrupted) throw error;
+      const failure = classifyFailure(error);
+      jobLog.warn({ err: error, source: failure.source, code: failure.code }, 'generation attempt failed');
+      if (policy.retries(failure, run.attempt)) return { kind: 'retrying', failure, error };
+      await fail(replyId, failure.code);
+      outcome = { kind: 'failed', failure };
+    } finally {
+      call.dispose();
+      registration.dispose();
     }
-    await stream.append(replyId, { type: 'end' });
+    await finish(reply.chatroomId, replyId, jobLog);
+    return outcome;
+  }
+
+  /** The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. */
+  async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger) {
+    await tellListeners(replyId, { type: 'end' }, jobLog);
+    await scheduler.scheduleNext(chatroomId).catch((error: unknown) =>
+      // The recovery sweep schedules it later; the reply itself is safe.
+      jobLog.error({ err: error, source: 'storage' satisfies FailureSource }, 'could not schedule the next reply of the chatroom'),
+    );
+  }
+
+  return async (replyId, run) => {
+    const startedAt = Date.now();
+    const jobLog = log.child({ replyId, attempt: run.attempt });
+    let outcome: JobOutcome;
+    try {
+      outcome = await generate(replyId, run, jobLog);
+    } catch (error) {
+      if (error instanceof JobInterrupted) record(replyId, run, startedAt, { kind: 'interrupted' });
+      throw error;
+    }
+    record(replyId, run, startedAt, outcome);
+    if (outcome.kind === 'retrying') throw outcome.error; // the queue runs it again after the policy's backoff
+    return outcome.kind === 'deferred' ? { deferMs: DEFER_MS } : undefined;
   };
 }

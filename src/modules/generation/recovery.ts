@@ -1,30 +1,39 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
-import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
-import { findStaleReplies } from './message.repository.js';
+import { staleChatroomHeads } from './reply.repository.js';
+import type { Scheduler } from './scheduling.js';
 
 type Deps = {
   database: Pick<Database, 'db'>;
-  queue: Pick<GenerationQueue, 'enqueue'>;
+  scheduler: Pick<Scheduler, 'scheduleNext'>;
   clock: Clock;
   log: FastifyBaseLogger;
   intervalSeconds: number;
+  /** Chatrooms read per query; a sweep reads page after page until it has seen them all. */
+  pageSize?: number;
 };
-
-const BATCH = 500;
 
 /**
  * The database is the truth about replies; the queue can lose jobs (Redis flushed, process killed).
- * Unfinished replies are enqueued again: all of them at start-up, then periodically those untouched
- * for a while. A reply that still has a live job is a no-op to enqueue (the job id is the reply id).
+ * Every chatroom with an unfinished reply gets its turn scheduled again: all of them at start-up,
+ * then periodically those untouched for a while. Scheduling a reply that still has a live job is a
+ * no-op (the job id is the reply id). A sweep walks every such chatroom, page by page in chatroom id
+ * order, so a backlog larger than a page can never hide the chatrooms behind it.
  */
-export function startRecovery({ database, queue, clock, log, intervalSeconds }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
+export function startRecovery({ database, scheduler, clock, log, intervalSeconds, pageSize = 500 }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
   async function sweep(before: Date): Promise<number> {
-    const ids = await findStaleReplies(database.db, before, BATCH);
-    for (const id of ids) await queue.enqueue(id);
-    if (ids.length > 0) log.info({ count: ids.length }, 'enqueued unfinished replies again');
-    return ids.length;
+    let scheduled = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await staleChatroomHeads(database.db, before, after, pageSize);
+      for (const { chatroomId } of page) await scheduler.scheduleNext(chatroomId);
+      scheduled += page.length;
+      after = page.at(-1)?.chatroomId;
+      if (page.length < pageSize) break;
+    }
+    if (scheduled > 0) log.info({ chatrooms: scheduled }, 'scheduled unfinished replies again');
+    return scheduled;
   }
 
   const guardedSweep = (before: Date) =>

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
 import { storableText } from '../../http/text.js';
+import { chatroomSchema } from '../chatrooms/chatroom.schemas.js';
 import type { MessageRow } from './message.repository.js';
 
 export const messageSchema = z
@@ -49,3 +50,22 @@ export const exchangeSchema = z.object({ userMessage: messageSchema, reply: mess
 export const messagePageSchema = pageOf(messageSchema);
 export const listMessagesQuery = paginationQuery;
 export const messageParams = z.object({ id: z.string().max(100), messageId: z.string().max(100) });
+export const replyParams = z.object({ id: z.string().max(100), replyId: z.string().max(100) });
+
+export const followHeaders = z.object({
+  'last-event-id': z
+    .string()
+    .regex(/^(\d{1,20}-\d{1,20}|end)$/, 'must be the id of an event this API sent')
+    .optional()
+    .meta({ description: 'The id of the last event received: the stream resumes right after it' }),
+});
+
+export const conversationSchema = chatroomSchema
+  .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean() })
+  .meta({ id: 'ChatroomWithMessages' });
+
+/** The SSE body, for the OpenAPI document (the route writes it itself). */
+export const eventStreamBody = z.string().meta({
+  description:
+    'text/event-stream: `delta` ({ text }), `reset` ({}), then `done` (Message) or `error` ({ code, message }); every event has an `id:`; `: keep-alive` comments while idle',
+});

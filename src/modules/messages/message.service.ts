@@ -4,14 +4,16 @@ import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { deadline, withTimeout } from '../../infra/deadline.js';
 import { isUuid } from '../../infra/ids.js';
-import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
-import type { ReplyStream } from '../../infra/reply-stream.js';
 import { AppError } from '../../http/app-error.js';
 import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.js';
 import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
 import { lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
+import type { ReplyFollower } from '../generation/reply-follower.js';
+import { unfinishedRepliesOf } from '../generation/reply.repository.js';
+import type { Scheduler } from '../generation/scheduling.js';
+import type { ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, listMessagesBefore, type MessageRow } from './message.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -19,9 +21,12 @@ import { toMessageDto, type MessageDto } from './message.schemas.js';
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   chatrooms: Pick<ChatroomService, 'requireOwned'>;
-  queue: Pick<GenerationQueue, 'enqueue'>;
-  stream: ReplyStream;
+  scheduler: Pick<Scheduler, 'scheduleNext'>;
+  follower: Pick<ReplyFollower, 'waitUntilFinished'>;
+  stopper: Pick<ReplyStopper, 'stop'>;
   policy: AllowancePolicy;
+  /** Replies a user may have waiting or being generated at once, by tier. */
+  maxUnfinishedReplies: Record<Tier, number>;
   clock: Clock;
   log: FastifyBaseLogger;
 };
@@ -43,11 +48,14 @@ const requestHashOf = (chatroomId: string, content: string) => createHash('sha25
 export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
-const ENQUEUE_TIMEOUT_MS = 3_000;
+const SCHEDULE_TIMEOUT_MS = 3_000;
 
-export type GenerationService = ReturnType<typeof createGenerationService>;
+export const messageNotFound = (chatroomId: string, messageId: string) =>
+  new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
 
-export function createGenerationService({ database, chatrooms, queue, stream, policy, clock, log }: Deps) {
+export type MessageService = ReturnType<typeof createMessageService>;
+
+export function createMessageService({ database, chatrooms, scheduler, follower, stopper, policy, maxUnfinishedReplies, clock, log }: Deps) {
   const { db } = database;
 
   function quotaExceeded(tier: Tier, limit: number, now: Date) {
@@ -60,6 +68,13 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
       { headers: { 'retry-after': String(retryAfter), ...allowanceHeaders(state, now) } },
     );
   }
+
+  const tooManyUnfinished = (tier: Tier, cap: number) =>
+    new AppError(
+      'TOO_MANY_PENDING_REPLIES',
+      429,
+      `${PLAN_NAMES[tier]} plan allows ${cap} replies waiting or being generated at once; wait for one to finish (or stop one) and send again`,
+    );
 
   async function replay(userId: string, key: string, requestHash: string) {
     const prior = await findIdempotencyKey(db, userId, key);
@@ -77,17 +92,27 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
     return allowanceState(await promptsUsed(db, user.id, usageDay(now)), policy.limitFor(user.tier), now);
   }
 
+  /** A message of a chatroom the user owns; 404 for anything else. */
+  async function getMessage(userId: string, chatroomId: string, messageId: string): Promise<MessageRow> {
+    await chatrooms.requireOwned(userId, chatroomId);
+    const message = isUuid(messageId) ? await findOwnedMessage(db, userId, chatroomId, messageId) : undefined;
+    if (!message) throw messageNotFound(chatroomId, messageId);
+    return message;
+  }
+
   return {
     allowanceOf,
+    getMessage,
 
     /**
      * Stores the prompt and a pending reply and spends one prompt of today's allowance, all in one
-     * transaction; enqueues the generation after commit.
+     * transaction; schedules the generation after commit.
      */
     async send(user: Sender, chatroomId: string, content: string, idempotencyKey?: string): Promise<SendOutcome> {
       const now = clock.now();
       const day = usageDay(now);
       const limit = policy.limitFor(user.tier);
+      const cap = maxUnfinishedReplies[user.tier];
       const requestHash = requestHashOf(chatroomId, content);
       if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
@@ -96,8 +121,11 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
         if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, requestHash, now))) {
           return undefined; // an earlier request holds the key: replay it below, outside this transaction
         }
+        // Spending locks the user's allowance row until commit, so the user's sends take turns
+        // here and the count below sees every earlier one: the cap cannot be raced past.
         const used = await spendPrompt(tx, user.id, day, limit);
         if (used === undefined) throw quotaExceeded(user.tier, limit ?? 0, now); // rolls back the key claim too
+        if ((await unfinishedRepliesOf(tx, user.id)) >= cap) throw tooManyUnfinished(user.tier, cap);
         const userMessage = await insertMessage(tx, { chatroomId, userId: user.id, role: 'user', content, status: 'done' }, now);
         const reply = await insertMessage(tx, { chatroomId, userId: user.id, role: 'model', status: 'pending', allowanceDay: day }, now);
         if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, userMessage.id, reply.id);
@@ -110,10 +138,10 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
         return { ...prior, allowance: await allowanceOf(user), replayed: true };
       }
       try {
-        await withTimeout(queue.enqueue(created.reply.id), ENQUEUE_TIMEOUT_MS, 'the queue');
+        await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue');
       } catch (error) {
-        // The reply is safe in the database: the recovery sweep enqueues it once the queue is back.
-        log.error({ err: error, replyId: created.reply.id }, 'could not enqueue generation; recovery will retry');
+        // The reply is safe in the database: the recovery sweep schedules it once the queue is back.
+        log.error({ err: error, replyId: created.reply.id }, 'could not schedule the generation; recovery will retry');
       }
       return {
         userMessage: created.userMessage,
@@ -132,23 +160,16 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
       if (isFinished(current) || timeoutMs <= 0) return current;
       const until = deadline(timeoutMs, signal);
       try {
-        for await (const event of stream.read(replyId, until.signal)) {
-          if (event.type === 'end') break;
-        }
-      } catch (error) {
-        // The stream is how we learn of the end, not where the reply lives: answer with what is stored.
-        log.warn({ err: error, replyId }, 'reply stream unavailable while waiting');
+        return (await follower.waitUntilFinished(replyId, until.signal)) ?? current;
       } finally {
         until.dispose();
       }
-      return (await findMessage(db, replyId)) ?? current;
     },
 
-    async getMessage(userId: string, chatroomId: string, messageId: string): Promise<MessageRow> {
-      await chatrooms.requireOwned(userId, chatroomId);
-      const message = isUuid(messageId) ? await findOwnedMessage(db, userId, chatroomId, messageId) : undefined;
-      if (!message) throw new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
-      return message;
+    /** Stops a reply of the user's (404 otherwise) and answers it as it ended; a finished one unchanged. */
+    async stop(userId: string, chatroomId: string, replyId: string): Promise<MessageRow> {
+      const reply = await getMessage(userId, chatroomId, replyId);
+      return stopper.stop(reply);
     },
 
     /** Newest first, paginating backwards in time. */
@@ -159,10 +180,12 @@ export function createGenerationService({ database, chatrooms, queue, stream, po
       return toPage(rows, limit, toMessageDto, (row) => encodeSeqCursor(row.seq));
     },
 
-    /** The latest messages of a chatroom the caller owns (checked by the caller), oldest first. */
-    async latestMessages(chatroomId: string, count: number): Promise<{ messages: MessageDto[]; hasMoreMessages: boolean }> {
-      const rows = await listMessagesBefore(db, chatroomId, count + 1);
-      return { messages: rows.slice(0, count).reverse().map(toMessageDto), hasMoreMessages: rows.length > count };
+    /** A chatroom the user owns with its latest `count` messages, oldest first. */
+    async conversation(userId: string, chatroomId: string, count: number) {
+      const room = await chatrooms.requireOwned(userId, chatroomId);
+      const rows = await listMessagesBefore(db, room.id, count + 1);
+      const messages: MessageDto[] = rows.slice(0, count).reverse().map(toMessageDto);
+      return { room, messages, hasMoreMessages: rows.length > count };
     },
   };
 }

@@ -1,0 +1,41 @@
+import type { Database } from '../../infra/db/client.js';
+import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
+import { chatroomHead, unfinishedRepliesBefore, type MessageRow } from './reply.repository.js';
+
+type Deps = {
+  database: Pick<Database, 'db'>;
+  queue: Pick<GenerationQueue, 'enqueue'>;
+};
+
+export type Scheduler = ReturnType<typeof createScheduler>;
+
+/**
+ * Order and fairness.
+ *
+ * Order: only the oldest unfinished reply of a chatroom (its head) is ever enqueued; when it
+ * finishes, the job schedules the next. So one chatroom's replies run one at a time, in the order
+ * asked, each seeing the one before, with any number of workers. The job checks again before it
+ * runs (a race or the recovery sweep may enqueue a reply early) and defers if it is not the head.
+ *
+ * Fairness: a job's priority is 1 + the number of the same user's replies asked for before it and
+ * still unfinished. A user with one prompt waiting goes ahead of the 2nd..100th of someone's burst.
+ */
+export function createScheduler({ database: { db }, queue }: Deps) {
+  /** The unfinished reply that must finish before `reply` may run; undefined when it is its turn. */
+  async function blockerOf(reply: MessageRow): Promise<MessageRow | undefined> {
+    const head = await chatroomHead(db, reply.chatroomId);
+    return head && head.id !== reply.id && head.seq < reply.seq ? head : undefined;
+  }
+
+  return {
+    blockerOf,
+
+    /** Enqueues the reply whose turn it is in the chatroom, if there is one. Idempotent. */
+    async scheduleNext(chatroomId: string): Promise<void> {
+      const head = await chatroomHead(db, chatroomId);
+      if (!head) return;
+      const earlier = await unfinishedRepliesBefore(db, head.userId, head.seq);
+      await queue.enqueue(head.id, { priority: 1 + earlier });
+    },
+  };
+}

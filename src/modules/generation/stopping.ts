@@ -1,0 +1,153 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../../infra/clock.js';
+import type { Database } from '../../infra/db/client.js';
+import { STREAM_START, type ReplyStream } from '../../infra/reply-stream.js';
+import type { StopSignals } from '../../infra/stop-signals.js';
+import { refundPrompt } from '../billing/allowance.js';
+import type { ReplyFollower } from './reply-follower.js';
+import { findReply, stopReply, unfinishedRepliesIn, type MessageRow } from './reply.repository.js';
+import type { Scheduler } from './scheduling.js';
+
+/** The abort reason of a generation that its owner stopped. */
+export class StopRequested extends Error {
+  override name = 'StopRequested';
+}
+
+/**
+ * Ends a reply as stopped with `text`, if it is still in one of `from`; a reply stopped before
+ * its first text gives its prompt back, in the same transaction, exactly once.
+ */
+export async function endStopped(
+  database: Pick<Database, 'transaction'>,
+  replyId: string,
+  text: string,
+  from: ('pending' | 'streaming')[],
+  now: Date,
+): Promise<MessageRow | undefined> {
+  return database.transaction(async (tx) => {
+    const stopped = await stopReply(tx, replyId, text, from, now);
+    if (stopped && text === '' && stopped.allowanceDay) await refundPrompt(tx, stopped.userId, stopped.allowanceDay);
+    return stopped;
+  });
+}
+
+/**
+ * The worker's side: the replies this process is generating, each with an abort controller that a
+ * stop request (from any process, through the signals) aborts with StopRequested.
+ */
+export function createRunningReplies({ signals, log }: { signals: StopSignals; log: FastifyBaseLogger }) {
+  const running = new Map<string, AbortController>();
+  let subscribed: Promise<void> | undefined;
+  const onStop = (replyId: string) => running.get(replyId)?.abort(new StopRequested(`reply ${replyId} was stopped`));
+
+  return {
+    /** Starts listening for stop requests (once per process). */
+    listen(): Promise<void> {
+      subscribed ??= signals.subscribe(onStop).catch((error: unknown) => {
+        subscribed = undefined;
+        log.error({ err: error }, 'could not subscribe to stop requests');
+      });
+      return subscribed;
+    },
+    /**
+     * Registers a generation before it starts, then checks for a stop requested earlier: a request
+     * lands either in the registry or in the check, never in neither.
+     */
+    async register(replyId: string): Promise<{ signal: AbortSignal; dispose(): void }> {
+      const controller = new AbortController();
+      running.set(replyId, controller);
+      const dispose = () => {
+        if (running.get(replyId) === controller) running.delete(replyId);
+      };
+      try {
+        if (await signals.isRequested(replyId)) onStop(replyId);
+      } catch (error) {
+        log.warn({ err: error, replyId }, 'could not check for a stop request; the published one still reaches us');
+      }
+      return { signal: controller.signal, dispose };
+    },
+  };
+}
+
+type StopperDeps = {
+  database: Pick<Database, 'db' | 'transaction'>;
+  signals: Pick<StopSignals, 'request'>;
+  stream: Pick<ReplyStream, 'append'>;
+  follower: Pick<ReplyFollower, 'follow'>;
+  scheduler: Pick<Scheduler, 'scheduleNext'>;
+  clock: Clock;
+  log: FastifyBaseLogger;
+  /** How long a stop waits for the worker to end the reply before ending it itself. */
+  waitMs: number;
+};
+
+export type ReplyStopper = ReturnType<typeof createReplyStopper>;
+
+/** The api's side of stopping: one reply, or every reply of a chatroom that is being deleted. */
+export function createReplyStopper({ database, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
+  async function announceEnd(replyId: string) {
+    await stream.append(replyId, { type: 'end' }).catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
+  }
+
+  /** Ends a reply nobody is generating: its followers end, and the next reply of the chatroom gets its turn. */
+  async function stopPending(reply: MessageRow): Promise<MessageRow | undefined> {
+    const stopped = await endStopped(database, reply.id, '', ['pending'], clock.now());
+    if (!stopped) return undefined;
+    await announceEnd(reply.id);
+    await scheduler.scheduleNext(reply.chatroomId).catch((error: unknown) => log.error({ err: error }, 'could not schedule the next reply'));
+    return stopped;
+  }
+
+  return {
+    /**
+     * Stops a reply wherever it runs and answers it as it ends: the worker generating it aborts the
+     * model call and keeps the text so far. A reply nobody is generating is ended here. If no
+     * worker ends it within `waitMs` (one was killed), the text followed so far is kept here.
+     */
+    async stop(reply: MessageRow): Promise<MessageRow> {
+      if (reply.status === 'done' || reply.status === 'failed') return reply;
+      await signals.request(reply.id);
+      const pending = await stopPending(reply);
+      if (pending) return pending;
+
+      const waiting = new AbortController();
+      const timer = setTimeout(() => waiting.abort(), waitMs);
+      let text = '';
+      try {
+        for await (const batch of follower.follow(reply.id, STREAM_START, waiting.signal)) {
+          for (const event of batch) {
+            if (event.type === 'end') return event.reply ?? reply;
+            text = event.type === 'delta' ? text + event.text : '';
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      log.warn({ replyId: reply.id }, 'no worker ended the stopped reply in time; ending it with the text seen so far');
+      const stopped = await endStopped(database, reply.id, text, ['pending', 'streaming'], clock.now());
+      if (stopped) {
+        await announceEnd(reply.id);
+        await scheduler.scheduleNext(reply.chatroomId);
+      }
+      return stopped ?? (await findReply(database.db, reply.id)) ?? reply;
+    },
+
+    /**
+     * Before a chatroom is deleted: every unfinished reply of it is stopped (a pending one gives its
+     * prompt back). Returns what to do once it is deleted: end the streams of those replies, so
+     * that their followers end (they find the reply gone).
+     */
+    async chatroomDeleting(chatroomId: string): Promise<{ deleted(): Promise<void> }> {
+      const replies = await unfinishedRepliesIn(database.db, chatroomId);
+      for (const reply of replies) {
+        await signals.request(reply.id);
+        await endStopped(database, reply.id, '', ['pending'], clock.now());
+      }
+      return {
+        async deleted() {
+          for (const reply of replies) await announceEnd(reply.id);
+        },
+      };
+    },
+  };
+}

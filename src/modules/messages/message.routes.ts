@@ -1,0 +1,247 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Clock } from '../../infra/clock.js';
+import { AppError } from '../../http/app-error.js';
+import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
+import { STREAM_START } from '../../infra/reply-stream.js';
+import type { SessionService } from '../auth/session.service.js';
+import { allowanceHeaders } from '../billing/allowance-headers.js';
+import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
+import type { ReplyFollower } from '../generation/reply-follower.js';
+import type { MessageRow } from './message.repository.js';
+import {
+  conversationSchema,
+  eventStreamBody,
+  exchangeSchema,
+  followHeaders,
+  listMessagesQuery,
+  messagePageSchema,
+  messageParams,
+  messageSchema,
+  replyParams,
+  sendMessageBody,
+  sendMessageQuery,
+  toMessageDto,
+} from './message.schemas.js';
+import type { MessageService, Sender } from './message.service.js';
+import { sendReplyEvents, type ReplyEventsOptions } from './reply-events.js';
+import type { StreamSlots } from './stream-slots.js';
+
+type Deps = {
+  sessions: Pick<SessionService, 'authenticate'>;
+  messages: MessageService;
+  follower: Pick<ReplyFollower, 'follow'>;
+  streamSlots: StreamSlots;
+  clock: Clock;
+  replyWaitMs: number;
+  keepAliveMs: number;
+};
+
+const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters')
+    .optional()
+    .meta({ description: 'Retrying with the same key returns the first outcome instead of sending again' }),
+});
+
+const LATEST_MESSAGES = 50;
+
+const replyLocation = (reply: MessageRow) => `/chatroom/${reply.chatroomId}/messages/${reply.id}`;
+const senderOf = (request: FastifyRequest): Sender => authOf(request).user;
+
+export const messageRoutes =
+  ({ sessions, messages, follower, streamSlots, clock, replyWaitMs, keepAliveMs }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.addHook('onRequest', requireAuth(sessions));
+    const openEventStream = eventStreams(app, { keepAliveMs });
+    const tags = ['messages'];
+    const security = [{ bearerAuth: [] }];
+
+    /**
+     * Answers with an event stream of a reply. `first` is sent before the reply's events (with
+     * the position of the stream's start). The stream slot is taken by the caller, before any work.
+     */
+    async function streamReply(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      message: MessageRow,
+      options: ReplyEventsOptions & { first?: { event: string; data: unknown }; headers?: Record<string, string>; release: () => void },
+    ) {
+      let sse: EventStreamWriter | undefined;
+      try {
+        sse = openEventStream(request, reply, options.headers);
+        if (options.first) sse.send(options.first.event, options.first.data, STREAM_START);
+        await sendReplyEvents(sse, follower, message, options);
+      } catch (error) {
+        request.log.error({ err: error }, 'reply stream broke');
+        sse?.send('error', { code: 'INTERNAL', message: 'The stream broke; reconnect with Last-Event-ID or poll the reply' });
+      } finally {
+        sse?.end();
+        options.release();
+      }
+      return reply;
+    }
+
+    async function respondWithAllowance(request: FastifyRequest, reply: FastifyReply) {
+      if (!request.auth || reply.hasHeader('ratelimit') || reply.hasHeader('ratelimit-policy')) return;
+      void reply.headers(allowanceHeaders(await messages.allowanceOf(senderOf(request)), clock.now()));
+    }
+
+    app.post(
+      '/chatroom/:id/message',
+      {
+        schema: {
+          summary: 'Send a prompt and get the reply (waited for, 202 to poll, or streamed)',
+          operationId: 'sendMessage',
+          tags,
+          security,
+          params: chatroomParams,
+          querystring: sendMessageQuery,
+          headers: idempotencyHeaders,
+          body: sendMessageBody,
+          response: { 201: exchangeSchema, 202: exchangeSchema },
+        },
+        // Every answer of this route, errors included, carries the allowance.
+        onSend: async (request, reply) => {
+          await respondWithAllowance(request, reply).catch((error: unknown) => request.log.warn({ err: error }, 'allowance headers'));
+        },
+      },
+      async (request, reply) => {
+        const sender = senderOf(request);
+        // A stream that would be refused is refused before anything is stored or spent.
+        const release = wantsEventStream(request) ? streamSlots.acquire(sender.id) : undefined;
+        let outcome;
+        try {
+          outcome = await messages.send(sender, request.params.id, request.body.content, request.headers['idempotency-key']);
+        } catch (error) {
+          release?.();
+          throw error;
+        }
+        const headers = allowanceHeaders(outcome.allowance, clock.now());
+        const exchange = { userMessage: toMessageDto(outcome.userMessage), reply: toMessageDto(outcome.reply) };
+
+        if (release) {
+          return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: exchange }, headers, joinBacklog: false, release });
+        }
+
+        void reply.headers(headers);
+        if (!request.query.wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(exchange);
+
+        // The response's 'close' before it finished means the client left (the request's fires once its body is read).
+        const closed = new AbortController();
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) closed.abort();
+        });
+        const final = await messages.waitForReply(outcome.reply.id, replyWaitMs, closed.signal);
+        if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: toMessageDto(final) });
+        if (final.status === 'failed') {
+          // The prompt was given back: the headers say so.
+          void reply.headers(allowanceHeaders(await messages.allowanceOf(sender), clock.now()));
+          throw new AppError('MODEL_FAILED', 502, final.errorMessage ?? 'The model failed to reply', {
+            extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
+          });
+        }
+        return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: toMessageDto(final) });
+      },
+    );
+
+    app.get(
+      '/chatroom/:id',
+      {
+        schema: {
+          summary: 'Get a chatroom with its latest messages',
+          operationId: 'getChatroom',
+          tags: ['chatrooms'],
+          security,
+          params: chatroomParams,
+          response: { 200: conversationSchema },
+        },
+      },
+      async (request) => {
+        const { room, messages: latest, hasMoreMessages } = await messages.conversation(senderOf(request).id, request.params.id, LATEST_MESSAGES);
+        return { ...toChatroomDto(room), messages: latest, hasMoreMessages };
+      },
+    );
+
+    app.get(
+      '/chatroom/:id/messages',
+      {
+        schema: {
+          summary: 'List the messages of a chatroom, newest first',
+          operationId: 'listMessages',
+          tags,
+          security,
+          params: chatroomParams,
+          querystring: listMessagesQuery,
+          response: { 200: messagePageSchema },
+        },
+      },
+      (request) => messages.listMessages(senderOf(request).id, request.params.id, request.query.limit, request.query.cursor),
+    );
+
+    app.get(
+      '/chatroom/:id/messages/:messageId',
+      {
+        schema: {
+          summary: 'Get one message (poll a reply)',
+          operationId: 'getMessage',
+          tags,
+          security,
+          params: messageParams,
+          response: { 200: messageSchema },
+          description: 'One message, for polling a reply. With `Accept: text/event-stream`, streams the reply: the text so far, then live deltas.',
+        },
+      },
+      async (request, reply) => {
+        const sender = senderOf(request);
+        const message = await messages.getMessage(sender.id, request.params.id, request.params.messageId);
+        if (!wantsEventStream(request)) return toMessageDto(message);
+        const release = streamSlots.acquire(sender.id);
+        return streamReply(request, reply, message, { first: { event: 'message', data: toMessageDto(message) }, joinBacklog: true, release });
+      },
+    );
+
+    app.get(
+      '/chatroom/:id/messages/:replyId/stream',
+      {
+        schema: {
+          summary: 'Follow a reply as Server-Sent Events, resuming after Last-Event-ID',
+          operationId: 'streamReply',
+          tags,
+          security,
+          params: replyParams,
+          headers: followHeaders,
+          response: { 200: eventStreamBody },
+          description:
+            'Everything so far as one `delta`, then live `delta`s, then `done` or `error`. With `Last-Event-ID`, only what came after that event. A finished reply: `done` at once.',
+        },
+      },
+      async (request, reply) => {
+        const sender = senderOf(request);
+        const message = await messages.getMessage(sender.id, request.params.id, request.params.replyId);
+        const release = streamSlots.acquire(sender.id);
+        const lastEventId = request.headers['last-event-id'];
+        return streamReply(request, reply, message, { lastEventId, joinBacklog: lastEventId === undefined, release });
+      },
+    );
+
+    app.post(
+      '/chatroom/:id/messages/:replyId/stop',
+      {
+        schema: {
+          summary: 'Stop a reply that is being generated',
+          operationId: 'stopReply',
+          tags,
+          security,
+          params: replyParams,
+          response: { 200: messageSchema },
+          description:
+            'Cancels the model call wherever it runs; the reply keeps the text so far and ends `done` with `finishReason: "STOPPED"` (given back to the allowance if it had no text yet). A finished reply is returned unchanged.',
+        },
+      },
+      async (request) => toMessageDto(await messages.stop(senderOf(request).id, request.params.id, request.params.replyId)),
+    );
+  };
