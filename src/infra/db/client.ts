@@ -86,17 +86,18 @@ function wrap(kind: Database['kind'], db: Db, close: () => Promise<void>): Datab
   };
 }
 
+const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, idleTimeoutMs: 30_000, statementTimeoutMs: 10_000 };
 // A reply lost on the way (a half-open connection after a failover) is given up a little after the
 // server itself would have cancelled the statement.
 const QUERY_TIMEOUT_GRACE_MS = 2_000;
 
 function createPool(options: PostgresOptions, onConnectionError: ConnectionErrorLog): pg.Pool {
-  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  const { poolSize, connectTimeoutMs, idleTimeoutMs, statementTimeoutMs } = { ...POSTGRES_DEFAULTS, ...stripUndefined(options) };
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: options.poolSize ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
-    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: idleTimeoutMs,
     ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + QUERY_TIMEOUT_GRACE_MS } : {}),
     // Notices a peer that vanished (failover, network cut) on a connection that sits idle.
     keepAlive: true,
@@ -113,6 +114,10 @@ function createPool(options: PostgresOptions, onConnectionError: ConnectionError
     client.on('error', () => undefined);
   });
   return pool;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 async function openPostgres(options: PostgresOptions, onConnectionError: ConnectionErrorLog): Promise<Database> {
