@@ -56,6 +56,10 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     async enqueue(replyId, { priority }) {
       await producer().add('generate', { replyId }, { jobId: replyId, priority: clampPriority(priority) });
     },
+    async depth() {
+      const counts = await producer().getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
+    },
     async ping() {
       producer();
       await producerConnection?.ping();

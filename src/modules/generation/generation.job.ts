@@ -10,6 +10,7 @@ import { contextFor } from './reply-context.js';
 import { completeReply, failReply, findReply, startReply } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
+import type { Metrics } from '../../infra/metrics.js';
 import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
 
 type Deps = {
@@ -22,6 +23,7 @@ type Deps = {
   clock: Clock;
   log: FastifyBaseLogger;
   historyCharBudget: number;
+  metrics: Pick<Metrics, 'generationDuration'>;
 };
 
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
@@ -74,7 +76,7 @@ function linkedAbort(...parents: AbortSignal[]) {
  * The worker's job: generate one reply. Idempotent: a reply already finished is left alone, so a
  * duplicate or re-run job changes nothing.
  */
-export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget }: Deps): JobHandler {
+export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics }: Deps): JobHandler {
   const { db } = database;
 
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome) {
@@ -84,6 +86,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       case 'failed':
       case 'retrying': {
         const { source, code } = outcome.failure;
+        metrics.generationDuration.observe({ outcome: outcome.kind, code }, durationMs / 1000);
         // The error itself was logged where it happened, with its stack.
         const message = outcome.kind === 'failed' ? 'generation failed for good' : 'generation attempt failed; will retry';
         log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code }, message);
@@ -91,6 +94,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       }
       case 'done':
       case 'stopped':
+        metrics.generationDuration.observe({ outcome: outcome.kind, code: '' }, durationMs / 1000);
         log.info({ ...fields, ...outcome, kind: undefined }, outcome.kind === 'done' ? 'reply generated' : 'reply stopped');
         return;
       case 'interrupted':
