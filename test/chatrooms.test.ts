@@ -247,4 +247,19 @@ describe('pagination', () => {
     expect(forged.statusCode).toBe(400);
     expect(forged.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'cursor' }] });
   });
+
+  it('rejects a well-formed cursor whose time PostgreSQL cannot hold with 400, not 500', async () => {
+    const user = await signIn(t);
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const time of ['0000-01-01T00:00:00Z', '-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '9999-12-31T23:59:59Z']) {
+      const cursor = Buffer.from(JSON.stringify([time, id])).toString('base64url');
+      const res = await call(t, user, 'GET', `/chatroom?cursor=${cursor}`);
+      if (time.startsWith('9999')) {
+        expect(res.statusCode, time).toBe(200); // the far future is a time like any other: an empty page
+        continue;
+      }
+      expect(res.statusCode, time).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'cursor' }] });
+    }
+  });
 });
