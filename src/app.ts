@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
+import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits } from './http/rate-limits.js';
@@ -45,6 +46,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     connectionTimeout: Math.max(60_000, config.REPLY_WAIT_MS + 30_000),
     requestTimeout: 120_000,
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler: clientErrorProblem(log),
+    // Node would answer a request without Host with an empty 400; requireHostHeader answers a problem.
+    http: { requireHostHeader: false },
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: a text/plain body is 415, not a string that fails validation further on.
@@ -56,6 +60,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
   });
   registerProblemHandlers(app);
+  app.addHook('onRequest', requireHostHeader);
 
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
   if (config.CORS_ORIGINS.length > 0) {
