@@ -35,6 +35,7 @@ export const envSchema = z
     ACCESS_TOKEN_TTL_SECONDS: intWithDefault(15 * 60, 30, 24 * 3600),
     REFRESH_TOKEN_TTL_SECONDS: intWithDefault(30 * 24 * 3600, 60, 365 * 24 * 3600),
     OTP_SENDER: z.enum(['response', 'log']).default('response').describe('how OTP codes are delivered'),
+    ALLOW_OTP_IN_RESPONSE: booleanFlag.describe('allow OTP_SENDER=response when NODE_ENV=production: anyone who knows a number gets its codes'),
     PHONE_DEFAULT_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN or US')
@@ -58,7 +59,9 @@ export const envSchema = z
     GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
     GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),
     GENERATION_RECOVERY_INTERVAL_SECONDS: intWithDefault(60, 1, 3600).describe('how often unfinished replies with no job are enqueued again'),
-    PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()).describe('this API as clients reach it; default: from each request'),
+    PUBLIC_BASE_URL: optionalString
+      .pipe(z.url().optional())
+      .describe('this API as clients reach it; required in production, else taken from each request (Host header)'),
     STRIPE_SECRET_KEY: optionalString.describe('unset = simulated checkout'),
     STRIPE_WEBHOOK_SECRET: optionalString.describe('whsec_… of the webhook endpoint; the simulator signs with it too'),
     STRIPE_PRICE_ID: optionalString.describe('the Pro plan price (recurring)'),
@@ -93,6 +96,19 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.JWT_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && env.OTP_SENDER === 'response' && !env.ALLOW_OTP_IN_RESPONSE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OTP_SENDER'],
+        message:
+          "'response' hands every login and reset code to whoever asks for it; refused when NODE_ENV=production " +
+          '(set OTP_SENDER=log with an SMS provider, or ALLOW_OTP_IN_RESPONSE=true to run it on purpose)',
+      });
+    }
+    // Checkout and portal links are built from it: taken from the Host header, a caller could point them anywhere.
+    if (env.NODE_ENV === 'production' && env.PUBLIC_BASE_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required when NODE_ENV=production' });
     }
     if (env.STRIPE_SECRET_KEY !== undefined) {
       for (const name of ['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID'] as const) {

@@ -79,6 +79,13 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
 
+  if (config.OTP_SENDER === 'response' && config.NODE_ENV === 'production') {
+    // Allowed only with ALLOW_OTP_IN_RESPONSE=true (config.ts); it must not go unnoticed in the logs.
+    log.warn(
+      'OTP_SENDER=response IN PRODUCTION: every login, sign-up and password-reset code is returned to whoever asks for it, ' +
+        'so anyone who knows a mobile number can log in as its owner. Use it for demos only.',
+    );
+  }
   const keys = deriveAuthKeys(config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR, log));
   const sessions = createSessionService({
     database,

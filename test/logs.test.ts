@@ -29,3 +29,18 @@ describe('logs', () => {
     }
   });
 });
+
+describe('start-up warnings', () => {
+  it('says loudly that production runs with the OTP-in-response sender when it is allowed', async () => {
+    const production = await startTestApp({
+      captureLogs: true,
+      env: { NODE_ENV: 'production', ALLOW_OTP_IN_RESPONSE: 'true', STRIPE_SIMULATOR: 'true', PUBLIC_BASE_URL: 'https://api.example.com' },
+    });
+    try {
+      const warnings = production.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 40);
+      expect(warnings.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^OTP_SENDER=response IN PRODUCTION/));
+    } finally {
+      await production.close();
+    }
+  });
+});
