@@ -15,7 +15,7 @@ import type { Container } from './container.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
-import { createAuthRateLimits } from './http/rate-limits.js';
+import { createAuthRateLimits, perUserLimit } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
 import { messageRoutes } from './modules/generation/message.routes.js';
@@ -102,7 +102,20 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
       replyWaitMs: config.REPLY_WAIT_MS,
     }),
   );
-  await app.register(billingRoutes({ sessions: container.sessions, subscriptions: container.subscriptions, publicBaseUrl: config.PUBLIC_BASE_URL }));
+  await app.register(
+    billingRoutes({
+      sessions: container.sessions,
+      subscriptions: container.subscriptions,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      providerCallLimit: perUserLimit({
+        store: container.rateLimitStore,
+        log,
+        scope: 'checkout',
+        max: config.CHECKOUT_RATE_LIMIT_PER_HOUR,
+        windowMs: 3600_000,
+      }),
+    }),
+  );
   await app.register(webhookRoutes({ webhooks: container.webhooks }));
   const { simulator } = container.payments;
   if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: container.clock }));

@@ -68,6 +68,7 @@ export const envSchema = z
     STRIPE_API_BASE_URL: optionalString.pipe(z.url().optional()).describe('Stripe API endpoint override (a test server)'),
     STRIPE_MAX_NETWORK_RETRIES: intWithDefault(2, 0, 5).describe('SDK retries; safe because every POST carries an idempotency key'),
     STRIPE_SIMULATOR: booleanFlag.describe('allow the simulated checkout when NODE_ENV=production'),
+    CHECKOUT_RATE_LIMIT_PER_HOUR: intWithDefault(10, 1).describe('checkout and portal sessions a user may open an hour (each is a Stripe API call)'),
     CHECKOUT_SUCCESS_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends the payer back'),
     CHECKOUT_CANCEL_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends a payer who cancels'),
     CORS_ORIGINS: z

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { bearer, json, makeMobile } from './helpers/factories.js';
+import { bearer, json, makeMobile, signIn } from './helpers/factories.js';
+import { subscribe } from './helpers/stripe.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -27,6 +28,25 @@ describe('logs', () => {
     for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
       expect(output).not.toContain(secret);
     }
+  });
+});
+
+describe('simulated checkout logs', () => {
+  it('never carry a checkout or portal session id: each is what it takes to settle that checkout', async () => {
+    const user = await signIn(t);
+    const { checkoutUrl, sessionId } = await subscribe(t, user);
+    const path = new URL(checkoutUrl).pathname;
+    await t.request({ method: 'GET', url: path });
+    await t.request({ method: 'POST', url: path, ...json({ outcome: 'paid' }) });
+    const portal = (await t.request({ method: 'POST', url: '/subscription/portal', headers: bearer(user.accessToken) })).json<{ url: string }>();
+    const portalPath = new URL(portal.url).pathname;
+    await t.request({ method: 'GET', url: portalPath });
+
+    const output = t.logs.join('');
+    expect(output).toContain('/subscribe/simulated/[redacted]'); // the requests were logged, without the id
+    expect(output).toContain('/subscribe/simulated/portal/[redacted]');
+    expect(output).not.toContain(sessionId);
+    expect(output).not.toContain(portalPath.split('/').at(-1));
   });
 });
 

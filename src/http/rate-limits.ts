@@ -51,3 +51,43 @@ export function createAuthRateLimits({ store, log, perIpPerMinute, perNumberPerM
     }),
   };
 }
+
+/**
+ * A per-user limit for protected routes that cost a call to a provider (e.g. a Checkout Session),
+ * keyed by the authenticated user: runs after the auth hook.
+ */
+export function perUserLimit({
+  store,
+  log,
+  scope,
+  max,
+  windowMs,
+}: {
+  store: RateLimitStore;
+  log: FastifyBaseLogger;
+  scope: string;
+  max: number;
+  windowMs: number;
+}): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    const userId = request.auth?.user.id;
+    if (userId === undefined) return;
+    let hit;
+    try {
+      hit = await store.hit(`${scope}:${userId}`, windowMs);
+    } catch (error) {
+      log.warn({ err: error, scope }, 'rate-limit store unavailable; request allowed');
+      return;
+    }
+    const resetSeconds = Math.max(1, Math.ceil(hit.resetInMs / 1000));
+    void reply.headers({
+      'ratelimit-policy': `"${scope}";q=${max};w=${Math.round(windowMs / 1000)}`,
+      ratelimit: `"${scope}";r=${Math.max(0, max - hit.count)};t=${resetSeconds}`,
+    });
+    if (hit.count > max) {
+      throw new AppError('RATE_LIMITED', 429, `Too many ${scope} requests; retry in ${resetSeconds} s`, {
+        headers: { 'retry-after': String(resetSeconds) },
+      });
+    }
+  };
+}
