@@ -10,16 +10,13 @@ interface ConnectionError extends Error {
 }
 
 function appErrorOf(error: ConnectionError): AppError {
-  switch (error.code) {
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new AppError('REQUEST_TIMEOUT', 408, 'The request did not arrive in time');
-    case 'HPE_HEADER_OVERFLOW':
-      return new AppError('HEADERS_TOO_LARGE', 431, 'The request headers are larger than this server accepts');
-    default:
-      // HPE_INVALID_CONTENT_LENGTH, HPE_UNEXPECTED_CONTENT_LENGTH (both Content-Length and
-      // Transfer-Encoding), HPE_INVALID_CHUNK_SIZE, …: the message is not valid HTTP/1.1.
-      return new AppError('MALFORMED_REQUEST', 400, `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new AppError('REQUEST_TIMEOUT', 408, 'The request did not arrive in time');
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return new AppError('HEADERS_TOO_LARGE', 431, 'The request headers are larger than this server accepts');
   }
+  // HPE_INVALID_CONTENT_LENGTH, HPE_UNEXPECTED_CONTENT_LENGTH (both Content-Length and
+  // Transfer-Encoding), HPE_INVALID_CHUNK_SIZE, …: the message is not valid HTTP/1.1.
+  return new AppError('MALFORMED_REQUEST', 400, `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`);
 }
 
 /**
