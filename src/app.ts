@@ -87,6 +87,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     log,
     perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
+    perNumberCeilingPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE,
   });
   app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
   await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));

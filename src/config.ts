@@ -42,7 +42,10 @@ export const envSchema = z
       .default('IN')
       .describe('region assumed for numbers written without +'),
     AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
-    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
+    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('requests a minute for one mobile number from one address, per OTP or login route'),
+    AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: intWithDefault(60, 1).describe(
+      'requests a minute for one mobile number from all addresses together, per OTP or login route',
+    ),
     CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 1, 24 * 3600).describe('lifetime of a cached GET /chatroom page'),
     BASIC_DAILY_LIMIT: intWithDefault(5, 1).describe('prompts a day on the Basic plan'),
     PRO_DAILY_LIMIT: intWithDefault(1000, 0).describe('prompts a day on the Pro plan; 0 = unlimited'),
@@ -59,6 +62,7 @@ export const envSchema = z
     GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
     GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),
     GENERATION_RECOVERY_INTERVAL_SECONDS: intWithDefault(60, 1, 3600).describe('how often unfinished replies with no job are enqueued again'),
+    RETENTION_INTERVAL_SECONDS: intWithDefault(3600, 1, 7 * 24 * 3600).describe('how often the worker deletes rows past use (README "Data retention")'),
     PUBLIC_BASE_URL: optionalString
       .pipe(z.url().optional())
       .describe('this API as clients reach it; required in production, else taken from each request (Host header)'),

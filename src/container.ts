@@ -20,6 +20,7 @@ import { allowancePolicy } from './modules/billing/allowance.js';
 import { createGenerationJob } from './modules/generation/generation.job.js';
 import { createGenerationService, type GenerationService } from './modules/generation/generation.service.js';
 import { startRecovery } from './modules/generation/recovery.js';
+import { retentionPeriods, startRetention } from './modules/maintenance/retention.js';
 import { randomBytes } from 'node:crypto';
 import type { PaymentGateway } from './integrations/stripe/payment-gateway.js';
 import { createSimulatedGateway, type SimulatedGateway } from './integrations/stripe/simulated-gateway.js';
@@ -52,7 +53,7 @@ export interface Container {
   queue: GenerationQueue;
   stream: ReplyStream;
   model: ChatModel;
-  /** Consumes the generation queue and runs the recovery sweep (roles `all` and `worker`). */
+  /** Consumes the generation queue and runs the recovery and retention sweeps (roles `all` and `worker`). */
   startWorker(): void;
   close(): Promise<void>;
 }
@@ -61,6 +62,8 @@ export interface ContainerOverrides {
   clock?: Clock;
   /** Defaults to DATABASE_URL, else PGlite in DATA_DIR. */
   database?: DatabaseOptions;
+  /** An open database to use instead of opening one (tests reuse one per file); `close()` closes it as usual. */
+  openedDatabase?: Database;
   redisKeyPrefix?: string;
   /** Defaults to Redis when REDIS_URL is set, else an in-process LRU. */
   cache?: Cache;
@@ -73,7 +76,7 @@ export function databaseOptionsFrom(config: Config): DatabaseOptions {
 /** The composition root: picks the drivers the configuration asks for and wires the services. */
 export async function createContainer(config: Config, log: FastifyBaseLogger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config));
+  const database = overrides.openedDatabase ?? (await openDatabase(overrides.database ?? databaseOptionsFrom(config)));
   log.info({ driver: database.kind }, 'database ready');
   const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
@@ -192,7 +195,15 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
         createGenerationJob({ database, model, stream, clock, log, historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET }),
       );
       const recovery = startRecovery({ database, queue, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
+      const retention = startRetention({
+        database,
+        clock,
+        log,
+        periods: retentionPeriods(config.REFRESH_TOKEN_TTL_SECONDS),
+        intervalSeconds: config.RETENTION_INTERVAL_SECONDS,
+      });
       stopWorker.push(async () => {
+        retention.stop();
         recovery.stop();
         await consumer.close();
       });

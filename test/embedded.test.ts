@@ -54,7 +54,10 @@ describe('embedded PGlite data directory', () => {
       return { container, app: await buildApp(container) };
     };
     const first = await boot();
-    expect((await first.app.inject({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) })).statusCode).toBe(201);
+    const signup = await first.app.inject({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) });
+    expect(signup.statusCode).toBe(201);
+    const verify = await first.app.inject({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp: signup.json().verification.otp }) });
+    expect(verify.statusCode).toBe(200); // the password takes effect once the number is proved
     await first.app.close();
     await first.container.close();
 
@@ -74,8 +77,7 @@ describe('embedded PGlite data directory', () => {
 
 describe(`transactions (${testMode})`, () => {
   it('fail fast when a query inside one uses the outer handle, instead of hanging (PGlite) or escaping it (PostgreSQL)', async () => {
-    const backends = await provisionBackends();
-    const database = await openDatabase(backends.database);
+    const { database } = await provisionBackends();
     try {
       const mistake = database.transaction(async (tx) => {
         await tx.insert(users).values({ mobile: makeMobile() });
@@ -86,7 +88,6 @@ describe(`transactions (${testMode})`, () => {
       expect(await database.db.select().from(users)).toEqual([]);
     } finally {
       await database.close();
-      await backends.dispose();
     }
   });
 });

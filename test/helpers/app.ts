@@ -35,6 +35,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: options.captureLogs ? 'trace' : 'silent',
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '100000',
+    AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: '100000',
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
@@ -52,7 +53,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = new TestClock();
   const container = await createContainer(config, log, {
     clock,
-    database: backends.database,
+    openedDatabase: backends.database,
     redisKeyPrefix: backends.redisKeyPrefix,
     ...options.overrides,
   });
@@ -67,8 +68,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     request: (injectOptions) => app.inject(injectOptions),
     async close() {
       await app.close();
-      await container.close();
-      await backends.dispose();
+      await container.close(); // hands the database back to the file's pool, emptied before its next use
     },
   };
 }
