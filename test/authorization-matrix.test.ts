@@ -136,7 +136,7 @@ describe('authorization matrix (generated from the router)', () => {
       for (const { params, payload } of cases) {
         const url = fill(route.path, params);
         const options: InjectOptions = {
-          method: route.method as InjectOptions['method'],
+          method: route.method,
           url,
           headers: { ...bearer(bob.accessToken), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
           ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
@@ -164,7 +164,7 @@ describe('authorization matrix (generated from the router)', () => {
     for (const key of capabilityRoutes) {
       const [method = 'GET', path = ''] = key.split(' ');
       const res = await t.request({
-        method: method as InjectOptions['method'],
+        method: method,
         url: path.replace(':', 'cs_sim_00000000000000000000'),
         ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, payload: '{"outcome":"paid","action":"cancel"}' } : {}),
       });

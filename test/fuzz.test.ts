@@ -185,7 +185,7 @@ function requestArbitrary(operations: Operation[]): Arbitrary<{ op: Operation; o
       if (parts.signature !== undefined && op.path === '/webhook/stripe') headers['stripe-signature'] = parts.signature.replace(/[\r\n]/g, '');
       const withBody = op.method !== 'GET' && op.method !== 'DELETE' && parts.body.payload !== undefined;
       const options: InjectOptions = {
-        method: op.method as InjectOptions['method'],
+        method: op.method,
         url: search ? `${path}?${search}` : path,
         headers,
         ...(withBody ? { payload: parts.body.payload } : {}),
@@ -265,7 +265,8 @@ describe(`fuzzing from the OpenAPI document (${testMode})`, () => {
       byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
       const key = `${op.method} ${op.path}`;
       byOperation.set(key, (byOperation.get(key) ?? 0) + 1);
-      const line = `${String(options.method)} ${String(options.url).slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
+      const url = typeof options.url === 'string' ? options.url : '';
+      const line = `${op.method} ${url.slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
       if (res.statusCode >= 500) serverErrors.push(line);
       else if (res.statusCode >= 400 && !isProblem(res.statusCode, res.headers['content-type'], res.body)) notProblems.push(line);
     }

@@ -126,6 +126,7 @@ function fittingArbitrary(s: JsonSchema, root: Record<string, JsonSchema>, depth
         { weight: 1, arbitrary: fc.tuple(record, fc.string({ maxLength: 10 }), fc.jsonValue()).map(([value, key, extra]) => ({ ...(value as object), [key]: extra })) },
       );
     }
+    case undefined:
     default:
       return fc.jsonValue({ maxDepth: 3 });
   }
