@@ -1,7 +1,10 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stripeEvents, subscriptions } from '../src/infra/db/schema.js';
+import { dailyUsage, stripeEvents, subscriptions } from '../src/infra/db/schema.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { signIn } from './helpers/factories.js';
+import { signIn, type SignedInUser } from './helpers/factories.js';
+import { createRoom, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';
+import { startFakeGemini, type GeminiStep } from './fakes/gemini-server.js';
 import { WEBHOOK_SECRET, deliverEvent, statusOf, subscribe } from './helpers/stripe.js';
 import { checkoutSessionCompletedObject, invoiceObject, stripeEvent } from './fakes/stripe-events.js';
 import { startFakeStripe, type FakeStripe } from './fakes/stripe-server.js';
@@ -78,6 +81,67 @@ describe('webhook deliveries duplicated and shuffled', () => {
     expect(await t.container.database.db.select().from(subscriptions)).toHaveLength(12);
     for (const { user, paying } of users) {
       expect(await statusOf(t, user), `seed ${seed}`).toMatchObject(paying ? { tier: 'pro', status: 'active' } : { tier: 'basic', status: 'canceled' });
+    }
+  });
+});
+
+describe('a model that fails 30 % of its calls', () => {
+  it('200 prompts from 10 users: every reply ends done or failed, failed ones are given back, nobody goes over the allowance', { timeout: 300_000 }, async () => {
+    const gemini = await startFakeGemini();
+    const app = await startTestApp({
+      env: {
+        GEMINI_API_KEY: 'test-key',
+        GEMINI_BASE_URL: gemini.url,
+        GEMINI_TIMEOUT_MS: '300',
+        GENERATION_MAX_ATTEMPTS: '3',
+        BASIC_DAILY_LIMIT: '20',
+        REPLY_WAIT_MS: '0',
+      },
+    });
+    try {
+      const seed = Date.now() % 2_147_483_647;
+      // 200 scripted calls, 60 of them failing (429, 500, 503 and timeouts, retried; 6 × 400, which fail
+      // the reply at once), shuffled; then the model recovers.
+      const failures: GeminiStep[] = Array.from({ length: 60 }, (_, i): GeminiStep => {
+        if (i < 6) return { kind: 'error', status: 400 };
+        return i % 4 === 3 ? { kind: 'hang' } : { kind: 'error', status: [429, 500, 503][i % 3] ?? 500 };
+      });
+      const successes: GeminiStep[] = Array.from({ length: 140 }, () => ({ kind: 'reply', chunks: ['fine', ' answer'] }));
+      gemini.enqueue(...shuffled([...failures, ...successes], seed));
+
+      const users: SignedInUser[] = [];
+      const replies: { user: SignedInUser; room: string; id: string }[] = [];
+      for (let u = 0; u < 10; u++) users.push(await signIn(app));
+      await Promise.all(
+        users.map(async (user) => {
+          const rooms = [await createRoom(app, user), await createRoom(app, user)];
+          const sent = await Promise.all(
+            Array.from({ length: 20 }, (_, i) => sendMessage(app, user, rooms[i % 2] ?? '', `prompt ${i}`, { wait: false })),
+          );
+          for (const [i, res] of sent.entries()) {
+            expect(res.statusCode, res.body).toBe(202);
+            replies.push({ user, room: rooms[i % 2] ?? '', id: res.json<{ reply: { id: string } }>().reply.id });
+          }
+        }),
+      );
+
+      const finals: Message[] = [];
+      for (const { user, room, id } of replies) finals.push(await pollUntilFinished(app, user, room, id));
+      const failed = finals.filter((m) => m.status === 'failed').length;
+      console.log(`[faults] 200 prompts, model failing 60 of its first 200 calls (seed ${seed}): ${200 - failed} done, ${failed} failed, ${gemini.requests.length} model calls, 0 stuck`);
+      expect(finals.every((m) => m.status === 'done' || m.status === 'failed')).toBe(true);
+      expect(failed).toBeGreaterThanOrEqual(6); // so that giving prompts back is exercised
+
+      for (const user of users) {
+        const own = finals.filter((_, i) => replies[i]?.user.id === user.id);
+        const [usage] = await app.container.database.db.select().from(dailyUsage).where(eq(dailyUsage.userId, user.id));
+        // Each failed reply gave its prompt back; nobody spent more than the limit.
+        expect(usage?.used ?? 0).toBe(own.filter((m) => m.status === 'done').length);
+        expect(usage?.used ?? 0).toBeLessThanOrEqual(20);
+      }
+    } finally {
+      await app.close();
+      await gemini.close();
     }
   });
 });
