@@ -12,10 +12,11 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
+import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
-import { createAuthRateLimits } from './http/rate-limits.js';
+import { createAuthRateLimits, perUserLimit } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { chatroomRoutes } from './modules/chatrooms/chatroom.routes.js';
 import { messageRoutes } from './modules/messages/message.routes.js';
@@ -46,6 +47,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     connectionTimeout: Math.max(60_000, config.REPLY_WAIT_MS + 30_000),
     requestTimeout: 120_000,
     frameworkErrors: frameworkErrorProblem,
+    clientErrorHandler: clientErrorProblem(log),
+    // Node would answer a request without Host with an empty 400; requireHostHeader answers a problem.
+    http: { requireHostHeader: false },
   }).withTypeProvider<ZodTypeProvider>();
 
   // JSON only: a text/plain body is 415, not a string that fails validation further on.
@@ -72,6 +76,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     );
   });
   registerProblemHandlers(app);
+  app.addHook('onRequest', requireHostHeader);
 
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
   if (config.CORS_ORIGINS.length > 0) {
@@ -98,6 +103,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     log,
     perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
+    perNumberCeilingPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE,
   });
   app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
   await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
@@ -116,7 +122,20 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
       keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
-  await app.register(billingRoutes({ sessions: container.sessions, subscriptions: container.subscriptions, publicBaseUrl: config.PUBLIC_BASE_URL }));
+  await app.register(
+    billingRoutes({
+      sessions: container.sessions,
+      subscriptions: container.subscriptions,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      providerCallLimit: perUserLimit({
+        store: container.rateLimitStore,
+        log,
+        scope: 'checkout',
+        max: config.CHECKOUT_RATE_LIMIT_PER_HOUR,
+        windowMs: 3600_000,
+      }),
+    }),
+  );
   await app.register(webhookRoutes({ webhooks: container.webhooks, events: container.metrics.webhookEvents }));
   const { simulator } = container.payments;
   if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: container.clock }));

@@ -39,13 +39,17 @@ export const envSchema = z
     ACCESS_TOKEN_TTL_SECONDS: intWithDefault(15 * 60, 30, 24 * 3600),
     REFRESH_TOKEN_TTL_SECONDS: intWithDefault(30 * 24 * 3600, 60, 365 * 24 * 3600),
     OTP_SENDER: z.enum(['response', 'log']).default('response').describe('how OTP codes are delivered'),
+    ALLOW_OTP_IN_RESPONSE: booleanFlag.describe('allow OTP_SENDER=response when NODE_ENV=production: anyone who knows a number gets its codes'),
     PHONE_DEFAULT_REGION: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 region such as IN or US')
       .default('IN')
       .describe('region assumed for numbers written without +'),
     AUTH_RATE_LIMIT_PER_MINUTE: intWithDefault(30, 1).describe('per-IP requests a minute on OTP, login and refresh routes'),
-    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('per-mobile-number requests a minute on OTP and login routes'),
+    AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: intWithDefault(10, 1).describe('requests a minute for one mobile number from one address, per OTP or login route'),
+    AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: intWithDefault(60, 1).describe(
+      'requests a minute for one mobile number from all addresses together, per OTP or login route',
+    ),
     CHATROOM_CACHE_TTL_SECONDS: intWithDefault(300, 0, 24 * 3600).describe('lifetime of a cached GET /chatroom page; 0 = no list cache'),
     BASIC_DAILY_LIMIT: intWithDefault(5, 1).describe('prompts a day on the Basic plan'),
     PRO_DAILY_LIMIT: intWithDefault(1000, 0).describe('prompts a day on the Pro plan; 0 = unlimited'),
@@ -66,13 +70,17 @@ export const envSchema = z
     GENERATION_MAX_WAITING_PRO: intWithDefault(25, 1, 10_000).describe('replies a Pro user may have waiting or being generated at once'),
     MAX_OPEN_STREAMS_PER_USER: intWithDefault(20, 1, 10_000).describe('event streams one user may hold open at once, per api process'),
     SSE_KEEPALIVE_MS: intWithDefault(10_000, 100, 15_000).describe('how often an idle event stream sends a keep-alive comment'),
-    PUBLIC_BASE_URL: optionalString.pipe(z.url().optional()).describe('this API as clients reach it; default: from each request'),
+    RETENTION_INTERVAL_SECONDS: intWithDefault(3600, 1, 7 * 24 * 3600).describe('how often the worker deletes rows past use (README "Data retention")'),
+    PUBLIC_BASE_URL: optionalString
+      .pipe(z.url().optional())
+      .describe('this API as clients reach it; required in production, else taken from each request (Host header)'),
     STRIPE_SECRET_KEY: optionalString.describe('unset = simulated checkout'),
     STRIPE_WEBHOOK_SECRET: optionalString.describe('whsec_… of the webhook endpoint; the simulator signs with it too'),
     STRIPE_PRICE_ID: optionalString.describe('the Pro plan price (recurring)'),
     STRIPE_API_BASE_URL: optionalString.pipe(z.url().optional()).describe('Stripe API endpoint override (a test server)'),
     STRIPE_MAX_NETWORK_RETRIES: intWithDefault(2, 0, 5).describe('SDK retries; safe because every POST carries an idempotency key'),
     STRIPE_SIMULATOR: booleanFlag.describe('allow the simulated checkout when NODE_ENV=production'),
+    CHECKOUT_RATE_LIMIT_PER_HOUR: intWithDefault(10, 1).describe('checkout and portal sessions a user may open an hour (each is a Stripe API call)'),
     CHECKOUT_SUCCESS_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends the payer back'),
     CHECKOUT_CANCEL_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends a payer who cancels'),
     CORS_ORIGINS: z
@@ -111,6 +119,19 @@ export const envSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && env.JWT_SECRET === undefined) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.NODE_ENV === 'production' && env.OTP_SENDER === 'response' && !env.ALLOW_OTP_IN_RESPONSE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OTP_SENDER'],
+        message:
+          "'response' hands every login and reset code to whoever asks for it; refused when NODE_ENV=production " +
+          '(set OTP_SENDER=log with an SMS provider, or ALLOW_OTP_IN_RESPONSE=true to run it on purpose)',
+      });
+    }
+    // Checkout and portal links are built from it: taken from the Host header, a caller could point them anywhere.
+    if (env.NODE_ENV === 'production' && env.PUBLIC_BASE_URL === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required when NODE_ENV=production' });
     }
     if (env.STRIPE_SECRET_KEY !== undefined) {
       for (const name of ['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID'] as const) {

@@ -28,6 +28,7 @@ import { createScheduler } from './modules/generation/scheduling.js';
 import { createReplyStopper, createRunningReplies } from './modules/generation/stopping.js';
 import { createMessageService, type MessageService } from './modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from './modules/messages/stream-slots.js';
+import { retentionPeriods, startRetention } from './modules/maintenance/retention.js';
 import { randomBytes } from 'node:crypto';
 import type { PaymentGateway } from './integrations/stripe/payment-gateway.js';
 import { createSimulatedGateway, type SimulatedGateway } from './integrations/stripe/simulated-gateway.js';
@@ -65,7 +66,7 @@ export interface Container {
   stopSignals: StopSignals;
   model: ChatModel;
   metrics: Metrics;
-  /** Consumes the generation queue and runs the recovery sweep (roles `all` and `worker`). */
+  /** Consumes the generation queue and runs the recovery and retention sweeps (roles `all` and `worker`). */
   startWorker(): void;
   /**
    * Stops the worker: no new jobs; running generations get `graceMs` to finish, then their model
@@ -79,6 +80,8 @@ export interface ContainerOverrides {
   clock?: Clock;
   /** Defaults to DATABASE_URL, else PGlite in DATA_DIR. */
   database?: DatabaseOptions;
+  /** An open database to use instead of opening one (tests reuse one per file); `close()` closes it as usual. */
+  openedDatabase?: Database;
   redisKeyPrefix?: string;
   /** Defaults to Redis when REDIS_URL is set, else an in-process LRU. */
   cache?: Cache;
@@ -107,15 +110,24 @@ export function databaseOptionsFrom(config: Config): DatabaseOptions {
 /** The composition root: picks the drivers the configuration asks for and wires the services. */
 export async function createContainer(config: Config, log: FastifyBaseLogger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), {
-    migrate: config.MIGRATE_ON_START,
-    onConnectionError: (error, message) => log.warn({ err: error }, message),
-  });
+  const database =
+    overrides.openedDatabase ??
+    (await openDatabase(overrides.database ?? databaseOptionsFrom(config), {
+      migrate: config.MIGRATE_ON_START,
+      onConnectionError: (error, message) => log.warn({ err: error }, message),
+    }));
   log.info({ driver: database.kind }, 'database ready');
   const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
 
+  if (config.OTP_SENDER === 'response' && config.NODE_ENV === 'production') {
+    // Allowed only with ALLOW_OTP_IN_RESPONSE=true (config.ts); it must not go unnoticed in the logs.
+    log.warn(
+      'OTP_SENDER=response IN PRODUCTION: every login, sign-up and password-reset code is returned to whoever asks for it, ' +
+        'so anyone who knows a mobile number can log in as its owner. Use it for demos only.',
+    );
+  }
   const keys = deriveAuthKeys(config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR, log));
   const sessions = createSessionService({
     database,
@@ -257,7 +269,15 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
       });
       const consumer = queue.consume(job);
       const recovery = startRecovery({ database, scheduler, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
+      const retention = startRetention({
+        database,
+        clock,
+        log,
+        periods: retentionPeriods(config.REFRESH_TOKEN_TTL_SECONDS),
+        intervalSeconds: config.RETENTION_INTERVAL_SECONDS,
+      });
       stopWorker = async (graceMs) => {
+        retention.stop();
         recovery.stop();
         await consumer.close(graceMs);
       };

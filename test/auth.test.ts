@@ -12,13 +12,17 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
   t.request({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
 
 describe('signup', () => {
-  it('normalises the mobile to E.164 and returns the user without secrets', async () => {
+  it('normalises the mobile to E.164 and answers the unproved user and a signup code, without secrets', async () => {
     const local = makeMobile().slice(3); // the 10 national digits
     const res = await post('/auth/signup', { mobile: `+91 ${local.slice(0, 5)}-${local.slice(5)}`, name: 'Asha', password: 'correct horse' });
     expect(res.statusCode).toBe(201);
-    const { user } = res.json();
-    expect(user).toMatchObject({ mobile: `+91${local}`, name: 'Asha', email: null, hasPassword: true, tier: 'basic' });
+    const { user, verification } = res.json();
+    // The password takes effect only once the number is proved.
+    expect(user).toMatchObject({ mobile: `+91${local}`, name: 'Asha', email: null, hasPassword: false, tier: 'basic' });
     expect(Object.keys(user).sort()).toEqual(['createdAt', 'email', 'hasPassword', 'id', 'mobile', 'name', 'tier']);
+    expect(verification).toMatchObject({ mobile: `+91${local}`, purpose: 'signup' });
+    expect(verification.otp).toMatch(/^\d{6}$/);
+    expect(Date.parse(verification.expiresAt) - t.clock.now().getTime()).toBe(5 * 60 * 1000);
   });
 
   it('takes a national number in the default region', async () => {
@@ -28,8 +32,8 @@ describe('signup', () => {
     expect(res.json().user.mobile).toBe(`+91${local}`);
   });
 
-  it('refuses a taken mobile with 409 MOBILE_TAKEN, however it is written', async () => {
-    const { mobile } = await signUp(t);
+  it('refuses a proved mobile with 409 MOBILE_TAKEN, however it is written', async () => {
+    const { mobile } = await signIn(t);
     const res = await post('/auth/signup', { mobile: `${mobile.slice(0, 3)} ${mobile.slice(3)}` });
     expect(res.statusCode).toBe(409);
     expect(res.json()).toMatchObject({ code: 'MOBILE_TAKEN', status: 409, type: 'about:blank' });
@@ -47,6 +51,167 @@ describe('signup', () => {
     expect(res.statusCode).toBe(400);
     const paths = res.json<{ errors: { path: string }[] }>().errors.map((e) => e.path).sort();
     expect(paths).toEqual(['email', 'password']);
+  });
+});
+
+const from = (address: string) => ({
+  post: (url: string, body: unknown) =>
+    t.request({ method: 'POST', url, remoteAddress: address, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+});
+
+describe('signup proves the number (no account pre-hijacking)', () => {
+  it('applies the password and email given at signup only once the signup code is verified', async () => {
+    const { mobile, verification } = await signUp(t, { password: 'signup password 1', email: 'asha@example.com' });
+    const early = await post('/auth/login', { mobile, password: 'signup password 1' });
+    expect(early.statusCode).toBe(401);
+    expect(early.json().code).toBe('INVALID_CREDENTIALS');
+
+    const verified = await post('/auth/verify-otp', { mobile, otp: verification.otp });
+    expect(verified.statusCode).toBe(200);
+    expect(verified.json().user).toMatchObject({ mobile, hasPassword: true, email: 'asha@example.com' });
+    expect((await post('/auth/login', { mobile, password: 'signup password 1' })).statusCode).toBe(200);
+  });
+
+  it('drops what an attacker set at signup when the owner proves the number with a login code', async () => {
+    const attacker = from('203.0.113.66');
+    const owner = from('198.51.100.7');
+    const mobile = makeMobile();
+    const hijack = await attacker.post('/auth/signup', { mobile, password: 'attacker password', email: 'evil@example.com' });
+    expect(hijack.statusCode).toBe(201);
+    const attackersCode = hijack.json().verification.otp as string; // in production this goes by SMS to the owner
+
+    // The owner, who never signed up, logs in by OTP and uses the account.
+    const code = (await owner.post('/auth/send-otp', { mobile })).json().otp as string;
+    const session = await owner.post('/auth/verify-otp', { mobile, otp: code });
+    expect(session.statusCode).toBe(200);
+    expect(session.json().user).toMatchObject({ hasPassword: false, email: null });
+    const ownerToken = session.json().accessToken as string;
+    const room = await t.request({ method: 'POST', url: '/chatroom', headers: { ...bearer(ownerToken), 'content-type': 'application/json' }, payload: '{"title":"private"}' });
+    expect(room.statusCode).toBe(201);
+
+    // The attacker's password opens nothing, and their signup code died with the owner's proof.
+    const login = await attacker.post('/auth/login', { mobile, password: 'attacker password' });
+    expect(login.statusCode).toBe(401);
+    expect(login.json().code).toBe('INVALID_CREDENTIALS');
+    expect((await attacker.post('/auth/verify-otp', { mobile, otp: attackersCode })).statusCode).toBe(401);
+    const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(ownerToken) });
+    expect(me.json()).toMatchObject({ hasPassword: false, email: null });
+    // And the number, now proved, cannot be signed up again.
+    expect((await attacker.post('/auth/signup', { mobile, password: 'attacker password' })).statusCode).toBe(409);
+  });
+
+  it('lets an unproved number be signed up again: the registration starts over with the new details', async () => {
+    const first = from('203.0.113.10');
+    const second = from('198.51.100.20');
+    const mobile = makeMobile();
+    expect((await first.post('/auth/signup', { mobile, name: 'First', password: 'first password' })).statusCode).toBe(201);
+    const again = await second.post('/auth/signup', { mobile, name: 'Second', password: 'second password' });
+    expect(again.statusCode).toBe(201);
+    expect(again.json().user).toMatchObject({ mobile, name: 'Second', hasPassword: false });
+
+    const verified = await second.post('/auth/verify-otp', { mobile, otp: again.json().verification.otp });
+    expect(verified.json().user).toMatchObject({ name: 'Second', hasPassword: true });
+    expect((await post('/auth/login', { mobile, password: 'second password' })).statusCode).toBe(200);
+    expect((await post('/auth/login', { mobile, password: 'first password' })).statusCode).toBe(401);
+  });
+
+  it('a password reset proves the number too, and only the new password works', async () => {
+    const { mobile } = await signUp(t, { password: 'set by someone' });
+    const reset = await sendOtp(t, mobile, '/auth/forgot-password');
+    const res = await post('/auth/reset-password', { mobile, otp: reset.otp, newPassword: 'set by the owner' });
+    expect(res.statusCode).toBe(200);
+    expect((await post('/auth/login', { mobile, password: 'set by the owner' })).statusCode).toBe(200);
+    expect((await post('/auth/login', { mobile, password: 'set by someone' })).statusCode).toBe(401);
+  });
+});
+
+describe('a stranger cannot lock the owner out', () => {
+  it('wrong passwords, wrong codes and resends from one address leave the owner, at another, able to log in', async () => {
+    // The production defaults: 10 a minute per number and address, 60 per number, 30 per address and route.
+    const limited = await startTestApp({
+      env: { AUTH_RATE_LIMIT_PER_MINUTE: '30', AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '10', AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: '60' },
+    });
+    try {
+      const user = await signIn(limited, { password: 'the owner password' });
+      const at = (address: string) => (url: string, body: unknown) =>
+        limited.request({ method: 'POST', url, remoteAddress: address, ...json(body) });
+      const owner = at('198.51.100.7');
+      const attacker = at('203.0.113.66');
+      const ownersCode = (await owner('/auth/send-otp', { mobile: user.mobile })).json().otp as string;
+
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        statuses.push((await attacker('/auth/login', { mobile: user.mobile, password: `wrong password ${i}` })).statusCode);
+        statuses.push((await attacker('/auth/verify-otp', { mobile: user.mobile, otp: String(100000 + i) })).statusCode);
+        statuses.push((await attacker('/auth/send-otp', { mobile: user.mobile })).statusCode);
+        limited.clock.advance(31_000); // past the resend cooldown each round
+      }
+      expect(statuses).toContain(429); // the attacker is slowed down…
+
+      // …and the owner is not: the right password, and the code they asked for before the attacker's resends.
+      const login = await owner('/auth/login', { mobile: user.mobile, password: 'the owner password' });
+      expect(login.statusCode, login.body).toBe(200);
+      limited.clock.advance(-12 * 31_000 + 60_000); // the owner's code is a minute old
+      const verified = await owner('/auth/verify-otp', { mobile: user.mobile, otp: ownersCode });
+      expect(verified.statusCode, verified.body).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('wrong guesses from one address do not use up the tries of a code another address holds', async () => {
+    const { mobile } = await signUp(t);
+    const owner = from('198.51.100.8');
+    const attacker = from('203.0.113.67');
+    const code = (await owner.post('/auth/send-otp', { mobile })).json().otp as string;
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 8; i++) expect((await attacker.post('/auth/verify-otp', { mobile, otp: wrong })).json().code).toBe('OTP_INVALID');
+    expect((await owner.post('/auth/verify-otp', { mobile, otp: code })).statusCode).toBe(200);
+  });
+});
+
+describe('OTP guesses are bounded over hours and days', () => {
+  it('one address gets at most 30 guesses an hour for a number, however many new codes it asks for', async () => {
+    const { mobile } = await signUp(t);
+    const attacker = from('203.0.113.68');
+    let checked = 0;
+    let limitedAt: number | undefined;
+    for (let round = 0; round < 10 && limitedAt === undefined; round++) {
+      await attacker.post(round % 2 ? '/auth/forgot-password' : '/auth/send-otp', { mobile });
+      t.clock.advance(31_000);
+      for (let i = 0; i < 5; i++) {
+        const url = round % 2 ? '/auth/reset-password' : '/auth/verify-otp';
+        const res = await attacker.post(url, { mobile, otp: '000000', newPassword: 'not going to happen' });
+        if (res.statusCode === 429 && res.json().code === 'RATE_LIMITED') {
+          limitedAt = checked;
+          expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+          break;
+        }
+        checked++;
+      }
+    }
+    // Each new code used to reset the count: 10 codes were 50 guesses. Now both purposes share one bound.
+    expect(limitedAt).toBe(30);
+    // The owner, from another address, still verifies their code.
+    const owner = from('198.51.100.9');
+    const code = (await owner.post('/auth/send-otp', { mobile })).json().otp as string;
+    expect((await owner.post('/auth/verify-otp', { mobile, otp: code })).statusCode).toBe(200);
+  });
+
+  it('all addresses together get at most 100 guesses an hour for a number', async () => {
+    const { mobile } = await signUp(t);
+    let accepted = 0;
+    let refused = 0;
+    for (let address = 0; address < 5; address++) {
+      const attacker = from(`203.0.113.${100 + address}`);
+      for (let i = 0; i < 25; i++) {
+        const res = await attacker.post('/auth/verify-otp', { mobile, otp: '000000' });
+        if (res.json().code === 'RATE_LIMITED') refused++;
+        else accepted++;
+      }
+    }
+    expect(accepted).toBe(100);
+    expect(refused).toBe(25);
   });
 });
 
@@ -142,7 +307,7 @@ describe('OTP login', () => {
 
 describe('password login, reset and change', () => {
   it('logs in with the right password and refuses a wrong one or an unknown number alike', async () => {
-    const { mobile } = await signUp(t, { password: 'correct horse battery' });
+    const { mobile } = await signIn(t, { password: 'correct horse battery' });
     expect((await post('/auth/login', { mobile, password: 'correct horse battery' })).statusCode).toBe(200);
     const wrong = await post('/auth/login', { mobile, password: 'incorrect horse' });
     const unknown = await post('/auth/login', { mobile: makeMobile(), password: 'incorrect horse' });
@@ -153,7 +318,7 @@ describe('password login, reset and change', () => {
   });
 
   it('refuses a password login for an OTP-only account', async () => {
-    const { mobile } = await signUp(t);
+    const { mobile } = await signIn(t);
     const res = await post('/auth/login', { mobile, password: 'anything at all' });
     expect(res.json().code).toBe('INVALID_CREDENTIALS');
   });

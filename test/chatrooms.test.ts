@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryCache, redisCache } from '../src/infra/cache.js';
+import { memoryCache, redisCache, type Cache } from '../src/infra/cache.js';
 import { createChatroomListCache } from '../src/modules/chatrooms/chatroom-list-cache.js';
 import { testMode } from './helpers/mode.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
@@ -202,6 +202,41 @@ describe('GET /chatroom cache', () => {
     }
   });
 
+  it('a failed invalidation fails safe: no stale page is served, here or by another instance once the store is back', async () => {
+    const store = memoryCache();
+    let writesFail = false;
+    // A store whose writes fail for a while (a Redis blip): reads still answer.
+    const flaky: Cache = {
+      kind: 'memory',
+      get: (key) => store.get(key),
+      add: (key, value, ttl) => (writesFail ? Promise.reject(new Error('write failed')) : store.add(key, value, ttl)),
+      set: (key, value, ttl) => (writesFail ? Promise.reject(new Error('write failed')) : store.set(key, value, ttl)),
+    };
+    const options = { ttlSeconds: 60, timeoutMs: 1000, log: t.container.log, retryIntervalMs: 10 };
+    const here = createChatroomListCache({ cache: flaky, ...options });
+    const elsewhere = createChatroomListCache({ cache: store, ...options }); // another api instance, same store
+
+    await (await here.lookup('user-1', '20:')).store({ items: ['old list'], nextCursor: null });
+    expect((await elsewhere.lookup('user-1', '20:')).hit).toEqual({ items: ['old list'], nextCursor: null });
+
+    writesFail = true;
+    await here.invalidate('user-1'); // a chatroom was created; the new version could not be written
+    const during = await here.lookup('user-1', '20:');
+    expect(during.hit).toBeUndefined(); // the owner sees the database, not the old list
+    await during.store({ items: ['new list'], nextCursor: null }); // and nothing is cached meanwhile
+    expect((await here.lookup('user-1', '20:')).hit).toBeUndefined();
+
+    writesFail = false;
+    // The background retry writes the new version: the other instance stops serving the old list.
+    let polls = 0;
+    while ((await elsewhere.lookup('user-1', '20:')).hit !== undefined) {
+      if (++polls > 500) throw new Error('the failed invalidation was never retried');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await (await here.lookup('user-1', '20:')).store({ items: ['new list'], nextCursor: null });
+    expect((await here.lookup('user-1', '20:')).hit).toEqual({ items: ['new list'], nextCursor: null });
+  });
+
   it('still answers 200 from the database when the cache store is unreachable', async () => {
     const deadRedis = createRedis({ url: 'redis://127.0.0.1:1' });
     deadRedis.on('error', () => undefined);
@@ -261,5 +296,20 @@ describe('pagination', () => {
     const forged = await call(t, user, 'GET', '/chatroom?cursor=bm90LWEtY3Vyc29y');
     expect(forged.statusCode).toBe(400);
     expect(forged.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'cursor' }] });
+  });
+
+  it('rejects a well-formed cursor whose time PostgreSQL cannot hold with 400, not 500', async () => {
+    const user = await signIn(t);
+    const id = '00000000-0000-4000-8000-000000000000';
+    for (const time of ['0000-01-01T00:00:00Z', '-271821-04-20T00:00:00Z', '+275760-09-13T00:00:00Z', '9999-12-31T23:59:59Z']) {
+      const cursor = Buffer.from(JSON.stringify([time, id])).toString('base64url');
+      const res = await call(t, user, 'GET', `/chatroom?cursor=${cursor}`);
+      if (time.startsWith('9999')) {
+        expect(res.statusCode, time).toBe(200); // the far future is a time like any other: an empty page
+        continue;
+      }
+      expect(res.statusCode, time).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: 'cursor' }] });
+    }
   });
 });

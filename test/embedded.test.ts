@@ -11,7 +11,7 @@ import { MigrationsError } from '../src/infra/db/migrations.js';
 import { users } from '../src/infra/db/schema.js';
 import { createLogger } from '../src/infra/logger.js';
 import { json, makeMobile } from './helpers/factories.js';
-import { provisionBackends, testMode } from './helpers/mode.js';
+import { provisionBackends, provisionFreshBackends, testMode } from './helpers/mode.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -67,7 +67,10 @@ describe('embedded PGlite data directory', () => {
       return { container, app: await buildApp(container) };
     };
     const first = await boot();
-    expect((await first.app.inject({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) })).statusCode).toBe(201);
+    const signup = await first.app.inject({ method: 'POST', url: '/auth/signup', ...json({ mobile, password }) });
+    expect(signup.statusCode).toBe(201);
+    const verify = await first.app.inject({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp: signup.json().verification.otp }) });
+    expect(verify.statusCode).toBe(200); // the password takes effect once the number is proved
     await first.app.close();
     await first.container.close();
 
@@ -87,7 +90,7 @@ describe('embedded PGlite data directory', () => {
 
 describe(`migrations at start (${testMode})`, () => {
   it('a process that does not migrate refuses an unmigrated database, naming the command to run, and opens once it is migrated', async () => {
-    const backends = await provisionBackends();
+    const backends = await provisionFreshBackends();
     // Embedded: a directory on disk, so the database outlives each open.
     const options = backends.database.kind === 'pglite' ? { kind: 'pglite' as const, dataDir: tempDir() } : backends.database;
     try {
@@ -106,8 +109,7 @@ describe(`migrations at start (${testMode})`, () => {
 
 describe(`transactions (${testMode})`, () => {
   it('fail fast when a query inside one uses the outer handle, instead of hanging (PGlite) or escaping it (PostgreSQL)', async () => {
-    const backends = await provisionBackends();
-    const database = await openDatabase(backends.database);
+    const { database } = await provisionBackends();
     try {
       const mistake = database.transaction(async (tx) => {
         await tx.insert(users).values({ mobile: makeMobile() });
@@ -118,7 +120,6 @@ describe(`transactions (${testMode})`, () => {
       expect(await database.db.select().from(users)).toEqual([]);
     } finally {
       await database.close();
-      await backends.dispose();
     }
   });
 });

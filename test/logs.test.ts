@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { bearer, json, makeMobile } from './helpers/factories.js';
+import { bearer, json, makeMobile, signIn } from './helpers/factories.js';
+import { subscribe } from './helpers/stripe.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -26,6 +27,40 @@ describe('logs', () => {
     expect(output).toContain('/auth/verify-otp');
     for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
       expect(output).not.toContain(secret);
+    }
+  });
+});
+
+describe('simulated checkout logs', () => {
+  it('never carry a checkout or portal session id: each is what it takes to settle that checkout', async () => {
+    const user = await signIn(t);
+    const { checkoutUrl, sessionId } = await subscribe(t, user);
+    const path = new URL(checkoutUrl).pathname;
+    await t.request({ method: 'GET', url: path });
+    await t.request({ method: 'POST', url: path, ...json({ outcome: 'paid' }) });
+    const portal = (await t.request({ method: 'POST', url: '/subscription/portal', headers: bearer(user.accessToken) })).json<{ url: string }>();
+    const portalPath = new URL(portal.url).pathname;
+    await t.request({ method: 'GET', url: portalPath });
+
+    const output = t.logs.join('');
+    expect(output).toContain('/subscribe/simulated/[redacted]'); // the requests were logged, without the id
+    expect(output).toContain('/subscribe/simulated/portal/[redacted]');
+    expect(output).not.toContain(sessionId);
+    expect(output).not.toContain(portalPath.split('/').at(-1));
+  });
+});
+
+describe('start-up warnings', () => {
+  it('says loudly that production runs with the OTP-in-response sender when it is allowed', async () => {
+    const production = await startTestApp({
+      captureLogs: true,
+      env: { NODE_ENV: 'production', ALLOW_OTP_IN_RESPONSE: 'true', STRIPE_SIMULATOR: 'true', PUBLIC_BASE_URL: 'https://api.example.com' },
+    });
+    try {
+      const warnings = production.logs.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((line) => line.level === 40);
+      expect(warnings.map((line) => line.msg)).toContainEqual(expect.stringMatching(/^OTP_SENDER=response IN PRODUCTION/));
+    } finally {
+      await production.close();
     }
   });
 });

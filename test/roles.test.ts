@@ -52,7 +52,7 @@ describe.runIf(testMode === 'services')('api and worker as separate processes on
   });
   afterAll(async () => {
     await gemini.close();
-    await backends.dispose();
+    await backends.database.close();
   });
 
   it('pass a message from the api to the worker and the reply back, then shut down cleanly on SIGTERM', async () => {

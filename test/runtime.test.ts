@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 import { TEST_JWT_SECRET } from './helpers/app.js';
 import { makeMobile } from './helpers/factories.js';
-import { provisionBackends, testMode, type TestBackends } from './helpers/mode.js';
+import { provisionFreshBackends, testMode, type FreshBackends } from './helpers/mode.js';
 import { exitCodeOf, freePort, portIsClosed, startProcess, terminate, waitForStatus, type RunningProcess } from './helpers/processes.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -94,13 +94,13 @@ describe.runIf(testMode === 'embedded')('npm start (the README command for a fre
 });
 
 describe.runIf(testMode === 'services')('the compiled build, as the production image runs it', () => {
-  let backends: TestBackends;
+  let backends: FreshBackends;
   let gemini: FakeGemini;
   let appDir: string;
   let main: string;
 
   beforeAll(async () => {
-    backends = await provisionBackends();
+    backends = await provisionFreshBackends();
     gemini = await startFakeGemini();
     // The runtime image's contents: dist/ and drizzle/ beside the dependencies, no sources, no tsx.
     appDir = mkdtempSync(join(tmpdir(), 'gc-image-'));
@@ -128,6 +128,8 @@ describe.runIf(testMode === 'services')('the compiled build, as the production i
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
       STRIPE_SIMULATOR: 'true',
+      ALLOW_OTP_IN_RESPONSE: 'true', // the test signs in with the code from the response
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       METRICS_TOKEN: metricsToken,
       REDIS_KEY_PREFIX: `runtime-${port}:`,
       GEMINI_API_KEY: 'test-key',

@@ -82,6 +82,36 @@ describe('simulated checkout', () => {
     expect(bad.json().errors[0].path).toBe('outcome');
   });
 
+  it('a checkout session expires after 24 hours, like Stripe\'s: it can no longer be shown or paid', async () => {
+    const user = await signIn(t);
+    const { checkoutUrl } = await subscribe(t, user);
+    const day = 24 * 3600 * 1000;
+    t.clock.advance(day);
+    try {
+      const page = await t.request({ method: 'GET', url: pathOf(checkoutUrl) });
+      expect(page.statusCode).toBe(404);
+      expect(page.json().code).toBe('CHECKOUT_NOT_FOUND');
+      const paid = await t.request({ method: 'POST', url: pathOf(checkoutUrl), headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ outcome: 'paid' }) });
+      expect(paid.statusCode).toBe(404);
+    } finally {
+      t.clock.advance(-day);
+    }
+    expect((await statusOf(t, user)).tier).toBe('basic');
+  });
+
+  it('limits checkout and portal sessions per user (10 an hour), not per server', async () => {
+    const user = await signIn(t);
+    for (let i = 0; i < 10; i++) await subscribe(t, user);
+    const over = await t.request({ method: 'POST', url: '/subscribe/pro', headers: bearer(user.accessToken) });
+    expect(over.statusCode).toBe(429);
+    expect(over.json().code).toBe('RATE_LIMITED');
+    expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    const portal = await t.request({ method: 'POST', url: '/subscription/portal', headers: bearer(user.accessToken) });
+    expect(portal.statusCode).toBe(429);
+    // Another user is not affected.
+    await subscribe(t, await signIn(t));
+  });
+
   it('forged events still need the signature: an unsigned "paid" event changes nothing', async () => {
     const user = await signIn(t);
     const res = await t.request({

@@ -213,6 +213,47 @@ describe('POST /webhook/stripe', () => {
     expect((await statusOf(t, user)).tier).toBe('basic');
   });
 
+  it('refuses a signature dated in the future beyond the tolerance, as it refuses a stale one', async () => {
+    const { user, customer, subscription } = await checkedOut();
+    const event = completedEvent(user, customer, subscription.id);
+    for (const timestamp of [nowSeconds() + 3600, nowSeconds() + 301]) {
+      const res = await deliverEvent(t, event, { timestamp });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe('INVALID_SIGNATURE');
+    }
+    expect((await statusOf(t, user)).tier).toBe('basic');
+    // Within the tolerance either way (clocks drift) it is accepted.
+    const res = await deliverEvent(t, event, { timestamp: nowSeconds() + 60 });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await statusOf(t, user)).tier).toBe('pro');
+  });
+
+  it('acknowledges a signed invoice.paid for a subscription Stripe does not have, on every delivery, changing nothing', async () => {
+    const logged = await startTestApp({
+      captureLogs: true,
+      env: {
+        STRIPE_SECRET_KEY: 'sk_test_fake',
+        STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+        STRIPE_PRICE_ID: 'price_pro_monthly',
+        STRIPE_API_BASE_URL: `http://${stripe.host}:${stripe.port}`,
+        STRIPE_MAX_NETWORK_RETRIES: '0',
+      },
+    });
+    try {
+      const user = await signIn(logged);
+      const event = stripeEvent('invoice.paid', invoiceObject({ customer: 'cus_unknown', subscription: 'sub_does_not_exist', status: 'paid' }));
+      for (let delivery = 0; delivery < 2; delivery++) {
+        const res = await deliverEvent(logged, event);
+        expect(res.statusCode, res.body).toBe(200);
+        expect(res.json()).toEqual({ received: true });
+      }
+      expect((await statusOf(logged, user)).tier).toBe('basic');
+      expect(logged.logs.join('')).toContain('sub_does_not_exist');
+    } finally {
+      await logged.close();
+    }
+  });
+
   it('acknowledges and ignores an event type it does not handle', async () => {
     await expectDelivered(t, stripeEvent('customer.updated', { id: 'cus_123', object: 'customer' }));
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from './helpers/app.js';
 import { makeMobile } from './helpers/factories.js';
-import { provisionBackends, testMode, type TestBackends } from './helpers/mode.js';
+import { provisionFreshBackends, testMode, type FreshBackends } from './helpers/mode.js';
 import { freePort, startRole, stopRole, waitForOk, type RoleProcess } from './helpers/processes.js';
 import { heldText, openSse } from './helpers/sse-client.js';
 import { waitUntil } from './helpers/wait.js';
@@ -15,10 +15,10 @@ interface Message {
 }
 
 describe.runIf(testMode === 'services')('an api and two worker processes on PostgreSQL + Redis', () => {
-  let backends: TestBackends;
+  let backends: FreshBackends;
   let gemini: FakeGemini;
   beforeAll(async () => {
-    backends = await provisionBackends();
+    backends = await provisionFreshBackends();
     gemini = await startFakeGemini();
   });
   afterAll(async () => {

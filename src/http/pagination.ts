@@ -17,7 +17,17 @@ export interface Position {
   id: string;
 }
 
-const positionSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+// Times PostgreSQL's timestamptz holds and no row of ours predates: year 0 or ±270,000 parse as ISO
+// dates but make the query fail ("date out of range"), which must be the caller's 400, not our 500.
+const EARLIEST_POSITION = Date.UTC(1970, 0, 1);
+const LATEST_POSITION = Date.UTC(10_000, 0, 1);
+const positionSchema = z.tuple([
+  z.iso.datetime({ offset: true }).refine((value) => {
+    const time = Date.parse(value);
+    return time >= EARLIEST_POSITION && time < LATEST_POSITION;
+  }),
+  z.uuid(),
+]);
 
 export const encodeCursor = ({ createdAt, id }: Position) =>
   Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');

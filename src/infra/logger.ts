@@ -8,6 +8,7 @@ import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'p
 const secretFields = ['otp', 'password', 'newPassword', 'currentPassword', 'accessToken', 'refreshToken', 'token', 'authorization', 'cookie', 'passwordHash', 'secret'];
 
 export const redactPaths = [
+  'req.url',
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["stripe-signature"]',
@@ -16,8 +17,17 @@ export const redactPaths = [
   ...secretFields.map((field) => `*.${field}`),
 ];
 
+// The simulator's checkout and portal ids are capabilities: whoever has one can settle that checkout.
+const CAPABILITY_IN_URL = /(\/subscribe\/simulated\/(?:portal\/)?)[^/?#]+/;
+
+/** Secrets are replaced whole; a request URL keeps everything but a capability it carries. */
+function censor(value: unknown, path: string[]): unknown {
+  if (path.join('.') === 'req.url' && typeof value === 'string') return value.replace(CAPABILITY_IN_URL, '$1[redacted]');
+  return '[redacted]';
+}
+
 export function loggerOptions(level: string): LoggerOptions {
-  return { level, redact: { paths: redactPaths, censor: '[redacted]' } };
+  return { level, redact: { paths: redactPaths, censor } };
 }
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -32,15 +32,20 @@ export interface TestAppOptions {
   throughProxies?: boolean;
 }
 
+/**
+ * An app on the test file's database (opened once per file, emptied for each app) and, in services
+ * mode, a Redis key prefix of its own.
+ */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const backends = await provisionBackends();
+  let env = backends.env;
   let services: TestApp['services'];
   if (options.throughProxies) {
     const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = backends.env;
     if (!databaseUrl || !redisUrl) throw new Error('throughProxies needs the services mode (PostgreSQL and Redis)');
     const databaseProxy = await startTcpProxy(targetOf(databaseUrl, 5432));
     const redisProxy = await startTcpProxy(targetOf(redisUrl, 6379));
-    backends.env = { ...backends.env, DATABASE_URL: databaseProxy.urlFor(databaseUrl), REDIS_URL: redisProxy.urlFor(redisUrl) };
+    env = { ...env, DATABASE_URL: databaseProxy.urlFor(databaseUrl), REDIS_URL: redisProxy.urlFor(redisUrl) };
     services = { databaseProxy, redisProxy, databaseUrl };
   }
   const config = loadConfig({
@@ -49,12 +54,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: options.captureLogs ? 'trace' : 'silent',
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '100000',
+    AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: '100000',
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
     // Jobs still running when a test app closes get a short grace, then go back to the queue.
     SHUTDOWN_GRACE_MS: '2000',
-    ...backends.env,
+    ...env,
     ...options.env,
   });
   const logs: string[] = [];
@@ -66,12 +72,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const log = createLogger(config.LOG_LEVEL, sink);
   const clock = new TestClock();
-  // PostgreSQL as configured (DATABASE_URL, through the proxies if asked, the pool settings), in the test's pool size.
+  // Through the proxies, the app opens its own connections to the file's database (via DATABASE_URL).
   const configured = databaseOptionsFrom(config);
-  const database = configured.kind === 'postgres' && backends.database.kind === 'postgres' ? { ...configured, poolSize: backends.database.poolSize } : backends.database;
+  const database: Pick<ContainerOverrides, 'database' | 'openedDatabase'> =
+    services && configured.kind === 'postgres' ? { database: { ...configured, poolSize: 5 } } : { openedDatabase: backends.database };
   const container = await createContainer(config, log, {
     clock,
-    database,
+    ...database,
     redisKeyPrefix: backends.redisKeyPrefix,
     ...options.overrides,
   });
@@ -89,10 +96,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       services?.databaseProxy.restore();
       services?.redisProxy.restore();
       await app.close();
-      await container.close();
-      await services?.databaseProxy.close();
-      await services?.redisProxy.close();
-      await backends.dispose();
+      await container.close(); // the file's database goes back to its pool, emptied before its next use
+      if (services) {
+        await services.databaseProxy.close();
+        await services.redisProxy.close();
+        await backends.database.close();
+      }
     },
   };
 }

@@ -15,25 +15,39 @@ export interface SignedInUser {
 
 export const json = (body: unknown) => ({ payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
 
-export async function signUp(t: TestApp, overrides: { password?: string; name?: string } = {}) {
+export interface OtpIssued {
+  otp: string;
+  expiresAt: string;
+  purpose: string;
+  mobile: string;
+}
+
+/**
+ * POST /auth/signup only: the number is not proved yet (no password login until its `verification`
+ * code is verified, as signIn does).
+ */
+export async function signUp(t: TestApp, overrides: { password?: string; name?: string; email?: string } = {}) {
   const mobile = makeMobile();
   const res = await t.request({ method: 'POST', url: '/auth/signup', ...json({ mobile, ...overrides }) });
-  expect(res.statusCode).toBe(201);
-  return { mobile, user: res.json<{ user: { id: string } }>().user };
+  expect(res.statusCode, res.body).toBe(201);
+  const body = res.json<{ user: { id: string }; verification: OtpIssued }>();
+  return { mobile, user: body.user, verification: body.verification };
 }
 
 export async function sendOtp(t: TestApp, mobile: string, url = '/auth/send-otp') {
   const res = await t.request({ method: 'POST', url, ...json({ mobile }) });
-  expect(res.statusCode).toBe(200);
-  return res.json<{ otp: string; expiresAt: string; purpose: string; mobile: string }>();
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<OtpIssued>();
 }
 
-/** Signs up and logs in with an OTP, the way the product is meant to be used. */
+/**
+ * Signs up and proves the number with the signup code, the way the product is meant to be used:
+ * the password given (if any) is in effect afterwards.
+ */
 export async function signIn(t: TestApp, overrides: { password?: string } = {}): Promise<SignedInUser> {
-  const { mobile, user } = await signUp(t, overrides);
-  const { otp } = await sendOtp(t, mobile);
-  const res = await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp }) });
-  expect(res.statusCode).toBe(200);
+  const { mobile, user, verification } = await signUp(t, overrides);
+  const res = await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp: verification.otp }) });
+  expect(res.statusCode, res.body).toBe(200);
   const pair = res.json<{ accessToken: string; refreshToken: string }>();
   return { id: user.id, mobile, accessToken: pair.accessToken, refreshToken: pair.refreshToken, ...overrides };
 }

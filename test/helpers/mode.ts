@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
-import type { DatabaseOptions } from '../../src/infra/db/client.js';
+import { afterAll } from 'vitest';
+import { openDatabase, type Database, type DatabaseOptions } from '../../src/infra/db/client.js';
 
 /** Set per vitest project (vitest.config.ts): the same suite runs embedded and against real servers. */
 export const testMode: 'embedded' | 'services' = process.env.TEST_MODE === 'services' ? 'services' : 'embedded';
 
 export interface TestBackends {
-  database: DatabaseOptions;
+  /** Open and migrated, with every table empty; closing it hands it back for the file's next app. */
+  database: Database;
   env: Record<string, string>;
   redisKeyPrefix?: string;
-  dispose(): Promise<void>;
 }
 
 function databaseUrlWithName(url: string, name: string): string {
@@ -18,14 +20,93 @@ function databaseUrlWithName(url: string, name: string): string {
   return parsed.toString();
 }
 
+interface PooledDatabase {
+  database: Database;
+  env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+/*
+ * Opening and migrating PGlite costs 2–4 s, creating a PostgreSQL database a few hundred ms: each
+ * test file opens them once and empties them between apps. Vitest isolates modules per test file, so
+ * this pool is the file's own; an app that is still open keeps its database to itself, so a file may
+ * run several apps at once, each on a database of its own.
+ */
+const idle: PooledDatabase[] = [];
+const all: PooledDatabase[] = [];
+
+afterAll(async () => {
+  for (const entry of all.splice(0)) await entry.dispose();
+  idle.length = 0;
+});
+
+async function openPooled(): Promise<PooledDatabase> {
+  if (testMode === 'embedded') {
+    const database = await openDatabase({ kind: 'pglite' });
+    return { database, env: {}, dispose: () => database.close() };
+  }
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error('TEST_MODE=services needs TEST_DATABASE_URL and TEST_REDIS_URL');
+  const name = `gc_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = databaseUrlWithName(adminUrl, name);
+  const options: DatabaseOptions = { kind: 'postgres', url, poolSize: 5 };
+  const database = await openDatabase(options);
+  return {
+    database,
+    env: { DATABASE_URL: url },
+    async dispose() {
+      await database.close();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+/** Every table of the app emptied (the migrations' own bookkeeping lives in another schema). */
+async function truncateAll(database: Database): Promise<void> {
+  const result = await database.db.execute<{ tablename: string }>(sql`select tablename from pg_tables where schemaname = 'public'`);
+  const tables = (Array.isArray(result) ? result : (result as { rows: { tablename: string }[] }).rows).map((row) => `"${row.tablename}"`);
+  if (tables.length > 0) await database.db.execute(sql.raw(`truncate table ${tables.join(', ')} restart identity cascade`));
+}
+
 /**
- * Embedded: PGlite in memory, in-process drivers. Services: a fresh PostgreSQL database of its own
- * (dropped afterwards) and a Redis key prefix of its own, so test files can run in parallel.
+ * Embedded: PGlite in memory, in-process drivers. Services: a PostgreSQL database of the file's own
+ * (dropped after the file) and a fresh Redis key prefix per app, so test files run in parallel and
+ * no counter or cache entry of one app is seen by the next.
  */
 export async function provisionBackends(): Promise<TestBackends> {
-  if (testMode === 'embedded') {
-    return { database: { kind: 'pglite' }, env: {}, dispose: () => Promise.resolve() };
-  }
+  const reused = idle.pop();
+  const entry = reused ?? (await openPooled());
+  if (!reused) all.push(entry);
+  else await truncateAll(entry.database);
+  // The app closes its database when it closes: that hands it back instead.
+  const database: Database = { ...entry.database, close: () => Promise.resolve(void idle.push(entry)) };
+  if (testMode === 'embedded') return { database, env: entry.env };
+  const redisUrl = process.env.TEST_REDIS_URL;
+  if (!redisUrl) throw new Error('TEST_MODE=services needs TEST_DATABASE_URL and TEST_REDIS_URL');
+  return { database, env: { ...entry.env, REDIS_URL: redisUrl }, redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:` };
+}
+
+export interface FreshBackends {
+  /** Not opened, not migrated: for processes of their own (and tests of migrating) to open. */
+  database: DatabaseOptions;
+  env: Record<string, string>;
+  redisKeyPrefix?: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A database of its own, created empty and dropped by `dispose` (embedded: PGlite in memory), for
+ * tests that start real processes or open and migrate a database themselves.
+ */
+export async function provisionFreshBackends(): Promise<FreshBackends> {
+  if (testMode === 'embedded') return { database: { kind: 'pglite' }, env: {}, dispose: () => Promise.resolve() };
   const adminUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (!adminUrl || !redisUrl) throw new Error('TEST_MODE=services needs TEST_DATABASE_URL and TEST_REDIS_URL');

@@ -11,6 +11,11 @@ export const users = pgTable('users', {
   passwordHash: text('password_hash'),
   /** Created on the first checkout and reused for every later one. */
   stripeCustomerId: text('stripe_customer_id').unique(),
+  /**
+   * When the number was first proved (a code sent to it was verified). Until then nobody may log in
+   * with a password, and signing the number up again starts over (pre-hijacking).
+   */
+  mobileVerifiedAt: timestamptz('mobile_verified_at'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   updatedAt: timestamptz('updated_at').notNull().defaultNow(),
 });
@@ -46,7 +51,10 @@ export const refreshTokens = pgTable(
   (table) => [index('refresh_tokens_session_id_idx').on(table.sessionId)],
 );
 
-/** At most one live code per user and purpose: sending again replaces it. */
+/**
+ * Codes by user, purpose and the address that asked for them: one live code per address, so a resend
+ * from one address never replaces the code another address (the owner) is using.
+ */
 export const otpCodes = pgTable(
   'otp_codes',
   {
@@ -54,14 +62,23 @@ export const otpCodes = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    purpose: text('purpose', { enum: ['login', 'password_reset'] }).notNull(),
+    purpose: text('purpose', { enum: ['login', 'password_reset', 'signup'] }).notNull(),
+    /** A keyed hash of the client address that asked for the code (never the address itself). */
+    requestedFrom: text('requested_from').notNull().default(''),
     codeHash: text('code_hash').notNull(),
     attempts: integer('attempts').notNull().default(0),
     sentAt: timestamptz('sent_at').notNull(),
     expiresAt: timestamptz('expires_at').notNull(),
     consumedAt: timestamptz('consumed_at'),
+    /** Signup codes: the password and email given at signup, applied only when this code is verified. */
+    pendingPasswordHash: text('pending_password_hash'),
+    pendingEmail: text('pending_email'),
   },
-  (table) => [uniqueIndex('otp_codes_user_purpose_idx').on(table.userId, table.purpose)],
+  (table) => [
+    uniqueIndex('otp_codes_user_purpose_requester_idx').on(table.userId, table.purpose, table.requestedFrom),
+    // The retention sweep deletes by expiry.
+    index('otp_codes_expires_at_idx').on(table.expiresAt),
+  ],
 );
 
 export const chatrooms = pgTable(

@@ -45,7 +45,8 @@ export interface PaymentGateway {
   readonly kind: 'stripe' | 'simulated';
   createCustomer(customer: NewCustomer): Promise<string>;
   createCheckoutSession(request: CheckoutRequest): Promise<{ id: string; url: string }>;
-  retrieveSubscription(id: string): Promise<StripeSubscription>;
+  /** Undefined when the provider has no such subscription (deleted, another account, or a forged id). */
+  retrieveSubscription(id: string): Promise<StripeSubscription | undefined>;
   createPortalSession(request: { customerId: string; returnUrl: string; baseUrl: string }): Promise<string>;
 }
 

@@ -4,6 +4,8 @@ import type { CheckoutRequest, NewCustomer, PaymentGateway, StripeSubscription }
 
 export const SIMULATED_PRICE_ID = 'price_simulated_pro';
 const PERIOD_SECONDS = 30 * 24 * 3600;
+/** Stripe's default lifetime of a Checkout Session; the simulator's portal sessions live as long. */
+export const SIMULATED_SESSION_TTL_MS = 24 * 3600 * 1000;
 
 const simId = (prefix: string) => `${prefix}_sim_${randomBytes(10).toString('hex')}`;
 
@@ -14,6 +16,7 @@ interface SimulatedSession {
   successUrl: string;
   cancelUrl: string;
   state: 'open' | 'paid' | 'declined';
+  expiresAt: number;
 }
 
 export type CheckoutOutcome = 'paid' | 'declined';
@@ -48,8 +51,24 @@ export interface SimulatedGateway extends PaymentGateway {
 export function createSimulatedGateway(clock: Clock): SimulatedGateway {
   const sessions = new Map<string, SimulatedSession>();
   const subscriptions = new Map<string, StripeSubscription>();
-  const portalSessions = new Map<string, string>();
+  const portalSessions = new Map<string, { customerId: string; expiresAt: number }>();
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+
+  /*
+   * Sessions expire like Stripe's, and expired ones are dropped: the maps hold at most a day of
+   * sessions (bounded further by the per-user checkout limit), never everything since start-up.
+   * Maps iterate in insertion order and every session lives as long, so the expired ones come first.
+   */
+  function dropExpired(map: Map<string, { expiresAt: number }>) {
+    const now = clock.now().getTime();
+    for (const [id, entry] of map) {
+      if (entry.expiresAt > now) break;
+      map.delete(id);
+    }
+  }
+  const live = <T extends { expiresAt: number }>(entry: T | undefined) =>
+    entry && entry.expiresAt > clock.now().getTime() ? entry : undefined;
+  const expiry = () => clock.now().getTime() + SIMULATED_SESSION_TTL_MS;
 
   const event = (type: string, object: Record<string, unknown>): SimulatedEvent => ({
     id: simId('evt'),
@@ -68,27 +87,26 @@ export function createSimulatedGateway(clock: Clock): SimulatedGateway {
     createCustomer: (_customer: NewCustomer) => Promise.resolve(simId('cus')),
 
     createCheckoutSession({ userId, customerId, successUrl, cancelUrl, baseUrl }: CheckoutRequest) {
+      dropExpired(sessions);
       const id = simId('cs');
-      sessions.set(id, { id, userId, customerId, successUrl, cancelUrl, state: 'open' });
+      sessions.set(id, { id, userId, customerId, successUrl, cancelUrl, state: 'open', expiresAt: expiry() });
       return Promise.resolve({ id, url: `${baseUrl}/subscribe/simulated/${id}` });
     },
 
-    retrieveSubscription(id: string) {
-      const subscription = subscriptions.get(id);
-      return subscription ? Promise.resolve(subscription) : Promise.reject(new Error(`No such subscription: '${id}'`));
-    },
+    retrieveSubscription: (id: string) => Promise.resolve(subscriptions.get(id)),
 
     createPortalSession({ customerId, baseUrl }) {
+      dropExpired(portalSessions);
       const id = simId('bps');
-      portalSessions.set(id, customerId);
+      portalSessions.set(id, { customerId, expiresAt: expiry() });
       return Promise.resolve(`${baseUrl}/subscribe/simulated/portal/${id}`);
     },
 
-    findSession: (id) => sessions.get(id),
-    findPortalCustomer: (id) => portalSessions.get(id),
+    findSession: (id) => live(sessions.get(id)),
+    findPortalCustomer: (id) => live(portalSessions.get(id))?.customerId,
 
     completeCheckout(sessionId, outcome) {
-      const session = sessions.get(sessionId);
+      const session = live(sessions.get(sessionId));
       if (!session || session.state !== 'open') return [];
       session.state = outcome;
       const created = nowSeconds();

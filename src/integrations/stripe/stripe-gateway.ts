@@ -46,7 +46,13 @@ export function createStripeGateway({ secretKey, priceId, apiBaseUrl, maxNetwork
       return { id: session.id, url: session.url };
     },
     async retrieveSubscription(id: string) {
-      return stripeSubscriptionSchema.parse(await stripe.subscriptions.retrieve(id));
+      try {
+        return stripeSubscriptionSchema.parse(await stripe.subscriptions.retrieve(id));
+      } catch (error) {
+        // "No such subscription" is an answer, not a failure: retrying it would fail the same way for days.
+        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing') return undefined;
+        throw error;
+      }
     },
     async createPortalSession({ customerId, returnUrl }) {
       const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl });

@@ -1,17 +1,27 @@
 import Stripe from 'stripe';
 import { InvalidSignatureError, MalformedEventError, stripeEventSchema, type StripeEvent, type WebhookVerifier } from './payment-gateway.js';
 
-// The same checks for real and simulated events: raw body, secret, and a timestamp within 5 minutes.
+const TOLERANCE_SECONDS = 300;
+
+/** The `t=` of a Stripe-Signature header, in seconds. */
+const signedAtOf = (signature: string) => Number(/(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(signature)?.[1] ?? Number.NaN);
+
+// The same checks for real and simulated events: raw body, secret, and a timestamp within 5 minutes either way.
 export function createWebhookVerifier(secret: string, now: () => Date): WebhookVerifier {
   return {
     verify(rawBody, signature): StripeEvent {
       if (!signature) throw new InvalidSignatureError('The Stripe-Signature header is missing');
       let event: unknown;
+      const receivedAtMs = now().getTime();
       try {
         // receivedAt is in milliseconds (the SDK divides by 1000).
-        event = Stripe.webhooks.constructEvent(rawBody, signature, secret, 300, undefined, now().getTime());
+        event = Stripe.webhooks.constructEvent(rawBody, signature, secret, TOLERANCE_SECONDS, undefined, receivedAtMs);
       } catch (error) {
         throw new InvalidSignatureError((error as Error).message);
+      }
+      // The SDK only refuses old timestamps: a signature dated in the future would stay replayable until then.
+      if (signedAtOf(signature) * 1000 > receivedAtMs + TOLERANCE_SECONDS * 1000) {
+        throw new InvalidSignatureError('Timestamp outside the tolerance zone (in the future)');
       }
       const parsed = stripeEventSchema.safeParse(event);
       if (!parsed.success) throw new MalformedEventError('The payload is signed but is not a Stripe event');

@@ -33,10 +33,12 @@ export function createAccessTokenCodec(key: KeyObject, ttlSeconds: number): Acce
     verify: async (token, now) => {
       try {
         // The algorithm is pinned: a token that names another (or "none") is refused before its signature is read.
+        // exp and iat are required: jose only checks them when present, and a token without exp never dies.
         const { payload } = await jwtVerify(token, key, {
           algorithms: ['HS256'],
           issuer: ISSUER,
           audience: AUDIENCE,
+          requiredClaims: ['exp', 'iat'],
           currentDate: now,
         });
         const claims = claimsSchema.safeParse(payload);

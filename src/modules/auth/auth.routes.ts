@@ -22,23 +22,25 @@ export const authRoutes =
     const tags = ['auth'];
     // Per address before the body is even validated; per number once it is (and normalised).
     const limited = { onRequest: limits.perIp, preHandler: limits.perNumber };
+    // Code guesses are also bounded over hours and days, whichever route and purpose they come by.
+    const guessing = { onRequest: limits.perIp, preHandler: [limits.perNumber, limits.otpGuesses] };
 
     app.post(
       '/auth/signup',
-      { schema: { tags, body: schemas.signupBody, response: { 201: z.object({ user: userSchema }) } }, onRequest: limits.perIp },
-      async (request, reply) => reply.code(201).send({ user: await auth.signup(request.body) }),
+      { schema: { tags, body: schemas.signupBody, response: { 201: z.object({ user: userSchema, verification: otpIssuedSchema }) } }, ...limited },
+      async (request, reply) => reply.code(201).send(await auth.signup(request.body, request.ip)),
     );
 
     app.post(
       '/auth/send-otp',
       { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
-      (request) => auth.sendLoginOtp(request.body.mobile),
+      (request) => auth.sendLoginOtp(request.body.mobile, request.ip),
     );
 
     app.post(
       '/auth/verify-otp',
-      { schema: { tags, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } }, ...limited },
-      (request) => auth.verifyLoginOtp(request.body.mobile, request.body.otp),
+      { schema: { tags, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } }, ...guessing },
+      (request) => auth.verifyOtp(request.body.mobile, request.body.otp, request.ip),
     );
 
     app.post(
@@ -50,13 +52,13 @@ export const authRoutes =
     app.post(
       '/auth/forgot-password',
       { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
-      (request) => auth.sendPasswordResetOtp(request.body.mobile),
+      (request) => auth.sendPasswordResetOtp(request.body.mobile, request.ip),
     );
 
     app.post(
       '/auth/reset-password',
-      { schema: { tags, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } }, ...limited },
-      (request) => auth.resetPassword(request.body.mobile, request.body.otp, request.body.newPassword),
+      { schema: { tags, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } }, ...guessing },
+      (request) => auth.resetPassword(request.body.mobile, request.body.otp, request.body.newPassword, request.ip),
     );
 
     app.post(

@@ -37,7 +37,7 @@ export const tokenPairSchema = z
 export const otpIssuedSchema = z
   .object({
     mobile: z.string(),
-    purpose: z.enum(['login', 'password_reset']),
+    purpose: z.enum(['signup', 'login', 'password_reset']),
     expiresAt: z.string(),
     otp: z.string().optional().meta({ description: 'present while OTP delivery is the built-in "response" sender' }),
   })

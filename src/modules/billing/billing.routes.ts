@@ -1,3 +1,4 @@
+import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
@@ -9,6 +10,8 @@ type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
   subscriptions: SubscriptionService;
   publicBaseUrl: string | undefined;
+  /** Each checkout or portal session is a call to Stripe: limited per user. */
+  providerCallLimit: preHandlerAsyncHookHandler;
 };
 
 const subscriptionStatusSchema = z
@@ -27,7 +30,7 @@ const subscriptionStatusSchema = z
   .meta({ id: 'SubscriptionStatus' });
 
 export const billingRoutes =
-  ({ sessions, subscriptions, publicBaseUrl }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, subscriptions, publicBaseUrl, providerCallLimit }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['subscriptions'];
@@ -35,7 +38,7 @@ export const billingRoutes =
 
     app.post(
       '/subscribe/pro',
-      { schema: { tags, security, response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) } } },
+      { schema: { tags, security, response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) } }, preHandler: providerCallLimit },
       async (request, reply) =>
         reply.code(201).send(await subscriptions.subscribePro(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
     );
@@ -46,7 +49,10 @@ export const billingRoutes =
 
     app.post(
       '/subscription/portal',
-      { schema: { tags, security, response: { 201: z.object({ url: z.string() }) }, description: 'A Stripe Billing Portal session' } },
+      {
+        schema: { tags, security, response: { 201: z.object({ url: z.string() }) }, description: 'A Stripe Billing Portal session' },
+        preHandler: providerCallLimit,
+      },
       async (request, reply) => reply.code(201).send(await subscriptions.portal(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
     );
   };

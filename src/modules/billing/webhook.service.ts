@@ -66,6 +66,16 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
   // event from the same second is a tie (settled by stage of life), never silently "older".
   const retrievedNow = () => new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
 
+  async function retrieved(subscriptionId: string): Promise<Statement | undefined> {
+    const asOf = retrievedNow(); // stamped before asking: the answer is at least this new
+    const subscription = await gateway.retrieveSubscription(subscriptionId);
+    if (subscription) return { subscription, asOf };
+    // Signed, so it came from Stripe, yet Stripe has no such subscription (deleted, or another
+    // account's): a 500 would be retried for days with the same outcome. Acknowledge it and say so.
+    log.warn({ subscriptionId }, 'stripe event names a subscription Stripe does not have; acknowledged and ignored');
+    return undefined;
+  }
+
   async function statementOf(event: StripeEvent): Promise<Statement | undefined> {
     const object = event.data.object;
     switch (event.type) {
@@ -76,15 +86,13 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
       case 'checkout.session.completed': {
         const session = checkoutSessionSchema.parse(object);
         if (session.mode !== 'subscription' || !session.subscription) return undefined;
-        const asOf = retrievedNow(); // stamped before asking: the answer is at least this new
-        return { subscription: await gateway.retrieveSubscription(session.subscription), asOf };
+        return retrieved(session.subscription);
       }
       case 'invoice.paid':
       case 'invoice.payment_failed': {
         const subscriptionId = invoiceSchema.parse(object).parent?.subscription_details?.subscription;
         if (!subscriptionId) return undefined;
-        const asOf = retrievedNow();
-        return { subscription: await gateway.retrieveSubscription(subscriptionId), asOf };
+        return retrieved(subscriptionId);
       }
       default:
         return undefined;

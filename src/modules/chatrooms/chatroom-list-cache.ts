@@ -3,7 +3,14 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Cache } from '../../infra/cache.js';
 import { withTimeout } from '../../infra/deadline.js';
 
-type Deps = { cache: Cache; ttlSeconds: number; timeoutMs: number; log: FastifyBaseLogger };
+type Deps = {
+  cache: Cache;
+  ttlSeconds: number;
+  timeoutMs: number;
+  log: FastifyBaseLogger;
+  /** How often a failed invalidation is tried again in the background. */
+  retryIntervalMs?: number;
+};
 
 export type ChatroomListCache = ReturnType<typeof createChatroomListCache>;
 
@@ -15,8 +22,14 @@ export type ChatroomListCache = ReturnType<typeof createChatroomListCache>;
  *
  * The cache is an optimisation, never a source of errors: a failing or slow store reads as a miss
  * and is logged, and the caller falls back to the database.
+ *
+ * An invalidation that fails must not leave the owner looking at a stale list for up to the TTL: the
+ * user is remembered as pending, every lookup for them is a miss (and nothing is stored) until an
+ * invalidation succeeds, which is tried again at each of their lookups and every `retryIntervalMs` in
+ * the background (so other api instances, which share the store, stop serving the stale pages as soon
+ * as the store is back). After the version's lifetime every stale page has expired anyway.
  */
-export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: Deps) {
+export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log, retryIntervalMs = 1000 }: Deps) {
   const versionKey = (userId: string) => `chatrooms:${userId}:version`;
   const newVersion = () => randomBytes(6).toString('base64url');
   // The version outlives the pages it names, so their keys stay reachable for their whole TTL.
@@ -42,6 +55,49 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: D
 
   const pageKey = (userId: string, version: string, page: string) => `chatrooms:${userId}:${version}:${page}`;
 
+  /** Users whose last invalidation failed, with when their stale pages have expired for sure. */
+  const pending = new Map<string, number>();
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  async function invalidateNow(userId: string): Promise<boolean> {
+    const done = await guarded('invalidate', async () => {
+      await cache.set(versionKey(userId), newVersion(), versionTtlSeconds);
+      return true;
+    });
+    if (done) pending.delete(userId);
+    else if (!pending.has(userId)) pending.set(userId, Date.now() + versionTtlSeconds * 1000);
+    scheduleRetry();
+    return done === true;
+  }
+
+  function scheduleRetry() {
+    if (retryTimer !== undefined || pending.size === 0) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void retryPending();
+    }, retryIntervalMs);
+    retryTimer.unref(); // never what keeps a process alive
+  }
+
+  async function retryPending() {
+    for (const [userId, staleUntil] of pending) {
+      if (staleUntil <= Date.now()) pending.delete(userId);
+      else await invalidateNow(userId);
+    }
+    scheduleRetry();
+  }
+
+  /** False while the user's last invalidation has not gone through: their cached pages may be stale. */
+  async function isTrustworthy(userId: string): Promise<boolean> {
+    const staleUntil = pending.get(userId);
+    if (staleUntil === undefined) return true;
+    if (staleUntil <= Date.now()) {
+      pending.delete(userId);
+      return true;
+    }
+    return invalidateNow(userId);
+  }
+
   return {
     /**
      * Looks a page up. On a miss, `store` caches the page read from the database under the version
@@ -49,6 +105,7 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: D
      * where nobody looks, instead of passing for fresh.
      */
     lookup: async (userId: string, page: string): Promise<{ hit: unknown; store(value: unknown): Promise<void> }> => {
+      if (!(await isTrustworthy(userId))) return { hit: undefined, store: () => Promise.resolve() };
       const found = await guarded('get', async () => {
         const version = await currentVersion(userId);
         const cached = await cache.get(pageKey(userId, version, page));
@@ -64,8 +121,9 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log }: D
       };
     },
 
-    /** After any change to the user's chatrooms, once it is committed. */
-    invalidate: (userId: string) =>
-      guarded('invalidate', () => cache.set(versionKey(userId), newVersion(), versionTtlSeconds)),
+    /** After any change to the user's chatrooms, once it is committed. Never throws. */
+    invalidate: async (userId: string): Promise<void> => {
+      await invalidateNow(userId);
+    },
   };
 }

@@ -1,0 +1,178 @@
+import { eq } from 'drizzle-orm';
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatrooms, dailyUsage, idempotencyKeys, messages, users } from '../src/infra/db/schema.js';
+import { startTestApp, type TestApp } from './helpers/app.js';
+import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
+import { createRoom, pollUntilFinished, sendMessage } from './helpers/messages.js';
+import { routesOf, type RouteEntry } from './helpers/routes.js';
+
+/*
+ * The authorization matrix, generated from the router: user B calls every route that takes an id
+ * with user A's ids (and with mixes of A's and B's), and must get 404 every time, read nothing of A's
+ * and change nothing of A's. A route that takes an id and has no case below fails the test: whoever
+ * adds a route says here how its ownership is checked.
+ */
+
+interface Resources {
+  room: string;
+  userMessage: string;
+  reply: string;
+}
+
+interface OwnedBy {
+  a: Resources;
+  b: Resources;
+}
+
+type Case = (ids: OwnedBy) => { params: string[]; payload?: unknown }[];
+
+/** The usual mixes for a route under a chatroom: A's room with A's message; B's room with A's message; A's room with B's message. */
+const roomAndMessage =
+  (message: 'userMessage' | 'reply', payload?: (ids: OwnedBy) => unknown): Case =>
+  (ids) => [
+    { params: [ids.a.room, ids.a[message]], payload: payload?.(ids) },
+    { params: [ids.b.room, ids.a[message]], payload: payload?.(ids) },
+    { params: [ids.a.room, ids.b[message]], payload: payload?.(ids) },
+  ];
+const roomOnly =
+  (payload?: unknown): Case =>
+  (ids) => [{ params: [ids.a.room], payload }];
+
+/** Keyed by method and path with every parameter written `:`. Routes of API.md not built yet are listed so they are covered when they land. */
+const ownershipCases: Record<string, Case> = {
+  'GET /chatroom/:': roomOnly(),
+  'HEAD /chatroom/:': roomOnly(),
+  'PATCH /chatroom/:': roomOnly({ title: 'taken over' }),
+  'DELETE /chatroom/:': roomOnly(),
+  'POST /chatroom/:/message': roomOnly({ content: 'written into A\'s room' }),
+  'GET /chatroom/:/messages': roomOnly(),
+  'HEAD /chatroom/:/messages': roomOnly(),
+  'GET /chatroom/:/messages/:': roomAndMessage('reply'),
+  'HEAD /chatroom/:/messages/:': roomAndMessage('reply'),
+  'POST /chatroom/:/messages/:/regenerate': roomAndMessage('reply'),
+  'POST /chatroom/:/messages/:/stop': roomAndMessage('reply'),
+  'GET /chatroom/:/messages/:/stream': roomAndMessage('reply'),
+  'HEAD /chatroom/:/messages/:/stream': roomAndMessage('reply'),
+  'GET /chatroom/:/export': roomOnly(),
+  'HEAD /chatroom/:/export': roomOnly(),
+  'PUT /chatroom/:/current-message': (ids) => [
+    { params: [ids.a.room], payload: { messageId: ids.a.reply } },
+    { params: [ids.b.room], payload: { messageId: ids.a.reply } },
+  ],
+};
+
+/**
+ * Public routes whose id is a capability, not an ownership check: 160 random bits handed to the
+ * payer (like a Stripe Checkout URL). Without the id: 404.
+ */
+const capabilityRoutes = new Set([
+  'GET /subscribe/simulated/:',
+  'HEAD /subscribe/simulated/:',
+  'POST /subscribe/simulated/:',
+  'GET /subscribe/simulated/portal/:',
+  'HEAD /subscribe/simulated/portal/:',
+  'POST /subscribe/simulated/portal/:',
+]);
+
+/** Framework routes that take a path but no id of ours. */
+const notOwned = new Set(['GET /docs/*', 'HEAD /docs/*']);
+
+const keyOf = ({ method, path }: RouteEntry) => `${method} ${path.replace(/:[A-Za-z]+/g, ':')}`;
+const fill = (path: string, params: string[]) => {
+  let index = 0;
+  return path.replace(/:[A-Za-z]+/g, () => params[index++] ?? 'missing');
+};
+
+let t: TestApp;
+let alice: SignedInUser;
+let bob: SignedInUser;
+let ids: OwnedBy;
+
+async function resourcesOf(user: SignedInUser, title: string): Promise<Resources> {
+  const room = await createRoom(t, user);
+  await t.request({ method: 'PATCH', url: `/chatroom/${room}`, headers: { ...bearer(user.accessToken), 'content-type': 'application/json' }, payload: JSON.stringify({ title }) });
+  const sent = await sendMessage(t, user, room, `${title}: a private prompt`, { wait: false, headers: { 'idempotency-key': `${title.replaceAll(' ', '-')}-key` } });
+  expect(sent.statusCode).toBe(202);
+  const { userMessage, reply } = sent.json<{ userMessage: { id: string }; reply: { id: string } }>();
+  await pollUntilFinished(t, user, room, reply.id);
+  return { room, userMessage: userMessage.id, reply: reply.id };
+}
+
+/** Everything of A's that B could read or change, as stored. */
+async function snapshotOf(userId: string) {
+  const { db } = t.container.database;
+  return JSON.stringify({
+    user: await db.select().from(users).where(eq(users.id, userId)),
+    rooms: await db.select().from(chatrooms).where(eq(chatrooms.userId, userId)),
+    messages: await db.select().from(messages).where(eq(messages.userId, userId)).orderBy(messages.seq),
+    usage: await db.select().from(dailyUsage).where(eq(dailyUsage.userId, userId)),
+    keys: await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, userId)),
+  });
+}
+
+beforeAll(async () => {
+  t = await startTestApp({ env: { REPLY_WAIT_MS: '0' } });
+  alice = await signIn(t);
+  bob = await signIn(t);
+  ids = { a: await resourcesOf(alice, 'Alice secret room'), b: await resourcesOf(bob, 'Bob room') };
+});
+afterAll(() => t.close());
+
+describe('authorization matrix (generated from the router)', () => {
+  it('every route that takes an id has an ownership case, or is a declared capability or framework route', () => {
+    const parametrised = routesOf(t.app).filter((route) => route.path.includes(':') || route.path.includes('*'));
+    expect(parametrised.length).toBeGreaterThan(5); // the router was read
+    const uncovered = parametrised.map(keyOf).filter((key) => !(key in ownershipCases) && !capabilityRoutes.has(key) && !notOwned.has(key));
+    expect(uncovered, 'add an ownership case to test/authorization-matrix.test.ts for each of these routes').toEqual([]);
+  });
+
+  it("user B gets 404 on every such route with user A's ids, reads nothing of A's and changes nothing", async () => {
+    const before = await snapshotOf(alice.id);
+    const routes = routesOf(t.app).filter((route) => keyOf(route) in ownershipCases);
+    let requests = 0;
+    for (const route of routes) {
+      const cases = ownershipCases[keyOf(route)]?.(ids) ?? [];
+      for (const { params, payload } of cases) {
+        const url = fill(route.path, params);
+        const options: InjectOptions = {
+          method: route.method,
+          url,
+          headers: { ...bearer(bob.accessToken), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+        };
+        const res = await t.request(options);
+        requests++;
+        expect(res.statusCode, `${route.method} ${url}: ${res.body}`).toBe(404);
+        if (route.method !== 'HEAD') {
+          expect(res.headers['content-type'], `${route.method} ${url}`).toContain('application/problem+json');
+          expect(res.body).not.toContain('Alice secret room');
+          expect(res.body).not.toContain('a private prompt');
+        }
+      }
+    }
+    console.log(`[matrix] ${routes.length} route+method pairs, ${requests} cross-user requests, all 404`);
+    expect(requests).toBeGreaterThanOrEqual(routes.length);
+    expect(await snapshotOf(alice.id)).toBe(before);
+    // A still sees everything as it was.
+    const own = await t.request({ method: 'GET', url: `/chatroom/${ids.a.room}`, headers: bearer(alice.accessToken) });
+    expect(own.statusCode).toBe(200);
+    expect(own.json().title).toBe('Alice secret room');
+  });
+
+  it('capability routes answer 404 without the id, and lists show only the caller\'s own', async () => {
+    for (const key of capabilityRoutes) {
+      const [method = 'GET', path = ''] = key.split(' ');
+      const res = await t.request({
+        method: method,
+        url: path.replace(':', 'cs_sim_00000000000000000000'),
+        ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, payload: '{"outcome":"paid","action":"cancel"}' } : {}),
+      });
+      expect(res.statusCode, key).toBe(404);
+    }
+    const list = await t.request({ method: 'GET', url: '/chatroom', headers: bearer(bob.accessToken) });
+    expect(list.json<{ items: { id: string }[] }>().items.map((room) => room.id)).toEqual([ids.b.room]);
+    const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(bob.accessToken) });
+    expect(me.json().id).toBe(bob.id);
+  });
+});
