@@ -95,6 +95,8 @@ describe('a model that fails 30 % of its calls', () => {
         GEMINI_TIMEOUT_MS: '300',
         GENERATION_MAX_ATTEMPTS: '3',
         BASIC_DAILY_LIMIT: '20',
+        // Each user's 20 prompts are in flight at once: this test is about faults, not the per-user cap.
+        GENERATION_MAX_WAITING_BASIC: '20',
         REPLY_WAIT_MS: '0',
       },
     });

@@ -21,7 +21,8 @@ export function routesOf(app: FastifyInstance): RouteEntry[] {
     const match = /^(.*?)(?: \(([A-Z, ]+)\))?$/.exec(line.slice(branch + 4));
     if (!match) continue;
     stack.length = depth;
-    stack.push(match[1] ?? '');
+    // Routes naming one position's parameter differently (`:messageId`, `:replyId`) share a node printed `:messageId|:replyId`.
+    stack.push((match[1] ?? '').replace(/(:[A-Za-z]+)(?:\|:[A-Za-z]+)+/g, '$1'));
     const path = stack.join('').replace(/^\/\//, '/');
     for (const method of (match[2] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) routes.push({ method, path });
   }
