@@ -30,13 +30,24 @@ export const chatroomRoutes =
     const tags = ['chatrooms'];
     const security = [{ bearerAuth: [] }];
 
-    app.post('/chatroom', { schema: { tags, security, body: createChatroomBody, response: { 201: chatroomSchema } } }, async (request, reply) =>
-      reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
+    app.post(
+      '/chatroom',
+      { schema: { tags, summary: 'Create a chatroom', operationId: 'createChatroom', security, body: createChatroomBody, response: { 201: chatroomSchema } } },
+      async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
     );
 
     app.get(
       '/chatroom',
-      { schema: { tags, security, querystring: listChatroomsQuery, response: { 200: chatroomPageSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'List my chatrooms, newest first (cached: X-Cache HIT or MISS)',
+          operationId: 'listChatrooms',
+          security,
+          querystring: listChatroomsQuery,
+          response: { 200: chatroomPageSchema },
+        },
+      },
       async (request, reply) => {
         const { page, cache } = await chatrooms.list(authOf(request).user.id, request.query.limit, request.query.cursor);
         return reply.header('x-cache', cache).header('cache-control', 'private, no-cache').send(page);
@@ -45,7 +56,16 @@ export const chatroomRoutes =
 
     app.get(
       '/chatroom/:id',
-      { schema: { tags, security, params: chatroomParams, response: { 200: chatroomDetailSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'A chatroom with its latest messages',
+          operationId: 'getChatroom',
+          security,
+          params: chatroomParams,
+          response: { 200: chatroomDetailSchema },
+        },
+      },
       async (request) => {
         const room = await chatrooms.requireOwned(authOf(request).user.id, request.params.id);
         return { ...toChatroomDto(room), ...(await messages.latestMessages(room.id, LATEST_MESSAGES)) };
@@ -54,12 +74,26 @@ export const chatroomRoutes =
 
     app.patch(
       '/chatroom/:id',
-      { schema: { tags, security, params: chatroomParams, body: renameChatroomBody, response: { 200: chatroomSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'Rename a chatroom',
+          operationId: 'renameChatroom',
+          security,
+          params: chatroomParams,
+          body: renameChatroomBody,
+          response: { 200: chatroomSchema },
+        },
+      },
       (request) => chatrooms.rename(authOf(request).user.id, request.params.id, request.body.title),
     );
 
-    app.delete('/chatroom/:id', { schema: { tags, security, params: chatroomParams, response: { 204: noContent } } }, async (request, reply) => {
-      await chatrooms.remove(authOf(request).user.id, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/chatroom/:id',
+      { schema: { tags, summary: 'Delete a chatroom and its messages', operationId: 'deleteChatroom', security, params: chatroomParams, response: { 204: noContent } } },
+      async (request, reply) => {
+        await chatrooms.remove(authOf(request).user.id, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };

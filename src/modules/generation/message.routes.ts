@@ -85,6 +85,8 @@ export const messageRoutes =
       {
         schema: {
           tags,
+          summary: 'Send a prompt; wait for the reply, get 202 to poll, or stream it (Accept: text/event-stream)',
+          operationId: 'sendMessage',
           security,
           params: chatroomParams,
           querystring: sendMessageQuery,
@@ -92,6 +94,7 @@ export const messageRoutes =
           body: sendMessageBody,
           response: { 201: exchangeSchema, 202: exchangeSchema },
         },
+        config: { problems: [409, 429, 502] },
         // Every answer of this route, errors included, carries the allowance.
         onSend: async (request, reply) => {
           await respondWithAllowance(request, reply).catch((error: unknown) => request.log.warn({ err: error }, 'allowance headers'));
@@ -140,7 +143,17 @@ export const messageRoutes =
 
     app.get(
       '/chatroom/:id/messages',
-      { schema: { tags, security, params: chatroomParams, querystring: listMessagesQuery, response: { 200: messagePageSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'List messages, paging backwards in time',
+          operationId: 'listMessages',
+          security,
+          params: chatroomParams,
+          querystring: listMessagesQuery,
+          response: { 200: messagePageSchema },
+        },
+      },
       (request) => generation.listMessages(senderOf(request).id, request.params.id, request.query.limit, request.query.cursor),
     );
 
@@ -149,6 +162,8 @@ export const messageRoutes =
       {
         schema: {
           tags,
+          summary: 'One message (poll a reply), or stream it with Accept: text/event-stream',
+          operationId: 'getMessage',
           security,
           params: messageParams,
           response: { 200: messageSchema },
