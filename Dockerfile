@@ -32,9 +32,9 @@ COPY drizzle ./drizzle
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000 3001
-# No curl in a slim image: Node's fetch. Liveness of the api role on PORT; compose points the
-# worker's check at WORKER_PORT, and the one-shot migrate role has nothing to check.
+# No curl in a slim image: Node's fetch. Liveness of whichever role runs: the api answers on PORT, the
+# worker on WORKER_PORT; the one-shot migrate role exits before the first check.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const live = (port) => fetch('http://127.0.0.1:' + port + '/healthz').then((r) => { if (!r.ok) throw new Error(String(r.status)); }); live(process.env.PORT || 3000).catch(() => live(process.env.WORKER_PORT || 3001)).then(() => process.exit(0), () => process.exit(1))"]
 # node itself as PID 1: SIGTERM reaches it and it drains before exiting 0.
 CMD ["node", "dist/main.js", "api"]

@@ -2,7 +2,8 @@
 # The Docker image's runtime stage, run without Docker (no engine here): a clean directory with only
 # package.json + package-lock.json, `npm ci --omit=dev --ignore-scripts` (as the Dockerfile), dist/
 # and drizzle/ copied in; then, with NODE_ENV=production against PostgreSQL + Redis: migrate, start
-# the api and a worker, /readyz 200 on both, SIGTERM, exit 0. Run `npm run build` first.
+# the api and a worker, /readyz 200 on both, the Dockerfile's HEALTHCHECK command healthy for each
+# role, SIGTERM, exit 0. Run `npm run build` first.
 # Node: node_modules/.bin/node (Node 24, the image's line) unless NODE is set.
 #   bash scripts/runtime-stage-check.sh
 # Uses RUNTIME_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) to create a fresh
@@ -68,6 +69,17 @@ start_role() { # role port
 }
 start_role api "$api_port"
 start_role worker "$worker_port"
+
+# The image's HEALTHCHECK command, taken from the Dockerfile, finds each role on its own port.
+healthcheck_js=$("$node_bin" -e "
+  const match = /HEALTHCHECK[^\n]*\\\\\n\s*CMD (\[.*\])/.exec(require('node:fs').readFileSync('Dockerfile', 'utf8'));
+  if (!match) throw new Error('no HEALTHCHECK ... CMD [...] in the Dockerfile');
+  console.log(JSON.parse(match[1])[2]);")
+spare_port=$((worker_port + 1))
+healthcheck() { env PORT="$1" WORKER_PORT="$2" "$node_bin" -e "$healthcheck_js"; }
+healthcheck "$api_port" "$spare_port" && echo "HEALTHCHECK: api healthy"
+healthcheck "$spare_port" "$worker_port" && echo "HEALTHCHECK: worker healthy"
+if healthcheck "$spare_port" "$spare_port"; then echo "HEALTHCHECK passed with nothing listening" >&2; exit 1; fi
 
 echo "== SIGTERM"
 for pid in "${pids[@]}"; do
