@@ -7,7 +7,7 @@ import { openDatabase, type Database, type DatabaseOptions } from './infra/db/cl
 import { memoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from './infra/rate-limit-store.js';
 import { closeRedis, createRedis } from './infra/redis.js';
 import { createMetrics, type Metrics } from './infra/metrics.js';
-import { memoryCache, redisCache, type Cache } from './infra/cache.js';
+import { disabledCache, memoryCache, redisCache, type Cache } from './infra/cache.js';
 import { createChatroomListCache } from './modules/chatrooms/chatroom-list-cache.js';
 import { createChatroomService, type ChatroomService } from './modules/chatrooms/chatroom.service.js';
 import { createBullmqQueue } from './infra/queue/bullmq-queue.js';
@@ -34,6 +34,9 @@ import { logOtpSender, responseOtpSender } from './modules/auth/otp-sender.js';
 import { createOtpService } from './modules/auth/otp.service.js';
 import { deriveAuthKeys, loadOrCreateDevSecret } from './modules/auth/secrets.js';
 import { createSessionService, type SessionService } from './modules/auth/session.service.js';
+
+// A limiter that cannot count within this budget lets the request through (README, "Rate limits").
+const RATE_LIMIT_STORE_TIMEOUT_MS = 500;
 
 export interface Container {
   config: Config;
@@ -75,13 +78,25 @@ export interface ContainerOverrides {
 }
 
 export function databaseOptionsFrom(config: Config): DatabaseOptions {
-  return config.DATABASE_URL ? { kind: 'postgres', url: config.DATABASE_URL } : { kind: 'pglite', dataDir: config.DATA_DIR };
+  return config.DATABASE_URL
+    ? {
+        kind: 'postgres',
+        url: config.DATABASE_URL,
+        poolSize: config.DATABASE_POOL_SIZE,
+        connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+        idleTimeoutMs: config.DATABASE_IDLE_TIMEOUT_MS,
+        statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      }
+    : { kind: 'pglite', dataDir: config.DATA_DIR };
 }
 
 /** The composition root: picks the drivers the configuration asks for and wires the services. */
 export async function createContainer(config: Config, log: FastifyBaseLogger, overrides: ContainerOverrides = {}): Promise<Container> {
   const clock = overrides.clock ?? systemClock;
-  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), { migrate: config.MIGRATE_ON_START });
+  const database = await openDatabase(overrides.database ?? databaseOptionsFrom(config), {
+    migrate: config.MIGRATE_ON_START,
+    onConnectionError: (error, message) => log.warn({ err: error }, message),
+  });
   log.info({ driver: database.kind }, 'database ready');
   const redisKeyPrefix = overrides.redisKeyPrefix ?? config.REDIS_KEY_PREFIX;
   const redis = config.REDIS_URL ? createRedis({ url: config.REDIS_URL, keyPrefix: redisKeyPrefix }) : undefined;
@@ -106,8 +121,8 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const chatrooms = createChatroomService({
     database,
     listCache: createChatroomListCache({
-      cache: overrides.cache ?? (redis ? redisCache(redis) : memoryCache()),
-      ttlSeconds: config.CHATROOM_CACHE_TTL_SECONDS,
+      cache: overrides.cache ?? (config.CHATROOM_CACHE_TTL_SECONDS === 0 ? disabledCache() : redis ? redisCache(redis) : memoryCache()),
+      ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS),
       timeoutMs: 250,
       log,
     }),
@@ -178,7 +193,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
     database,
     redis,
-    rateLimitStore: redis ? redisRateLimitStore(redis) : memoryRateLimitStore(),
+    rateLimitStore: redis ? redisRateLimitStore(redis, RATE_LIMIT_STORE_TIMEOUT_MS) : memoryRateLimitStore(),
     auth,
     sessions,
     chatrooms,

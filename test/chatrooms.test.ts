@@ -168,6 +168,21 @@ describe('GET /chatroom cache', () => {
     expect((await call(t, user, 'GET', '/chatroom?limit=5')).headers['x-cache']).toBe('HIT');
   });
 
+  it('is off with CHATROOM_CACHE_TTL_SECONDS=0: every list is read from the database', async () => {
+    const uncached = await startTestApp({ env: { CHATROOM_CACHE_TTL_SECONDS: '0' } });
+    try {
+      const user = await signIn(uncached);
+      await call(uncached, user, 'POST', '/chatroom', { title: 'listed' });
+      for (let i = 0; i < 2; i++) {
+        const list = await call(uncached, user, 'GET', '/chatroom');
+        expect(list.headers['x-cache']).toBe('MISS');
+        expect(list.json().items.map((r: Room) => r.title)).toEqual(['listed']);
+      }
+    } finally {
+      await uncached.close();
+    }
+  });
+
   it('never stores a page read before a change as if it were fresh (read → change → store)', async () => {
     const redis = testMode === 'services' ? createRedis({ url: process.env.TEST_REDIS_URL ?? '', keyPrefix: `race-${Date.now()}:` }) : undefined;
     const listCache = createChatroomListCache({

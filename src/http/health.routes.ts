@@ -1,39 +1,62 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Database } from '../infra/db/client.js';
-import { withTimeout } from '../infra/deadline.js';
+import { deadline } from '../infra/deadline.js';
 import type { GenerationQueue } from '../infra/queue/generation-queue.js';
 import { AppError } from './app-error.js';
+import { sendProblem } from './problem.js';
 
-type Deps = { database: Pick<Database, 'ping'>; redis: Pick<Redis, 'ping'> | undefined; queue: Pick<GenerationQueue, 'ping'> };
-type CheckResult = 'ok' | 'not configured' | `failed: ${string}`;
+export type HealthDeps = {
+  database: Pick<Database, 'ping'>;
+  redis: Pick<Redis, 'ping'> | undefined;
+  queue: Pick<GenerationQueue, 'ping'>;
+};
+
+/** What /readyz says of one dependency: never the driver's words, which carry hosts and ports. */
+export type CheckState = 'ok' | 'down' | 'timeout' | 'not configured';
 
 const CHECK_TIMEOUT_MS = 1_500;
 
-async function check(probe: (() => Promise<unknown>) | undefined): Promise<CheckResult> {
+async function check(name: string, probe: (() => Promise<unknown>) | undefined, log: FastifyBaseLogger): Promise<CheckState> {
   if (!probe) return 'not configured';
+  const limit = deadline(CHECK_TIMEOUT_MS);
   try {
-    await withTimeout(probe(), CHECK_TIMEOUT_MS, 'it');
+    await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => limit.signal.addEventListener('abort', () => reject(limit.signal.reason as Error))),
+    ]);
     return 'ok';
   } catch (error) {
-    return `failed: ${(error as Error).message}`;
+    const state = limit.timedOut ? 'timeout' : 'down';
+    // The raw error goes to the log only: the body is public, and a load balancer needs no more than the state.
+    log.warn({ err: error, check: name, state }, 'readiness check failed');
+    return state;
+  } finally {
+    limit.dispose();
   }
 }
 
+/**
+ * `/healthz` (the process answers) and `/readyz` (its dependencies answer). Self-contained, so that
+ * any Fastify instance can serve them: the api, and the worker role's own small server.
+ */
 export const healthRoutes =
-  ({ database, redis, queue }: Deps): FastifyPluginAsyncZod =>
+  ({ database, redis, queue }: HealthDeps): FastifyPluginAsync =>
   async (app) => {
     app.get('/healthz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, () => ({ status: 'ok' }));
 
-    app.get('/readyz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, async () => {
-      const checks = {
-        database: await check(() => database.ping()),
-        redis: await check(redis ? () => redis.ping() : undefined),
-        queue: await check(() => queue.ping()),
-      };
-      const ready = Object.values(checks).every((result) => result === 'ok' || result === 'not configured');
+    app.get('/readyz', { schema: { tags: ['operations'] }, logLevel: 'warn' }, async (request, reply) => {
+      const [databaseState, redisState, queueState] = await Promise.all([
+        check('database', () => database.ping(), request.log),
+        check('redis', redis ? () => redis.ping() : undefined, request.log),
+        check('queue', () => queue.ping(), request.log),
+      ]);
+      const checks = { database: databaseState, redis: redisState, queue: queueState };
+      const ready = Object.values(checks).every((state) => state === 'ok' || state === 'not configured');
       if (!ready) {
-        throw new AppError('SERVICE_UNAVAILABLE', 503, 'A dependency is not reachable', { extensions: { checks } });
+        const down = Object.entries(checks).filter(([, state]) => state === 'down' || state === 'timeout').map(([name]) => name);
+        // Sent here rather than thrown, so that a server without the app's error handler answers the same problem.
+        return sendProblem(request, reply, new AppError('SERVICE_UNAVAILABLE', 503, `Not ready: ${down.join(', ')} not reachable`, { extensions: { checks } }));
       }
       return { status: 'ready', checks };
     });

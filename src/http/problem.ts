@@ -52,8 +52,31 @@ function toFieldErrors(error: FastifyError): FieldError[] {
   }));
 }
 
+// Network errors, and PostgreSQL's SQLSTATEs for a connection that failed, was shut down or timed out.
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300|57014)$/;
+// What pg, pg-pool and ioredis say, in words only, when a connection breaks or a command times out.
+const UNREACHABLE_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Command timed out|Stream isn't writeable|Connection is closed|Reached the max retries per request)/;
+
+/** Whether the error, or any error it wraps (Drizzle wraps the driver's), says a dependency is unreachable. */
+function isUnreachable(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
+    if (UNREACHABLE_MESSAGE.test(current.message)) return true;
+  }
+  return false;
+}
+
 function toAppError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError) return error;
+  if (isUnreachable(error)) {
+    // The raw error (host, port, driver text) is logged by the handler; the caller gets a problem to retry on.
+    return new AppError('SERVICE_UNAVAILABLE', 503, 'A service this request needs is not reachable right now; retry in a few seconds', {
+      headers: { 'retry-after': '5' },
+    });
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const errors = toFieldErrors(error);
     const where = error.validationContext ?? 'request';

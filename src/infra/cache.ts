@@ -37,3 +37,13 @@ export function memoryCache(maxEntries = 10_000): Cache {
     },
   };
 }
+
+/** A cache that never holds anything (CHATROOM_CACHE_TTL_SECONDS=0): every read is a miss. */
+export function disabledCache(): Cache {
+  return {
+    kind: 'memory',
+    get: () => Promise.resolve(undefined),
+    set: () => Promise.resolve(),
+    add: () => Promise.resolve(true),
+  };
+}

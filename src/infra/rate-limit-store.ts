@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { withTimeout } from './deadline.js';
 
 export interface WindowCount {
   /** Hits in the current window, this one included. */
@@ -19,10 +20,12 @@ local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return { count, redis.call('PTTL', KEYS[1]) }`;
 
-export function redisRateLimitStore(redis: Pick<Redis, 'eval'>): RateLimitStore {
+/** `timeoutMs` bounds each hit: a store that does not answer in time fails the hit instead of holding the request. */
+export function redisRateLimitStore(redis: Pick<Redis, 'eval'>, timeoutMs: number): RateLimitStore {
   return {
     async hit(key, windowMs) {
-      const [count, ttl] = (await redis.eval(HIT_SCRIPT, 1, `rate-limit:${key}`, windowMs)) as [number, number];
+      const hit = redis.eval(HIT_SCRIPT, 1, `rate-limit:${key}`, windowMs) as Promise<[number, number]>;
+      const [count, ttl] = await withTimeout(hit, timeoutMs, 'the rate-limit store');
       return { count, resetInMs: ttl > 0 ? ttl : windowMs };
     },
   };

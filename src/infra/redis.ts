@@ -6,14 +6,27 @@ export interface RedisOptions {
   keyPrefix?: string;
 }
 
+/*
+ * While Redis is down, a command must fail within a bounded time, never wait for the outage to end:
+ * callers decide what a failure means (the list cache reads the database, rate limits let the request
+ * through, readiness says `down`). The connection itself reconnects forever, so service resumes on
+ * its own. Blocking reads on a duplicate of this client (XREAD BLOCK) must block for less than
+ * COMMAND_TIMEOUT_MS, which ioredis applies to them as well.
+ */
+const COMMAND_TIMEOUT_MS = 2_000;
+const CONNECT_TIMEOUT_MS = 2_000;
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
 export function createRedis({ url, keyPrefix }: RedisOptions): Redis {
   return new Redis(url, {
     keyPrefix,
-    // Fail a command after a short while instead of queueing it forever while Redis is down:
-    // callers (cache, rate limits, readiness) decide what a failure means.
-    maxRetriesPerRequest: 2,
-    connectTimeout: 2_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    // Commands issued while (re)connecting wait in the offline queue for the connection (start-up
+    // needs that), but are failed after one more failed reconnection attempt, or by the command timeout.
     enableOfflineQueue: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, MAX_RECONNECT_DELAY_MS),
     lazyConnect: false,
   });
 }

@@ -2,10 +2,11 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createContainer, type Container, type ContainerOverrides } from '../../src/container.js';
+import { createContainer, databaseOptionsFrom, type Container, type ContainerOverrides } from '../../src/container.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { TestClock } from './clock.js';
 import { provisionBackends } from './mode.js';
+import { startTcpProxy, targetOf, type TcpProxy } from './tcp-proxy.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
 
@@ -16,6 +17,8 @@ export interface TestApp {
   /** Every log line the app wrote, when started with captureLogs. */
   logs: string[];
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
+  /** With `throughProxies`: the proxies between the app and PostgreSQL and Redis, and the database's own URL. */
+  services?: { databaseProxy: TcpProxy; redisProxy: TcpProxy; databaseUrl: string };
   close(): Promise<void>;
 }
 
@@ -25,10 +28,21 @@ export interface TestAppOptions {
   /** Run the generation worker in this process (default true, like `npm start`). */
   worker?: boolean;
   overrides?: Pick<ContainerOverrides, 'cache'>;
+  /** Services mode only: reach PostgreSQL and Redis through TCP proxies the test can cut. */
+  throughProxies?: boolean;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const backends = await provisionBackends();
+  let services: TestApp['services'];
+  if (options.throughProxies) {
+    const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = backends.env;
+    if (!databaseUrl || !redisUrl) throw new Error('throughProxies needs the services mode (PostgreSQL and Redis)');
+    const databaseProxy = await startTcpProxy(targetOf(databaseUrl, 5432));
+    const redisProxy = await startTcpProxy(targetOf(redisUrl, 6379));
+    backends.env = { ...backends.env, DATABASE_URL: databaseProxy.urlFor(databaseUrl), REDIS_URL: redisProxy.urlFor(redisUrl) };
+    services = { databaseProxy, redisProxy, databaseUrl };
+  }
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -50,9 +64,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const log = createLogger(config.LOG_LEVEL, sink);
   const clock = new TestClock();
+  // PostgreSQL as configured (DATABASE_URL, through the proxies if asked, the pool settings), in the test's pool size.
+  const configured = databaseOptionsFrom(config);
+  const database = configured.kind === 'postgres' && backends.database.kind === 'postgres' ? { ...configured, poolSize: backends.database.poolSize } : backends.database;
   const container = await createContainer(config, log, {
     clock,
-    database: backends.database,
+    database,
     redisKeyPrefix: backends.redisKeyPrefix,
     ...options.overrides,
   });
@@ -65,9 +82,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     clock,
     logs,
     request: (injectOptions) => app.inject(injectOptions),
+    services,
     async close() {
+      services?.databaseProxy.restore();
+      services?.redisProxy.restore();
       await app.close();
       await container.close();
+      await services?.databaseProxy.close();
+      await services?.redisProxy.close();
       await backends.dispose();
     },
   };

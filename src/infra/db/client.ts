@@ -26,15 +26,34 @@ export interface Database {
   close(): Promise<void>;
 }
 
+export interface PostgresOptions {
+  kind: 'postgres';
+  url: string;
+  poolSize?: number;
+  /** How long a query waits for a connection (a free slot, or a new one being opened). */
+  connectTimeoutMs?: number;
+  /** How long an unused connection stays in the pool; 0 = until it breaks. */
+  idleTimeoutMs?: number;
+  /** PostgreSQL statement_timeout of every pooled connection; 0 = none. */
+  statementTimeoutMs?: number;
+}
+
+/** Where connection trouble is reported: a broken connection is logged, never thrown at the process. */
+export type ConnectionErrorLog = (error: Error, message: string) => void;
+
 export type DatabaseOptions =
-  | { kind: 'postgres'; url: string; poolSize?: number }
+  | PostgresOptions
   /** dataDir undefined = in memory (tests). */
   | { kind: 'pglite'; dataDir?: string };
 
 export interface OpenOptions {
   /** Apply pending migrations (MIGRATE_ON_START); otherwise refuse a schema older than the code. */
   migrate: boolean;
+  /** Where broken PostgreSQL connections are reported (they are replaced, never fatal). */
+  onConnectionError?: ConnectionErrorLog;
 }
+
+const ignoreConnectionErrors: ConnectionErrorLog = () => undefined;
 
 export class OuterHandleInTransactionError extends Error {
   override name = 'OuterHandleInTransactionError';
@@ -74,19 +93,42 @@ function wrap(kind: Database['kind'], db: Db, close: () => Promise<void>): Datab
   };
 }
 
-async function openPostgres(url: string, poolSize: number, { migrate }: OpenOptions): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
-  if (migrate) {
-    // Several processes may start together: one migrates while the others wait on the lock.
-    const client = await pool.connect();
-    try {
-      await client.query('select pg_advisory_lock(7216351)');
-      await migrateNodePg(drizzleNodePg(client, { schema }), { migrationsFolder });
-    } finally {
-      await client.query('select pg_advisory_unlock(7216351)').catch(() => undefined);
-      client.release();
-    }
-  }
+const POSTGRES_DEFAULTS = { poolSize: 10, connectTimeoutMs: 5_000, idleTimeoutMs: 30_000, statementTimeoutMs: 10_000 };
+// A reply lost on the way (a half-open connection after a failover) is given up a little after the
+// server itself would have cancelled the statement.
+const QUERY_TIMEOUT_GRACE_MS = 2_000;
+
+function createPool(options: PostgresOptions, onConnectionError: ConnectionErrorLog): pg.Pool {
+  const { poolSize, connectTimeoutMs, idleTimeoutMs, statementTimeoutMs } = { ...POSTGRES_DEFAULTS, ...stripUndefined(options) };
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: poolSize,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: idleTimeoutMs,
+    ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + QUERY_TIMEOUT_GRACE_MS } : {}),
+    // Notices a peer that vanished (failover, network cut) on a connection that sits idle.
+    keepAlive: true,
+  });
+  /*
+   * A terminated backend (pg_terminate_backend, a restart, a failover) makes its client emit 'error';
+   * unheard, that kills the process. The pool hears it for idle clients and drops them; a client that
+   * is checked out (between the queries of a transaction) needs its own listener. Either way the
+   * client is discarded and the next query opens a fresh connection.
+   */
+  pool.on('error', (error) => onConnectionError(error, 'idle PostgreSQL connection lost; the pool replaces it'));
+  pool.on('connect', (client) => {
+    // Logged by the pool when idle; when in use, the query that runs on it next fails and is reported.
+    client.on('error', () => undefined);
+  });
+  return pool;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function openPostgres(options: PostgresOptions, { migrate, onConnectionError = ignoreConnectionErrors }: OpenOptions): Promise<Database> {
+  const pool = createPool(options, onConnectionError);
   const db = drizzleNodePg(pool, { schema }) as unknown as Db;
   if (!migrate) {
     try {
@@ -95,9 +137,32 @@ async function openPostgres(url: string, poolSize: number, { migrate }: OpenOpti
       await pool.end();
       throw error;
     }
+  } else {
+    await migrateUnderLock(pool);
   }
   guardOuterQueries(pool, ['query']);
   return wrap('postgres', db, () => pool.end());
+}
+
+/** Several processes may start together: one migrates while the others wait on the lock. */
+async function migrateUnderLock(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    // Waiting for another process's migration, and the migration itself, may outlast statement_timeout.
+    await client.query('set statement_timeout = 0');
+    await client.query('select pg_advisory_lock(7216351)');
+    await migrateNodePg(drizzleNodePg(client, { schema }), { migrationsFolder });
+  } finally {
+    const notRestored = await client
+      .query('select pg_advisory_unlock(7216351)')
+      .then(() => client.query('reset statement_timeout'))
+      .then(
+        () => undefined,
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+      );
+    // A connection whose session could not be restored is closed rather than pooled.
+    client.release(notRestored);
+  }
 }
 
 async function openPglite(dataDir: string | undefined, { migrate }: OpenOptions): Promise<Database> {
@@ -126,5 +191,5 @@ async function openPglite(dataDir: string | undefined, { migrate }: OpenOptions)
 }
 
 export function openDatabase(options: DatabaseOptions, open: OpenOptions = { migrate: true }): Promise<Database> {
-  return options.kind === 'postgres' ? openPostgres(options.url, options.poolSize ?? 10, open) : openPglite(options.dataDir, open);
+  return options.kind === 'postgres' ? openPostgres(options, open) : openPglite(options.dataDir, open);
 }

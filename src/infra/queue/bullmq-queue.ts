@@ -29,8 +29,11 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
 
   let queue: Queue | undefined;
   let producerConnection: Redis | undefined;
-  const producer = () =>
-    (queue ??= new Queue(QUEUE_NAME, {
+  const producer = () => (queue ??= listenForErrors(createProducer()));
+  // Unheard, a Queue's 'error' (Redis unreachable) is printed to stderr by BullMQ on every reconnection attempt.
+  const listenForErrors = (created: Queue) => created.on('error', (error) => log.warn({ err: error }, 'generation queue error'));
+  const createProducer = () =>
+    new Queue(QUEUE_NAME, {
       connection: (producerConnection = connect('producer')),
       prefix,
       defaultJobOptions: {
@@ -41,7 +44,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
         removeOnComplete: { age: 60 },
         removeOnFail: true,
       },
-    }));
+    });
 
   const workers: Worker[] = [];
 
