@@ -4,17 +4,12 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
+import { nameOperations, openApiOptions } from './http/openapi.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
 import { createAuthRateLimits, perUserLimit } from './http/rate-limits.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -86,15 +81,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     });
   }
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: { title: 'Gemini-style chat backend', version: '0.1.0', description: 'See README.md and shared API.md' },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
+  await app.register(swagger, openApiOptions(config.PUBLIC_BASE_URL));
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
@@ -106,7 +93,17 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     perNumberCeilingPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE,
   });
   app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
-  await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
+  // The probes are shared with the worker's own server; the API's document names them here.
+  await app.register(async (probes) => {
+    probes.addHook(
+      'onRoute',
+      nameOperations({
+        'GET /healthz': { summary: 'Liveness: the process answers', operationId: 'getLiveness' },
+        'GET /readyz': { summary: 'Readiness: database, Redis and queue reachable (200), else 503 naming each check', operationId: 'getReadiness' },
+      }),
+    );
+    await probes.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
+  });
   if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));

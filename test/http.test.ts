@@ -79,6 +79,24 @@ describe('operations', () => {
     expect(res.headers['strict-transport-security']).toBeDefined();
   });
 
+  it('documents every operation for client generators: a unique camelCase operationId, a summary, its security and its problem responses', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json();
+    type Operation = { operationId: string; summary: unknown; security: unknown };
+    const operations = Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) => Object.values(item));
+    const ids = operations.map((operation) => operation.operationId);
+    expect(ids.every((id) => /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(operations.every((operation) => typeof operation.summary === 'string' && Array.isArray(operation.security))).toBe(true);
+    expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
+
+    const me = doc.paths['/user/me'].get;
+    expect(me.security).toEqual([{ bearerAuth: [] }]);
+    expect(me.responses['401'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    expect(doc.paths['/auth/signup'].post.security).toEqual([]);
+    expect(Object.keys(doc.paths['/chatroom/{id}/message'].post.responses)).toEqual(expect.arrayContaining(['400', '401', '404', '429']));
+    expect(doc.components.schemas.Problem.required).toEqual(expect.arrayContaining(['code', 'status', 'requestId']));
+  });
+
   it('serves an OpenAPI 3 document generated from the route schemas, and Swagger UI', async () => {
     const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);

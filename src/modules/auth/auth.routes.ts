@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
 import { noContent } from '../../http/pagination.js';
+import { bearerAuth, noAuth } from '../../http/openapi.js';
 import type { AuthRateLimits } from '../../http/rate-limits.js';
 import { userSchema } from '../users/user.presenter.js';
 import type { AuthService } from './auth.service.js';
@@ -24,46 +25,82 @@ export const authRoutes =
     const limited = { onRequest: limits.perIp, preHandler: limits.perNumber };
     // Code guesses are also bounded over hours and days, whichever route and purpose they come by.
     const guessing = { onRequest: limits.perIp, preHandler: [limits.perNumber, limits.otpGuesses] };
+    const security = noAuth;
 
     app.post(
       '/auth/signup',
-      { schema: { tags, body: schemas.signupBody, response: { 201: z.object({ user: userSchema, verification: otpIssuedSchema }) } }, ...limited },
+      {
+        schema: {
+          tags,
+          summary: 'Sign up with a mobile number (answers a code that proves it)',
+          operationId: 'signUp',
+          security,
+          body: schemas.signupBody,
+          response: { 201: z.object({ user: userSchema, verification: otpIssuedSchema }) },
+        },
+        ...limited,
+        config: { problems: [409, 429] },
+      },
       async (request, reply) => reply.code(201).send(await auth.signup(request.body, request.ip)),
     );
 
     app.post(
       '/auth/send-otp',
-      { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
+      {
+        schema: { tags, summary: 'Send a login code', operationId: 'sendOtp', security, body: schemas.mobileBody, response: { 200: otpIssuedSchema } },
+        ...limited,
+        config: { problems: [404, 429] },
+      },
       (request) => auth.sendLoginOtp(request.body.mobile, request.ip),
     );
 
     app.post(
       '/auth/verify-otp',
-      { schema: { tags, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } }, ...guessing },
+      {
+        schema: { tags, summary: 'Verify a code and sign in', operationId: 'verifyOtp', security, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } },
+        ...guessing,
+        config: { problems: [401, 429] },
+      },
       (request) => auth.verifyOtp(request.body.mobile, request.body.otp, request.ip),
     );
 
     app.post(
       '/auth/login',
-      { schema: { tags, body: schemas.loginBody, response: { 200: tokenPairSchema } }, ...limited },
+      {
+        schema: { tags, summary: 'Log in with a password', operationId: 'logIn', security, body: schemas.loginBody, response: { 200: tokenPairSchema } },
+        ...limited,
+        config: { problems: [401, 429] },
+      },
       (request) => auth.login(request.body.mobile, request.body.password),
     );
 
     app.post(
       '/auth/forgot-password',
-      { schema: { tags, body: schemas.mobileBody, response: { 200: otpIssuedSchema } }, ...limited },
+      {
+        schema: { tags, summary: 'Send a password reset code', operationId: 'forgotPassword', security, body: schemas.mobileBody, response: { 200: otpIssuedSchema } },
+        ...limited,
+        config: { problems: [404, 429] },
+      },
       (request) => auth.sendPasswordResetOtp(request.body.mobile, request.ip),
     );
 
     app.post(
       '/auth/reset-password',
-      { schema: { tags, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } }, ...guessing },
+      {
+        schema: { tags, summary: 'Set a new password with a reset code', operationId: 'resetPassword', security, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } },
+        ...guessing,
+        config: { problems: [401, 429] },
+      },
       (request) => auth.resetPassword(request.body.mobile, request.body.otp, request.body.newPassword, request.ip),
     );
 
     app.post(
       '/auth/refresh',
-      { schema: { tags, body: schemas.refreshBody, response: { 200: tokenPairSchema } }, onRequest: limits.perIp },
+      {
+        schema: { tags, summary: 'Trade a refresh token for a new token pair', operationId: 'refreshTokens', security, body: schemas.refreshBody, response: { 200: tokenPairSchema } },
+        onRequest: limits.perIp,
+        config: { problems: [401, 429] },
+      },
       (request) => sessions.refresh(request.body.refreshToken),
     );
 
@@ -71,12 +108,27 @@ export const authRoutes =
 
     app.post(
       '/auth/change-password',
-      { schema: { tags, security: [{ bearerAuth: [] }], body: schemas.changePasswordBody, response: { 200: tokenPairSchema } }, ...secured },
+      {
+        schema: {
+          tags,
+          summary: 'Set or change the password (ends every other session)',
+          operationId: 'changePassword',
+          security: bearerAuth,
+          body: schemas.changePasswordBody,
+          response: { 200: tokenPairSchema },
+        },
+        ...secured,
+        config: { problems: [403] },
+      },
       (request) => auth.changePassword(authOf(request), request.body.currentPassword, request.body.newPassword),
     );
 
-    app.post('/auth/logout', { schema: { tags, security: [{ bearerAuth: [] }], response: { 204: noContent } }, ...secured }, async (request, reply) => {
-      await auth.logout(authOf(request));
-      return reply.code(204).send(null);
-    });
+    app.post(
+      '/auth/logout',
+      { schema: { tags, summary: 'End this session', operationId: 'logOut', security: bearerAuth, response: { 204: noContent } }, ...secured },
+      async (request, reply) => {
+        await auth.logout(authOf(request));
+        return reply.code(204).send(null);
+      },
+    );
   };

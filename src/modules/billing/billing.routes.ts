@@ -38,20 +38,40 @@ export const billingRoutes =
 
     app.post(
       '/subscribe/pro',
-      { schema: { tags, security, response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) } }, preHandler: providerCallLimit },
+      {
+        schema: {
+          tags,
+          summary: 'Start a Stripe Checkout for the Pro plan',
+          operationId: 'subscribePro',
+          security,
+          response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) },
+        },
+        preHandler: providerCallLimit,
+        config: { problems: [409, 429, 502] },
+      },
       async (request, reply) =>
         reply.code(201).send(await subscriptions.subscribePro(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
     );
 
-    app.get('/subscription/status', { schema: { tags, security, response: { 200: subscriptionStatusSchema } } }, (request) =>
-      subscriptions.status(authOf(request).user),
+    app.get(
+      '/subscription/status',
+      { schema: { tags, summary: 'My plan, subscription and today\'s usage', operationId: 'getSubscriptionStatus', security, response: { 200: subscriptionStatusSchema } } },
+      (request) => subscriptions.status(authOf(request).user),
     );
 
     app.post(
       '/subscription/portal',
       {
-        schema: { tags, security, response: { 201: z.object({ url: z.string() }) }, description: 'A Stripe Billing Portal session' },
+        schema: {
+          tags,
+          summary: 'Open the Stripe Billing Portal',
+          operationId: 'openBillingPortal',
+          security,
+          response: { 201: z.object({ url: z.string() }) },
+          description: 'A Stripe Billing Portal session',
+        },
         preHandler: providerCallLimit,
+        config: { problems: [409, 429, 502] },
       },
       async (request, reply) => reply.code(201).send(await subscriptions.portal(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
     );

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../http/app-error.js';
+import { noAuth } from '../../http/openapi.js';
 import type { SimulatedEvent, SimulatedGateway } from '../../integrations/stripe/simulated-gateway.js';
 import { signPayload } from '../../integrations/stripe/webhook-signature.js';
 
@@ -65,7 +66,7 @@ export const simulatorRoutes =
       return session;
     };
 
-    app.get('/subscribe/simulated/:sessionId', { schema: { tags, params: sessionParams } }, (request, reply) => {
+    app.get('/subscribe/simulated/:sessionId', { schema: { tags, summary: 'Simulated checkout page (no Stripe keys)', operationId: 'showSimulatedCheckout', security: noAuth, params: sessionParams } }, (request, reply) => {
       const session = openSession(request.params.sessionId);
       const body =
         session.state === 'open'
@@ -75,7 +76,10 @@ export const simulatorRoutes =
       return reply.type('text/html; charset=utf-8').send(page('Subscribe to Pro', body));
     });
 
-    app.post('/subscribe/simulated/:sessionId', { schema: { tags, params: sessionParams, body: outcomeBody } }, async (request, reply) => {
+    app.post('/subscribe/simulated/:sessionId', {
+        schema: { tags, summary: 'Complete a simulated checkout (paid or declined)', operationId: 'completeSimulatedCheckout', security: noAuth, params: sessionParams, body: outcomeBody },
+        config: { problems: [409] },
+      }, async (request, reply) => {
       const session = openSession(request.params.sessionId);
       if (session.state !== 'open') throw new AppError('CHECKOUT_CLOSED', 409, `Checkout session '${session.id}' is already ${session.state}`);
       const events = gateway.completeCheckout(session.id, request.body.outcome);
@@ -87,13 +91,13 @@ export const simulatorRoutes =
       });
     });
 
-    app.get('/subscribe/simulated/portal/:portalId', { schema: { tags, params: portalParams } }, (request, reply) => {
+    app.get('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Simulated billing portal page', operationId: 'showSimulatedPortal', security: noAuth, params: portalParams } }, (request, reply) => {
       if (!gateway.findPortalCustomer(request.params.portalId)) throw new AppError('NOT_FOUND', 404, 'This portal session was not found');
       const body = `<p>Manage your Pro subscription.</p><form method="post"><button name="action" value="cancel">Cancel subscription now</button></form>`;
       return reply.type('text/html; charset=utf-8').send(page('Billing portal', body));
     });
 
-    app.post('/subscribe/simulated/portal/:portalId', { schema: { tags, params: portalParams, body: portalBody } }, async (request, reply) => {
+    app.post('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Cancel the subscription in the simulated portal', operationId: 'cancelInSimulatedPortal', security: noAuth, params: portalParams, body: portalBody } }, async (request, reply) => {
       const customerId = gateway.findPortalCustomer(request.params.portalId);
       if (!customerId) throw new AppError('NOT_FOUND', 404, 'This portal session was not found');
       const events = gateway.cancelSubscriptions(customerId);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Counter } from 'prom-client';
 import { AppError } from '../../http/app-error.js';
+import { noAuth } from '../../http/openapi.js';
 import type { WebhookService } from './webhook.service.js';
 
 type Deps = {
@@ -32,17 +33,30 @@ export const webhookRoutes =
 
     // Stripe events (an invoice with many lines) can outgrow the API's body limit; a 413 here would
     // make Stripe retry for days and then disable the endpoint.
-    app.post('/webhook/stripe', { schema: { tags: ['subscriptions'] }, bodyLimit: 1024 * 1024 }, async (request) => {
-      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const signature = request.headers['stripe-signature'];
-      try {
-        const outcome = await webhooks.handle(body, typeof signature === 'string' ? signature : undefined);
-        events.inc({ type: eventTypeOf(body), outcome });
-      } catch (error) {
-        const rejected = error instanceof AppError && error.code === 'INVALID_SIGNATURE';
-        events.inc(rejected ? { type: 'unverified', outcome: 'rejected' } : { type: eventTypeOf(body), outcome: 'error' });
-        throw error;
-      }
-      return { received: true };
-    });
+    app.post(
+      '/webhook/stripe',
+      {
+        schema: {
+          tags: ['subscriptions'],
+          summary: 'Stripe webhook (verified by the Stripe-Signature header)',
+          operationId: 'receiveStripeWebhook',
+          security: noAuth,
+        },
+        bodyLimit: 1024 * 1024,
+        config: { problems: [400] },
+      },
+      async (request) => {
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const signature = request.headers['stripe-signature'];
+        try {
+          const outcome = await webhooks.handle(body, typeof signature === 'string' ? signature : undefined);
+          events.inc({ type: eventTypeOf(body), outcome });
+        } catch (error) {
+          const rejected = error instanceof AppError && error.code === 'INVALID_SIGNATURE';
+          events.inc(rejected ? { type: 'unverified', outcome: 'rejected' } : { type: eventTypeOf(body), outcome: 'error' });
+          throw error;
+        }
+        return { received: true };
+      },
+    );
   };

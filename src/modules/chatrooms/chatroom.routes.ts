@@ -24,13 +24,24 @@ export const chatroomRoutes =
     const tags = ['chatrooms'];
     const security = [{ bearerAuth: [] }];
 
-    app.post('/chatroom', { schema: { tags, security, body: createChatroomBody, response: { 201: chatroomSchema } } }, async (request, reply) =>
-      reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
+    app.post(
+      '/chatroom',
+      { schema: { tags, summary: 'Create a chatroom', operationId: 'createChatroom', security, body: createChatroomBody, response: { 201: chatroomSchema } } },
+      async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
     );
 
     app.get(
       '/chatroom',
-      { schema: { tags, security, querystring: listChatroomsQuery, response: { 200: chatroomPageSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'List my chatrooms, newest first (cached: X-Cache HIT or MISS)',
+          operationId: 'listChatrooms',
+          security,
+          querystring: listChatroomsQuery,
+          response: { 200: chatroomPageSchema },
+        },
+      },
       async (request, reply) => {
         const { page, cache } = await chatrooms.list(authOf(request).user.id, request.query.limit, request.query.cursor);
         return reply.header('x-cache', cache).header('cache-control', 'private, no-cache').send(page);
@@ -41,12 +52,26 @@ export const chatroomRoutes =
 
     app.patch(
       '/chatroom/:id',
-      { schema: { tags, security, params: chatroomParams, body: renameChatroomBody, response: { 200: chatroomSchema } } },
+      {
+        schema: {
+          tags,
+          summary: 'Rename a chatroom',
+          operationId: 'renameChatroom',
+          security,
+          params: chatroomParams,
+          body: renameChatroomBody,
+          response: { 200: chatroomSchema },
+        },
+      },
       (request) => chatrooms.rename(authOf(request).user.id, request.params.id, request.body.title),
     );
 
-    app.delete('/chatroom/:id', { schema: { tags, security, params: chatroomParams, response: { 204: noContent } } }, async (request, reply) => {
-      await chatrooms.remove(authOf(request).user.id, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/chatroom/:id',
+      { schema: { tags, summary: 'Delete a chatroom and its messages', operationId: 'deleteChatroom', security, params: chatroomParams, response: { 204: noContent } } },
+      async (request, reply) => {
+        await chatrooms.remove(authOf(request).user.id, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
   };

@@ -9,7 +9,7 @@ export const userRoutes =
     app.get(
       '/user/me',
       {
-        schema: { tags: ['users'], security: [{ bearerAuth: [] }], response: { 200: userSchema } },
+        schema: { tags: ['users'], summary: 'The signed-in user', operationId: 'getMe', security: [{ bearerAuth: [] }], response: { 200: userSchema } },
         onRequest: requireAuth(sessions),
       },
       (request) => toUserDto(authOf(request).user),
