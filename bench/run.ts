@@ -268,7 +268,7 @@ async function main() {
 
   // Scenario 5: listeners of one reply from a slow model, on one api process.
   const slowModel = await startReporting('bench/fake-model.ts', { BENCH_MODEL_CHUNK_DELAY_MS: '100', BENCH_MODEL_CHUNKS: smoke ? '10' : '100' });
-  const streaming = await deploy(slowModel.url ?? '', { STREAMS_PER_USER: String(SSE_LISTENERS + 10) });
+  const streaming = await deploy(slowModel.url ?? '', { MAX_OPEN_STREAMS_PER_USER: String(SSE_LISTENERS + 10) });
   const api = client(streaming.base);
   const token = await api.signIn();
   const room = await api.room(token);
