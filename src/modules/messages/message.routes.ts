@@ -104,6 +104,7 @@ export const messageRoutes =
           body: sendMessageBody,
           response: { 201: exchangeSchema, 202: exchangeSchema },
         },
+        config: { problems: [422, 429, 502] },
         // Every answer of this route, errors included, carries the allowance.
         onSend: async (request, reply) => {
           await respondWithAllowance(request, reply).catch((error: unknown) => request.log.warn({ err: error }, 'allowance headers'));
@@ -218,6 +219,7 @@ export const messageRoutes =
           description:
             'Everything so far as one `delta`, then live `delta`s, then `done` or `error`. With `Last-Event-ID`, only what came after that event. A finished reply: `done` at once.',
         },
+        config: { problems: [429] },
       },
       async (request, reply) => {
         const sender = senderOf(request);
@@ -241,6 +243,7 @@ export const messageRoutes =
           description:
             'Cancels the model call wherever it runs; the reply keeps the text so far and ends `done` with `finishReason: "STOPPED"` (given back to the allowance if it had no text yet). A finished reply is returned unchanged.',
         },
+        config: { problems: [503] },
       },
       async (request) => toMessageDto(await messages.stop(senderOf(request).id, request.params.id, request.params.replyId)),
     );
