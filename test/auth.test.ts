@@ -126,7 +126,8 @@ describe('signup proves the number (no account pre-hijacking)', () => {
 });
 
 describe('a stranger cannot lock the owner out', () => {
-  it('wrong passwords, wrong codes and resends from one address leave the owner, at another, able to log in', async () => {
+  // Its own app (a database open) plus a dozen Argon2 checks: more than the default 20 s on a loaded machine.
+  it('wrong passwords, wrong codes and resends from one address leave the owner, at another, able to log in', { timeout: 60_000 }, async () => {
     // The production defaults: 10 a minute per number and address, 60 per number, 30 per address and route.
     const limited = await startTestApp({
       env: { AUTH_RATE_LIMIT_PER_MINUTE: '30', AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '10', AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: '60' },

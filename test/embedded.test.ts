@@ -23,7 +23,9 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('embedded PGlite data directory', () => {
+// Each test opens PGlite on disk up to three times (2–4 s each on a quiet machine): 20 s was too
+// tight on a loaded one (the full suite timed out here with a load average of 15 on 2 cores).
+describe('embedded PGlite data directory', { timeout: 60_000 }, () => {
   it('refuses to open a directory another live process holds, naming it', async () => {
     const dir = tempDir();
     const first = await openDatabase({ kind: 'pglite', dataDir: dir });
