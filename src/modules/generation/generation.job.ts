@@ -48,7 +48,7 @@ const FAILURE_MESSAGES: Record<FailureCode, string> = {
 type JobOutcome =
   | { kind: 'done'; finishReason: string | null; chars: number; turns: number }
   | { kind: 'stopped'; chars: number }
-  | { kind: 'failed'; failure: Failure }
+  | { kind: 'failed'; failure: Failure; error: unknown }
   | { kind: 'retrying'; failure: Failure; error: unknown }
   | { kind: 'interrupted' }
   | { kind: 'deferred'; blockedBy: string }
@@ -84,9 +84,8 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       case 'failed':
       case 'retrying': {
         const { source, code } = outcome.failure;
-        // The error itself was logged where it happened, with its stack.
         const message = outcome.kind === 'failed' ? 'generation failed for good' : 'generation attempt failed; will retry';
-        log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code }, message);
+        log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code, err: outcome.error }, message);
         return;
       }
       case 'done':
@@ -194,10 +193,9 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
     } catch (error) {
       if (error instanceof JobInterrupted) throw error;
       const failure = classifyFailure(error);
-      jobLog.warn({ err: error, source: failure.source, code: failure.code }, 'generation attempt failed');
       if (policy.retries(failure, run.attempt)) return { kind: 'retrying', failure, error };
       await fail(replyId, failure.code);
-      outcome = { kind: 'failed', failure };
+      outcome = { kind: 'failed', failure, error };
     } finally {
       call.dispose();
       registration.dispose();
