@@ -7,7 +7,7 @@ import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
 import { refundPrompt } from '../billing/allowance.js';
 import { contextFor } from './reply-context.js';
-import { completeReply, failReply, findReply, startReply } from './reply.repository.js';
+import { completeReply, failReply, findReply, releaseReply, startReply } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
 import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
@@ -191,9 +191,16 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
         outcome = { kind: 'stopped', chars: text.length };
       }
     } catch (error) {
+      const retrying = !(error instanceof JobInterrupted) && policy.retries(classifyFailure(error), run.attempt);
+      if (error instanceof JobInterrupted || retrying) {
+        // Back to the queue: nobody generates it until the next attempt takes it.
+        await releaseReply(db, replyId, clock.now()).catch((releaseError: unknown) =>
+          jobLog.warn({ err: releaseError, source: 'storage' satisfies FailureSource }, 'could not mark the reply pending again'),
+        );
+      }
       if (error instanceof JobInterrupted) throw error;
       const failure = classifyFailure(error);
-      if (policy.retries(failure, run.attempt)) return { kind: 'retrying', failure, error };
+      if (retrying) return { kind: 'retrying', failure, error };
       await fail(replyId, failure.code);
       outcome = { kind: 'failed', failure, error };
     } finally {
