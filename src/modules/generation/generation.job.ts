@@ -139,7 +139,11 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       return { kind: 'skipped', reason: 'gone' };
     }
     if (reply.role !== 'model') return { kind: 'skipped', reason: 'not a reply' };
-    if (reply.status === 'done' || reply.status === 'failed') return { kind: 'skipped', reason: 'finished' };
+    if (reply.status === 'done' || reply.status === 'failed') {
+      // A re-run of a finished reply (its worker died after saving it): make sure the chatroom moves on.
+      await finishScheduling(reply.chatroomId, jobLog);
+      return { kind: 'skipped', reason: 'finished' };
+    }
     const blocker = await store(() => scheduler.blockerOf(reply));
     if (blocker) {
       await scheduler.scheduleNext(reply.chatroomId);
@@ -214,6 +218,10 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   /** The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. */
   async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger) {
     await tellListeners(replyId, { type: 'end' }, jobLog);
+    await finishScheduling(chatroomId, jobLog);
+  }
+
+  async function finishScheduling(chatroomId: string, jobLog: FastifyBaseLogger) {
     await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue').catch((error: unknown) =>
       // The recovery sweep schedules it later; the reply itself is safe.
       jobLog.error({ err: error, source: 'storage' satisfies FailureSource }, 'could not schedule the next reply of the chatroom'),
