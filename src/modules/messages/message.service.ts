@@ -13,7 +13,7 @@ import { lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
 import type { ReplyFollower } from '../generation/reply-follower.js';
 import { unfinishedRepliesOf } from '../generation/reply.repository.js';
 import type { Scheduler } from '../generation/scheduling.js';
-import type { ReplyStopper } from '../generation/stopping.js';
+import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, listMessagesBefore, type MessageRow } from './message.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -45,7 +45,7 @@ export interface SendOutcome {
 }
 
 const requestHashOf = (chatroomId: string, content: string) => createHash('sha256').update(`${chatroomId}\n${content}`).digest('hex');
-export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
+const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
 const SCHEDULE_TIMEOUT_MS = 3_000;
@@ -151,8 +151,6 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       };
     },
 
-    currentReply: (replyId: string) => findMessage(db, replyId),
-
     /** The reply once finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
     async waitForReply(replyId: string, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
       const current = await findMessage(db, replyId);
@@ -169,7 +167,14 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     /** Stops a reply of the user's (404 otherwise) and answers it as it ended; a finished one unchanged. */
     async stop(userId: string, chatroomId: string, replyId: string): Promise<MessageRow> {
       const reply = await getMessage(userId, chatroomId, replyId);
-      return stopper.stop(reply);
+      try {
+        return await stopper.stop(reply);
+      } catch (error) {
+        if (error instanceof StopUnavailable) {
+          throw new AppError('SERVICE_UNAVAILABLE', 503, `Reply '${replyId}' could not be stopped right now; try again shortly`, { cause: error });
+        }
+        throw error;
+      }
     },
 
     /** Newest first, paginating backwards in time. */
