@@ -167,7 +167,8 @@ describe('a model that fails 30 % of its calls', () => {
 
 describe.runIf(testMode === 'services')('Redis losing every key of this app with replies queued', () => {
   it('still generates every reply once a worker starts: the database is the truth, the queue is rebuilt', { timeout: 120_000 }, async () => {
-    const app = await startTestApp({ worker: false, env: { REPLY_WAIT_MS: '0', BASIC_DAILY_LIMIT: '20' } });
+    // Ten replies of one user wait at once: lift the per-user cap, which this test is not about.
+    const app = await startTestApp({ worker: false, env: { REPLY_WAIT_MS: '0', BASIC_DAILY_LIMIT: '20', GENERATION_MAX_WAITING_BASIC: '20' } });
     const admin = new Redis(process.env.TEST_REDIS_URL ?? '');
     try {
       const user = await signIn(app);
