@@ -99,8 +99,9 @@ function client(base: string) {
 /** Mean model call time from the worker's own metrics: what the model took, as opposed to the path around it. */
 async function meanModelSeconds(metricsUrl: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-  const sum = Number(/model_call_duration_seconds_sum\{outcome="ok"\} ([\d.e+-]+)/.exec(text)?.[1] ?? NaN);
-  const count = Number(/model_call_duration_seconds_count\{outcome="ok"\} (\d+)/.exec(text)?.[1] ?? NaN);
+  // No line yet means no call yet.
+  const sum = Number(/model_call_duration_seconds_sum\{outcome="ok"\} ([\d.e+-]+)/.exec(text)?.[1] ?? 0);
+  const count = Number(/model_call_duration_seconds_count\{outcome="ok"\} (\d+)/.exec(text)?.[1] ?? 0);
   return { sum, count };
 }
 
