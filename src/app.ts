@@ -11,6 +11,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { modelChoices } from './config.js';
 import type { Container } from './container.js';
 import { healthRoutes } from './http/health.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
@@ -87,7 +88,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
-  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms }));
+  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, models: modelChoices(config) }));
   await app.register(
     messageRoutes({
       sessions: container.sessions,
