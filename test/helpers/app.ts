@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer, type Container, type ContainerOverrides } from '../../src/container.js';
+import type { DatabaseOptions } from '../../src/infra/db/client.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { TestClock } from './clock.js';
 import { provisionBackends } from './mode.js';
@@ -25,6 +26,11 @@ export interface TestAppOptions {
   /** Run the generation worker in this process (default true, like `npm start`). */
   worker?: boolean;
   overrides?: Pick<ContainerOverrides, 'cache'>;
+  /**
+   * Runs on the test's fresh database before the app opens it (which applies the migrations), and
+   * may swap it for another (e.g. an embedded one on disk, prepared by hand).
+   */
+  prepareDatabase?: (database: DatabaseOptions) => Promise<DatabaseOptions>;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -38,6 +44,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
+    // Titles call the model too: off unless a test is about them, so that model calls stay countable.
+    AUTO_TITLE: 'false',
     // Jobs still running when a test app closes get a short grace, then go back to the queue.
     SHUTDOWN_GRACE_MS: '2000',
     ...backends.env,
@@ -52,9 +60,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const log = createLogger(config.LOG_LEVEL, sink);
   const clock = new TestClock();
+  const database = options.prepareDatabase ? await options.prepareDatabase(backends.database) : backends.database;
   const container = await createContainer(config, log, {
     clock,
-    database: backends.database,
+    database,
     redisKeyPrefix: backends.redisKeyPrefix,
     ...options.overrides,
   });
