@@ -96,6 +96,8 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
   async function stopPending(reply: MessageRow): Promise<MessageRow | undefined> {
     const stopped = await endStopped(database, reply.id, '', ['pending'], clock.now());
     if (!stopped) return undefined;
+    // An earlier attempt may have streamed text that this ending drops.
+    await stream.append(reply.id, { type: 'reset' }).catch(() => undefined);
     await announceEnd(reply.id);
     await scheduler.scheduleNext(reply.chatroomId).catch((error: unknown) => log.error({ err: error }, 'could not schedule the next reply'));
     return stopped;
