@@ -3,9 +3,10 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer, databaseOptionsFrom, type Container, type ContainerOverrides } from '../../src/container.js';
+import type { DatabaseOptions } from '../../src/infra/db/client.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { TestClock } from './clock.js';
-import { provisionBackends } from './mode.js';
+import { provisionBackends, provisionFreshBackends, type FreshBackends } from './mode.js';
 import { startTcpProxy, targetOf, type TcpProxy } from './tcp-proxy.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long!!';
@@ -30,6 +31,11 @@ export interface TestAppOptions {
   overrides?: Pick<ContainerOverrides, 'cache'>;
   /** Services mode only: reach PostgreSQL and Redis through TCP proxies the test can cut. */
   throughProxies?: boolean;
+  /**
+   * Runs on a fresh, unmigrated database before the app opens it (which applies the migrations),
+   * and may swap it for another (e.g. an embedded one on disk, prepared by hand).
+   */
+  prepareDatabase?: (database: DatabaseOptions) => Promise<DatabaseOptions>;
 }
 
 /**
@@ -38,7 +44,9 @@ export interface TestAppOptions {
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const backends = await provisionBackends();
-  let env = backends.env;
+  // A database prepared by the test is one of its own, not the file's shared one.
+  const fresh: FreshBackends | undefined = options.prepareDatabase ? await provisionFreshBackends() : undefined;
+  let env = fresh ? { ...backends.env, ...fresh.env } : backends.env;
   let services: TestApp['services'];
   if (options.throughProxies) {
     const { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl } = backends.env;
@@ -75,7 +83,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // Through the proxies, the app opens its own connections to the file's database (via DATABASE_URL).
   const configured = databaseOptionsFrom(config);
   const database: Pick<ContainerOverrides, 'database' | 'openedDatabase'> =
-    services && configured.kind === 'postgres' ? { database: { ...configured, poolSize: 5 } } : { openedDatabase: backends.database };
+    fresh && options.prepareDatabase
+      ? { database: await options.prepareDatabase(fresh.database) }
+      : services && configured.kind === 'postgres'
+        ? { database: { ...configured, poolSize: 5 } }
+        : { openedDatabase: backends.database };
   const container = await createContainer(config, log, {
     clock,
     ...database,
@@ -100,8 +112,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       if (services) {
         await services.databaseProxy.close();
         await services.redisProxy.close();
-        await backends.database.close();
       }
+      if (services || fresh) await backends.database.close(); // the file's database, unused: back to its pool
+      await fresh?.dispose();
     },
   };
 }

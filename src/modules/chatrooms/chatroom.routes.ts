@@ -8,17 +8,20 @@ import {
   chatroomSchema,
   createChatroomBody,
   listChatroomsQuery,
-  renameChatroomBody,
+  modelListSchema,
+  updateChatroomBody,
 } from './chatroom.schemas.js';
 import type { ChatroomService } from './chatroom.service.js';
 
 type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
   chatrooms: ChatroomService;
+  /** The models a chatroom may choose, the default first. */
+  models: readonly string[];
 };
 
 export const chatroomRoutes =
-  ({ sessions, chatrooms }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, chatrooms, models }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['chatrooms'];
@@ -26,17 +29,26 @@ export const chatroomRoutes =
 
     app.post(
       '/chatroom',
-      { schema: { tags, summary: 'Create a chatroom', operationId: 'createChatroom', security, body: createChatroomBody, response: { 201: chatroomSchema } } },
-      async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
+      {
+        schema: {
+          summary: 'Create a chatroom, optionally with a title and settings',
+          operationId: 'createChatroom',
+          tags,
+          security,
+          body: createChatroomBody(models),
+          response: { 201: chatroomSchema },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body ?? {})),
     );
 
     app.get(
       '/chatroom',
       {
         schema: {
-          tags,
-          summary: 'List my chatrooms, newest first (cached: X-Cache HIT or MISS)',
+          summary: "List the user's chatrooms, newest first (cached)",
           operationId: 'listChatrooms',
+          tags,
           security,
           querystring: listChatroomsQuery,
           response: { 200: chatroomPageSchema },
@@ -54,24 +66,47 @@ export const chatroomRoutes =
       '/chatroom/:id',
       {
         schema: {
+          summary: 'Rename a chatroom and/or change its settings (any subset; null = server default)',
+          operationId: 'updateChatroom',
           tags,
-          summary: 'Rename a chatroom',
-          operationId: 'renameChatroom',
           security,
           params: chatroomParams,
-          body: renameChatroomBody,
+          body: updateChatroomBody(models),
           response: { 200: chatroomSchema },
         },
       },
-      (request) => chatrooms.rename(authOf(request).user.id, request.params.id, request.body.title),
+      (request) => chatrooms.update(authOf(request).user.id, request.params.id, request.body),
     );
 
     app.delete(
       '/chatroom/:id',
-      { schema: { tags, summary: 'Delete a chatroom and its messages', operationId: 'deleteChatroom', security, params: chatroomParams, response: { 204: noContent } } },
+      {
+        schema: {
+          summary: 'Delete a chatroom with its messages (stops its generations)',
+          operationId: 'deleteChatroom',
+          tags,
+          security,
+          params: chatroomParams,
+          response: { 204: noContent },
+        },
+      },
       async (request, reply) => {
         await chatrooms.remove(authOf(request).user.id, request.params.id);
         return reply.code(204).send(null);
       },
+    );
+
+    app.get(
+      '/models',
+      {
+        schema: {
+          summary: 'The models a chatroom may choose',
+          operationId: 'listModels',
+          tags: ['models'],
+          security,
+          response: { 200: modelListSchema },
+        },
+      },
+      () => ({ items: models.map((id, index) => ({ id, default: index === 0 })) }),
     );
   };

@@ -9,6 +9,8 @@ import { ModelError, type ChatModel } from '../../integrations/gemini/model.js';
 export function timedModel(model: ChatModel, histogram: Pick<Histogram<'outcome'>, 'startTimer'>): ChatModel {
   return {
     name: model.name,
+    // Titles are short side calls of their own: timing them here would blur the replies' latency.
+    proposeTitle: (...args: Parameters<ChatModel['proposeTitle']>) => model.proposeTitle(...args),
     async generate(...args: Parameters<ChatModel['generate']>) {
       const end = histogram.startTimer();
       try {
