@@ -66,6 +66,7 @@ describe.runIf(testMode === 'embedded')('npm start (the README command for a fre
       LOG_LEVEL: 'warn',
       GEMINI_API_KEY: 'test-key',
       GEMINI_BASE_URL: gemini.url,
+      AUTO_TITLE: 'false', // a title is a model call too: the fake's scripted replies are for the prompts
       DATABASE_URL: '',
       REDIS_URL: '',
     }, { cwd: ROOT });
@@ -134,6 +135,7 @@ describe.runIf(testMode === 'services')('the compiled build, as the production i
       REDIS_KEY_PREFIX: `runtime-${port}:`,
       GEMINI_API_KEY: 'test-key',
       GEMINI_BASE_URL: gemini.url,
+      AUTO_TITLE: 'false', // a title is a model call too: the fake's scripted replies are for the prompts
       LOG_LEVEL: 'warn',
     };
     const base = `http://127.0.0.1:${port}`;

@@ -66,6 +66,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
+    // Titles call the model too: off unless a test is about them, so that model calls stay countable.
+    AUTO_TITLE: 'false',
     // Jobs still running when a test app closes get a short grace, then go back to the queue.
     SHUTDOWN_GRACE_MS: '2000',
     ...env,
