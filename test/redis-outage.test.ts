@@ -25,7 +25,7 @@ describe.runIf(testMode === 'services')('Redis going down while a reply streams'
     await t.close();
     await proxy.close();
     await gemini.close();
-  });
+  }, 120_000); // under a loaded CI machine, the reconnections after the cut take their time
 
   it('is a storage failure, not a model failure: one model call, and the reply is stored whole', async () => {
     gemini.enqueue({ kind: 'reply', chunks: ['Redis ', 'went ', 'away ', 'mid-reply'], chunkDelayMs: 150 });

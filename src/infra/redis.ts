@@ -1,3 +1,4 @@
+import { withTimeout } from './deadline.js';
 import { Redis } from 'ioredis';
 
 export interface RedisOptions {
@@ -31,9 +32,12 @@ export function createRedis({ url, keyPrefix }: RedisOptions): Redis {
   });
 }
 
+/** How long a graceful QUIT may take before the connection is simply dropped (a shutdown must not hang on Redis). */
+const QUIT_TIMEOUT_MS = 2_000;
+
 export async function closeRedis(redis: Redis): Promise<void> {
   try {
-    await redis.quit();
+    await withTimeout(redis.quit(), QUIT_TIMEOUT_MS, 'Redis QUIT');
   } catch {
     redis.disconnect();
   }

@@ -1,6 +1,7 @@
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { closeRedis } from '../redis.js';
 import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
 
 type Options = {
@@ -111,7 +112,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     async close() {
       await Promise.all([...consumers].map((consumer) => consumer.close(0)));
       await queue?.close();
-      await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
+      await Promise.all(connections.map((connection) => closeRedis(connection)));
     },
   };
 }
