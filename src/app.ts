@@ -12,6 +12,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Container } from './container.js';
+import { chatPageRoutes } from './http/chat-page.routes.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
@@ -99,7 +100,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
   });
-  app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
+  await app.register(chatPageRoutes());
   await app.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
   if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));

@@ -1,0 +1,28 @@
+import { ApiError } from './api';
+import { byId, h } from './dom';
+
+const alertBox = byId('alert');
+
+/** Shows a message in the page's alert region (read out by screen readers). */
+export function report(message: string, ...extra: Node[]): void {
+  alertBox.replaceChildren(h('p', {}, message), ...extra, h('button', { type: 'button', class: 'dismiss', onclick: clearReport }, 'Dismiss'));
+  alertBox.hidden = false;
+}
+
+export function clearReport(): void {
+  alertBox.hidden = true;
+  alertBox.replaceChildren();
+}
+
+/** The words to show for an error: the API's `detail`, else what broke. */
+export const describe = (error: unknown) => (error instanceof ApiError || error instanceof Error ? error.message : String(error));
+
+/** Runs an action from a click; whatever it throws is shown, never swallowed into a blank page. */
+export function act(action: () => Promise<void> | void, onError?: (error: unknown) => void): void {
+  Promise.resolve()
+    .then(action)
+    .catch((error: unknown) => {
+      report(describe(error));
+      onError?.(error);
+    });
+}
