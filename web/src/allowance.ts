@@ -11,7 +11,7 @@ const upgrade = byId<HTMLButtonElement>('upgrade');
 const PRO_POLL_MS = 1_500;
 const PRO_WAIT_MS = 15 * 60_000;
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 export async function showAllowance(): Promise<SubscriptionStatus> {
   const status = await ok(api.GET('/subscription/status'));

@@ -7,7 +7,7 @@ import { explainQuota, showAllowance } from './allowance';
 import type { Chatroom, ChatroomSettings, Conversation, Message, ModelChoice } from './contract';
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
-import { act, clearReport, report } from './report';
+import { act, clearReport, describe, report } from './report';
 
 /** The reply being streamed, kept for the next page load: a reload reconnects after `lastEventId`. */
 const RESUME_KEY = 'gemini-chat.streaming';
@@ -123,7 +123,7 @@ function startEdit(message: Message) {
       class: 'edit',
       onsubmit: (event) => {
         event.preventDefault();
-        act(() => send(text.value, message.parentId ?? null));
+        act(async () => void (await send(text.value, message.parentId ?? null)));
       },
     },
     text,
@@ -265,15 +265,15 @@ async function reload(chatroomId: string) {
   render();
 }
 
-/** Sends a prompt (after `parentId` when editing) and streams its reply. */
-async function send(content: string, parentId?: string | null): Promise<void> {
-  if (!conversation || streaming) return;
+/** Sends a prompt (after `parentId` when editing) and streams its reply; false when it was not sent. */
+async function send(content: string, parentId?: string | null): Promise<boolean> {
+  if (!conversation || streaming) return false;
   clearReport();
   const chatroomId = conversation.id;
   // parentId is API.md's edit (a new branch); without it the prompt continues the current branch.
   const body = parentId === undefined ? { content } : { content, parentId };
   const resume: Resume = { chatroomId, replyId: '', lastEventId: undefined, text: '' };
-  await stream(
+  return stream(
     chatroomId,
     async () => {
       const { response, data, error } = await api.POST('/chatroom/{id}/message', {
@@ -286,7 +286,7 @@ async function send(content: string, parentId?: string | null): Promise<void> {
       return data as ReadableStream<Uint8Array>;
     },
     resume,
-  ).catch(failedToSend);
+  ).then(() => true, failedToSend);
 }
 
 async function regenerate(reply: Message): Promise<void> {
@@ -309,9 +309,10 @@ async function regenerate(reply: Message): Promise<void> {
   ).catch(failedToSend);
 }
 
-function failedToSend(error: unknown): void {
+function failedToSend(error: unknown): false {
   if (error instanceof ApiError && error.code === 'QUOTA_EXCEEDED') explainQuota(error);
-  else throw error;
+  else report(describe(error));
+  return false;
 }
 
 async function stop(): Promise<void> {
@@ -411,8 +412,9 @@ export function startConversation(wiring: typeof hooks): void {
     const content = input.value.trim();
     if (!content) return;
     input.value = '';
-    act(() => send(content), () => {
-      if (!input.value) input.value = content;
+    act(async () => {
+      // A prompt that was not sent goes back in the box, to send again (after an upgrade, say).
+      if (!(await send(content)) && !input.value) input.value = content;
     });
   });
   input.addEventListener('keydown', (event) => {

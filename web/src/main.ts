@@ -91,9 +91,9 @@ function renderRooms() {
       h(
         'li',
         { class: room.id === currentRoomId ? 'room current' : 'room' },
-        h('button', { type: 'button', class: 'room-open', 'aria-current': room.id === currentRoomId ? 'page' : undefined, onclick: () => act(() => openRoom(room.id)) }, room.title),
+        h('button', { type: 'button', class: 'room-open', 'aria-label': `Open chat ${room.title}`, 'aria-current': room.id === currentRoomId ? 'page' : undefined, onclick: () => act(() => openRoom(room.id)) }, room.title),
         h('button', { type: 'button', class: 'icon', 'aria-label': `Rename chat ${room.title}`, title: 'Rename', onclick: () => renameRoom(room) }, '✎'),
-        h('button', { type: 'button', class: 'icon', 'aria-label': `Delete chat ${room.title}`, title: 'Delete', onclick: () => act(() => deleteRoom(room)) }, '🗑'),
+        h('button', { type: 'button', class: 'icon', 'aria-label': `Delete chat ${room.title}`, title: 'Delete', onclick: () => act(() => deleteRoom(room)) }, '✕'),
       ),
     ),
   );
