@@ -2,7 +2,7 @@
 import { api, type ApiError, ok } from './api';
 import type { SubscriptionStatus } from './contract';
 import { byId, h } from './dom';
-import { clearReport, report } from './report';
+import { clearReport, inform, report } from './report';
 
 const allowance = byId('allowance');
 const plan = byId('plan');
@@ -35,7 +35,7 @@ export function explainQuota(error: ApiError): void {
 export async function watchForPro(): Promise<void> {
   const { checkoutUrl } = await ok(api.POST('/subscribe/pro'));
   const opened = window.open(checkoutUrl, '_blank');
-  report(
+  inform(
     'Finish the payment in the checkout tab; this page turns Pro as soon as the payment is confirmed.',
     ...(opened ? [] : [h('a', { href: checkoutUrl, target: '_blank', rel: 'noopener' }, 'Open the checkout')]),
   );
@@ -45,7 +45,7 @@ export async function watchForPro(): Promise<void> {
     while (Date.now() < until) {
       const status = await showAllowance();
       if (status.tier === 'pro') {
-        report('Welcome to Pro: your allowance is raised.');
+        inform('Welcome to Pro: your allowance is raised.');
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, PRO_POLL_MS));

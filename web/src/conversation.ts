@@ -7,7 +7,7 @@ import { explainQuota, showAllowance } from './allowance';
 import type { Chatroom, ChatroomSettings, Conversation, Message, ModelChoice } from './contract';
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
-import { act, clearReport, describe, report } from './report';
+import { act, clearReport, describe, inform, report } from './report';
 
 /** The reply being streamed, kept for the next page load: a reload reconnects after `lastEventId`. */
 const RESUME_KEY = 'gemini-chat.streaming';
@@ -282,7 +282,7 @@ async function send(content: string, parentId?: string | null): Promise<boolean>
         body,
         parseAs: 'stream',
       });
-      if (!response.ok || !data) await ok(Promise.resolve({ response, error: error as unknown }));
+      if (!response.ok || !data) await ok(Promise.resolve({ response, error: error }));
       return data as ReadableStream<Uint8Array>;
     },
     resume,
@@ -302,7 +302,7 @@ async function regenerate(reply: Message): Promise<void> {
         headers: { accept: 'text/event-stream' },
         parseAs: 'stream',
       });
-      if (!response.ok || !data) await ok(Promise.resolve({ response, error: error as unknown }));
+      if (!response.ok || !data) await ok(Promise.resolve({ response, error: error }));
       return data as ReadableStream<Uint8Array>;
     },
     resume,
@@ -363,7 +363,7 @@ async function saveSettings(): Promise<void> {
   const room = await ok(api.PATCH('/chatroom/{id}', { params: { path: { id: conversation.id } }, body }));
   conversation = { ...conversation, ...room };
   hooks.roomChanged(room);
-  report('Settings saved for this chat.');
+  inform('Settings saved for this chat.');
 }
 
 async function exportAs(format: 'markdown' | 'json'): Promise<void> {

@@ -3,8 +3,18 @@ import { byId, h } from './dom';
 
 const alertBox = byId('alert');
 
-/** Shows a message in the page's alert region (read out by screen readers). */
+/** Shows a problem in the page's alert region (read out by screen readers). */
 export function report(message: string, ...extra: Node[]): void {
+  show('problem', message, extra);
+}
+
+/** Shows good news or a next step in the same region, without the look of an error. */
+export function inform(message: string, ...extra: Node[]): void {
+  show('info', message, extra);
+}
+
+function show(tone: 'problem' | 'info', message: string, extra: Node[]) {
+  alertBox.className = tone;
   alertBox.replaceChildren(h('p', {}, message), ...extra, h('button', { type: 'button', class: 'dismiss', onclick: clearReport }, 'Dismiss'));
   alertBox.hidden = false;
 }
