@@ -181,6 +181,7 @@ async function readReply(body: ReadableStream<Uint8Array>, resume: Resume, reade
           if (streaming) streaming.replyId = exchange.reply.id;
         }
         render();
+        void showAllowance().catch(() => undefined); // the prompt was just spent
         break;
       }
       case 'delta': {
