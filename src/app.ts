@@ -11,6 +11,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import { modelChoices } from './config.js';
 import type { Container } from './container.js';
 import { chatPageRoutes } from './http/chat-page.routes.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -105,7 +106,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
   await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
   await app.register(userRoutes({ sessions: container.sessions }));
-  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms }));
+  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, models: modelChoices(config) }));
   await app.register(
     messageRoutes({
       sessions: container.sessions,

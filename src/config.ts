@@ -51,7 +51,23 @@ export const envSchema = z
     PRO_DAILY_LIMIT: intWithDefault(1000, 0).describe('prompts a day on the Pro plan; 0 = unlimited'),
     REPLY_WAIT_MS: intWithDefault(30_000, 0, 120_000).describe('how long POST /chatroom/:id/message waits before answering 202'),
     GEMINI_API_KEY: optionalString.describe('Google Gemini API key; unset = offline stand-in model'),
-    GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash'),
+    GEMINI_MODEL: z.string().min(1).default('gemini-2.5-flash').describe('the default model'),
+    GEMINI_MODELS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((model) => model.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'each model must be a Gemini model id such as gemini-2.5-pro')))
+      .describe('comma-separated models a chatroom may choose; GEMINI_MODEL is always one of them'),
+    AUTO_TITLE: z
+      .enum(['true', 'false', '1', '0'])
+      .default('true')
+      .transform((value) => value === 'true' || value === '1')
+      .describe('generate a title for a "New chat" chatroom when its first reply finishes'),
     GEMINI_BASE_URL: optionalString.pipe(z.url().optional()).describe('endpoint override (proxy, test server)'),
     GEMINI_TIMEOUT_MS: intWithDefault(60_000, 100, 600_000).describe('per-attempt timeout of a Gemini call, streamed body included'),
     GEMINI_SYSTEM_INSTRUCTION: optionalString.describe('system instruction sent with every generation'),
@@ -127,6 +143,11 @@ export const envSchema = z
 
 type ParsedEnv = z.infer<typeof envSchema>;
 export type Config = Readonly<Omit<ParsedEnv, 'MIGRATE_ON_START'> & { MIGRATE_ON_START: boolean }>;
+
+/** The models a chatroom may choose, the default first (GEMINI_MODEL is always offered). */
+export const modelChoices = (config: Pick<Config, 'GEMINI_MODEL' | 'GEMINI_MODELS'>): string[] => [
+  ...new Set([config.GEMINI_MODEL, ...config.GEMINI_MODELS]),
+];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

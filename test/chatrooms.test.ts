@@ -39,7 +39,8 @@ describe('chatroom CRUD', () => {
     const plain = await createRoom(user);
     expect(plain).toMatchObject({ title: 'New chat' });
     expect(plain.createdAt).toBe(plain.updatedAt);
-    expect(Object.keys(plain).sort()).toEqual(['createdAt', 'id', 'title', 'updatedAt']);
+    expect(Object.keys(plain).sort()).toEqual(['createdAt', 'currentMessageId', 'id', 'settings', 'title', 'updatedAt']);
+    expect(plain).toMatchObject({ currentMessageId: null, settings: { systemInstruction: null, model: null, temperature: null } });
     expect((await createRoom(user, '  Trip to Goa  ')).title).toBe('Trip to Goa');
     const noBody = await t.request({ method: 'POST', url: '/chatroom', headers: bearer(user.accessToken) });
     expect(noBody.statusCode).toBe(201);
@@ -62,7 +63,7 @@ describe('chatroom CRUD', () => {
     const room = await createRoom(user, 'Reading');
     const res = await call(t, user, 'GET', `/chatroom/${room.id}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ ...room, messages: [], hasMoreMessages: false });
+    expect(res.json()).toEqual({ ...room, messages: [], hasMoreMessages: false, tokenTotals: { promptTokens: 0, outputTokens: 0 } });
   });
 
   it('renames a room and moves updatedAt', async () => {

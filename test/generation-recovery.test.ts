@@ -80,8 +80,8 @@ describe('recovery', () => {
       // As if the process died after commit and before enqueue: rows, but no job anywhere.
       const now = lost.clock.now();
       const db = lost.container.database.db;
-      await insertMessage(db, { chatroomId: room, userId: user.id, role: 'user', content: 'are you there?', status: 'done' }, now);
-      const reply = await insertMessage(db, { chatroomId: room, userId: user.id, role: 'model', status: 'pending' }, now);
+      const prompt = await insertMessage(db, { chatroomId: room, userId: user.id, role: 'user', content: 'are you there?', status: 'done' }, now);
+      const reply = await insertMessage(db, { chatroomId: room, userId: user.id, parentId: prompt.id, role: 'model', status: 'pending' }, now);
       gemini.enqueue({ kind: 'reply', chunks: ['recovered'] });
 
       lost.container.startWorker(); // sweeps at start-up

@@ -1,5 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -72,16 +86,27 @@ export const chatrooms = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     title: text('title').notNull(),
+    /** The tip of the branch on screen; what the user sees and the next prompt continues is the path to it. */
+    currentMessageId: uuid('current_message_id').references((): AnyPgColumn => messages.id, { onDelete: 'set null' }),
+    /** Per-chatroom generation settings; null = the server's default. */
+    systemInstruction: text('system_instruction'),
+    model: text('model'),
+    temperature: doublePrecision('temperature'),
     createdAt: timestamptz('created_at').notNull(),
     updatedAt: timestamptz('updated_at').notNull(),
   },
-  // Serves both the ownership lookups and the newest-first keyset pagination of a user's list.
-  (table) => [index('chatrooms_user_created_idx').on(table.userId, table.createdAt.desc(), table.id.desc())],
+  (table) => [
+    // Serves both the ownership lookups and the newest-first keyset pagination of a user's list.
+    index('chatrooms_user_created_idx').on(table.userId, table.createdAt.desc(), table.id.desc()),
+    index('chatrooms_current_message_idx').on(table.currentMessageId),
+  ],
 );
 
 /**
  * A turn of a conversation. A model reply is a row too, from the moment it is asked for:
  * pending → streaming → done | failed. `seq` orders messages strictly (a prompt and its reply share a timestamp).
+ * A conversation is a tree: a prompt's parent is the reply before it (null for a first prompt), a
+ * reply's parent is the prompt it answers. A child is always newer than its parent (higher `seq`).
  */
 export const messages = pgTable(
   'messages',
@@ -94,6 +119,7 @@ export const messages = pgTable(
     userId: uuid('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id').references((): AnyPgColumn => messages.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'model'] }).notNull(),
     content: text('content').notNull().default(''),
     status: text('status', { enum: ['pending', 'streaming', 'done', 'failed'] }).notNull(),
@@ -111,6 +137,8 @@ export const messages = pgTable(
   (table) => [
     uniqueIndex('messages_chatroom_seq_idx').on(table.chatroomId, table.seq),
     index('messages_user_id_idx').on(table.userId),
+    // Children and siblings of a message; the recursive path walk follows parent_id upwards by primary key.
+    index('messages_parent_id_idx').on(table.parentId),
     // The recovery sweep looks for unfinished replies.
     index('messages_unfinished_idx').on(table.status, table.updatedAt).where(sql`status in ('pending', 'streaming')`),
   ],

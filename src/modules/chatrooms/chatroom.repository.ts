@@ -5,10 +5,29 @@ import type { Position } from '../../http/pagination.js';
 
 export type ChatroomRow = typeof chatrooms.$inferSelect;
 
+/** Settings columns to write: a field left undefined is not touched, null resets it to the server default. */
+export interface SettingsChange {
+  systemInstruction?: string | null | undefined;
+  model?: string | null | undefined;
+  temperature?: number | null | undefined;
+}
+
+function settingsColumns(change: SettingsChange | undefined): Partial<Pick<ChatroomRow, 'systemInstruction' | 'model' | 'temperature'>> {
+  if (!change) return {};
+  return {
+    ...(change.systemInstruction === undefined ? {} : { systemInstruction: change.systemInstruction }),
+    ...(change.model === undefined ? {} : { model: change.model }),
+    ...(change.temperature === undefined ? {} : { temperature: change.temperature }),
+  };
+}
+
 const owned = (userId: string, id: string) => and(eq(chatrooms.id, id), eq(chatrooms.userId, userId));
 
-export async function insertChatroom(db: Executor, userId: string, title: string, now: Date): Promise<ChatroomRow> {
-  const [row] = await db.insert(chatrooms).values({ userId, title, createdAt: now, updatedAt: now }).returning();
+export async function insertChatroom(db: Executor, userId: string, title: string, settings: SettingsChange | undefined, now: Date): Promise<ChatroomRow> {
+  const [row] = await db
+    .insert(chatrooms)
+    .values({ userId, title, ...settingsColumns(settings), createdAt: now, updatedAt: now })
+    .returning();
   if (!row) throw new Error('insert into chatrooms returned no row');
   return row;
 }
@@ -43,8 +62,41 @@ export async function lockOwnedChatroom(db: Executor, userId: string, id: string
   return row;
 }
 
-export async function renameChatroom(db: Executor, userId: string, id: string, title: string, now: Date): Promise<ChatroomRow | undefined> {
-  const [row] = await db.update(chatrooms).set({ title, updatedAt: now }).where(owned(userId, id)).returning();
+export async function updateChatroom(
+  db: Executor,
+  userId: string,
+  id: string,
+  change: { title?: string | undefined; settings?: SettingsChange | undefined },
+  now: Date,
+): Promise<ChatroomRow | undefined> {
+  const [row] = await db
+    .update(chatrooms)
+    .set({ ...(change.title === undefined ? {} : { title: change.title }), ...settingsColumns(change.settings), updatedAt: now })
+    .where(owned(userId, id))
+    .returning();
+  return row;
+}
+
+/** Moves the chatroom's current message (the tip of the branch on screen). */
+export async function setCurrentMessage(db: Executor, chatroomId: string, messageId: string): Promise<void> {
+  await db.update(chatrooms).set({ currentMessageId: messageId }).where(eq(chatrooms.id, chatroomId));
+}
+
+export async function findChatroom(db: Executor, id: string): Promise<ChatroomRow | undefined> {
+  const [row] = await db.select().from(chatrooms).where(eq(chatrooms.id, id));
+  return row;
+}
+
+/**
+ * Stores a generated title only if the chatroom still has `untitled` as its title: one conditional
+ * statement, so an owner's rename that lands first always wins.
+ */
+export async function titleIfUntitled(db: Executor, id: string, untitled: string, title: string, now: Date): Promise<ChatroomRow | undefined> {
+  const [row] = await db
+    .update(chatrooms)
+    .set({ title, updatedAt: now })
+    .where(and(eq(chatrooms.id, id), eq(chatrooms.title, untitled)))
+    .returning();
   return row;
 }
 

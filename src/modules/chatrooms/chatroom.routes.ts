@@ -8,29 +8,52 @@ import {
   chatroomSchema,
   createChatroomBody,
   listChatroomsQuery,
-  renameChatroomBody,
+  modelListSchema,
+  updateChatroomBody,
 } from './chatroom.schemas.js';
 import type { ChatroomService } from './chatroom.service.js';
 
 type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
   chatrooms: ChatroomService;
+  /** The models a chatroom may choose, the default first. */
+  models: readonly string[];
 };
 
 export const chatroomRoutes =
-  ({ sessions, chatrooms }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, chatrooms, models }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['chatrooms'];
     const security = [{ bearerAuth: [] }];
 
-    app.post('/chatroom', { schema: { tags, security, body: createChatroomBody, response: { 201: chatroomSchema } } }, async (request, reply) =>
-      reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body?.title)),
+    app.post(
+      '/chatroom',
+      {
+        schema: {
+          summary: 'Create a chatroom, optionally with a title and settings',
+          operationId: 'createChatroom',
+          tags,
+          security,
+          body: createChatroomBody(models),
+          response: { 201: chatroomSchema },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body ?? {})),
     );
 
     app.get(
       '/chatroom',
-      { schema: { tags, security, querystring: listChatroomsQuery, response: { 200: chatroomPageSchema } } },
+      {
+        schema: {
+          summary: "List the user's chatrooms, newest first (cached)",
+          operationId: 'listChatrooms',
+          tags,
+          security,
+          querystring: listChatroomsQuery,
+          response: { 200: chatroomPageSchema },
+        },
+      },
       async (request, reply) => {
         const { page, cache } = await chatrooms.list(authOf(request).user.id, request.query.limit, request.query.cursor);
         return reply.header('x-cache', cache).header('cache-control', 'private, no-cache').send(page);
@@ -41,12 +64,49 @@ export const chatroomRoutes =
 
     app.patch(
       '/chatroom/:id',
-      { schema: { tags, security, params: chatroomParams, body: renameChatroomBody, response: { 200: chatroomSchema } } },
-      (request) => chatrooms.rename(authOf(request).user.id, request.params.id, request.body.title),
+      {
+        schema: {
+          summary: 'Rename a chatroom and/or change its settings (any subset; null = server default)',
+          operationId: 'updateChatroom',
+          tags,
+          security,
+          params: chatroomParams,
+          body: updateChatroomBody(models),
+          response: { 200: chatroomSchema },
+        },
+      },
+      (request) => chatrooms.update(authOf(request).user.id, request.params.id, request.body),
     );
 
-    app.delete('/chatroom/:id', { schema: { tags, security, params: chatroomParams, response: { 204: noContent } } }, async (request, reply) => {
-      await chatrooms.remove(authOf(request).user.id, request.params.id);
-      return reply.code(204).send(null);
-    });
+    app.delete(
+      '/chatroom/:id',
+      {
+        schema: {
+          summary: 'Delete a chatroom with its messages (stops its generations)',
+          operationId: 'deleteChatroom',
+          tags,
+          security,
+          params: chatroomParams,
+          response: { 204: noContent },
+        },
+      },
+      async (request, reply) => {
+        await chatrooms.remove(authOf(request).user.id, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/models',
+      {
+        schema: {
+          summary: 'The models a chatroom may choose',
+          operationId: 'listModels',
+          tags: ['models'],
+          security,
+          response: { 200: modelListSchema },
+        },
+      },
+      () => ({ items: models.map((id, index) => ({ id, default: index === 0 })) }),
+    );
   };

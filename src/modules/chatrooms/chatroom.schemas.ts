@@ -5,16 +5,55 @@ import type { ChatroomRow } from './chatroom.repository.js';
 
 const title = storableText(1, 120);
 
+export const SYSTEM_INSTRUCTION_MAX_CHARS = 4000;
+
+/**
+ * Settings as a client sets them: any subset; a field left out is unchanged, `null` puts the
+ * server's default back. The models are the configured ones, so the schema is built at start-up.
+ */
+export const settingsInput = (models: readonly string[]) =>
+  z
+    .object({
+      systemInstruction: storableText(1, SYSTEM_INSTRUCTION_MAX_CHARS).nullable().optional(),
+      model: z
+        .enum(models as [string, ...string[]], { error: `must be one of ${models.join(', ')} (GET /models)` })
+        .nullable()
+        .optional(),
+      temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullable().optional(),
+    })
+    .strict();
+
+export type SettingsInput = z.infer<ReturnType<typeof settingsInput>>;
+
 // The body is optional altogether: POST /chatroom with none makes a "New chat".
-export const createChatroomBody = z.object({ title: title.optional() }).nullish();
-export const renameChatroomBody = z.object({ title });
+export const createChatroomBody = (models: readonly string[]) =>
+  z.object({ title: title.optional(), settings: settingsInput(models).optional() }).nullish();
+export const updateChatroomBody = (models: readonly string[]) =>
+  z
+    .object({ title: title.optional(), settings: settingsInput(models).optional() })
+    .refine((body) => body.title !== undefined || body.settings !== undefined, 'give a title, settings, or both');
 export const chatroomParams = z.object({ id: z.string().max(100) });
 export const listChatroomsQuery = paginationQuery;
 
+export const chatroomSettingsSchema = z
+  .object({ systemInstruction: z.string().nullable(), model: z.string().nullable(), temperature: z.number().nullable() })
+  .meta({ id: 'ChatroomSettings', description: 'Each null = the server default' });
+
 export const chatroomSchema = z
-  .object({ id: z.string(), title: z.string(), createdAt: z.string(), updatedAt: z.string() })
+  .object({
+    id: z.string(),
+    title: z.string(),
+    settings: chatroomSettingsSchema,
+    currentMessageId: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
   .meta({ id: 'Chatroom' });
 export const chatroomPageSchema = pageOf(chatroomSchema);
+
+export const modelListSchema = z
+  .object({ items: z.array(z.object({ id: z.string(), default: z.boolean() })) })
+  .meta({ id: 'ModelList' });
 
 export type ChatroomDto = z.infer<typeof chatroomSchema>;
 export type ChatroomPage = z.infer<typeof chatroomPageSchema>;
@@ -22,6 +61,8 @@ export type ChatroomPage = z.infer<typeof chatroomPageSchema>;
 export const toChatroomDto = (row: ChatroomRow): ChatroomDto => ({
   id: row.id,
   title: row.title,
+  settings: { systemInstruction: row.systemInstruction, model: row.model, temperature: row.temperature },
+  currentMessageId: row.currentMessageId,
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),
 });

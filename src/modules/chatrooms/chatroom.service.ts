@@ -6,11 +6,14 @@ import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.js';
 import type { ChatroomListCache } from './chatroom-list-cache.js';
 import {
   deleteChatroom,
+  findChatroom,
   findOwnedChatroom,
   insertChatroom,
   listChatrooms,
-  renameChatroom,
+  titleIfUntitled,
+  updateChatroom,
   type ChatroomRow,
+  type SettingsChange,
 } from './chatroom.repository.js';
 import { toChatroomDto, type ChatroomDto, type ChatroomPage } from './chatroom.schemas.js';
 
@@ -47,8 +50,8 @@ export function createChatroomService({ database: { db }, listCache, clock, dele
   return {
     requireOwned,
 
-    async create(userId: string, title: string | undefined): Promise<ChatroomDto> {
-      const room = await insertChatroom(db, userId, title ?? DEFAULT_CHATROOM_TITLE, clock.now());
+    async create(userId: string, input: { title?: string | undefined; settings?: SettingsChange | undefined } = {}): Promise<ChatroomDto> {
+      const room = await insertChatroom(db, userId, input.title ?? DEFAULT_CHATROOM_TITLE, input.settings, clock.now());
       await listCache.invalidate(userId);
       return toChatroomDto(room);
     },
@@ -65,11 +68,31 @@ export function createChatroomService({ database: { db }, listCache, clock, dele
       return { page, cache: 'MISS' };
     },
 
-    async rename(userId: string, id: string, title: string): Promise<ChatroomDto> {
-      const room = isUuid(id) ? await renameChatroom(db, userId, id, title, clock.now()) : undefined;
+    /** Renames and/or changes settings (any subset). */
+    async update(userId: string, id: string, change: { title?: string | undefined; settings?: SettingsChange | undefined }): Promise<ChatroomDto> {
+      const room = isUuid(id) ? await updateChatroom(db, userId, id, change, clock.now()) : undefined;
       if (!room) throw chatroomNotFound(id);
       await listCache.invalidate(userId);
       return toChatroomDto(room);
+    },
+
+    /** After a change to what the list shows of a chatroom made elsewhere (its current message), once committed. */
+    listChanged: async (userId: string): Promise<void> => {
+      await listCache.invalidate(userId);
+    },
+
+    /** The chatroom, whoever owns it (for the worker). */
+    find: (id: string) => findChatroom(db, id),
+
+    /**
+     * Stores a generated title unless the chatroom was renamed meanwhile (or is gone). True when
+     * it was stored.
+     */
+    async applyGeneratedTitle(id: string, title: string): Promise<boolean> {
+      const room = await titleIfUntitled(db, id, DEFAULT_CHATROOM_TITLE, title, clock.now());
+      if (!room) return false;
+      await listCache.invalidate(room.userId);
+      return true;
     },
 
     async remove(userId: string, id: string): Promise<void> {

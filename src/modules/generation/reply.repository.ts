@@ -13,17 +13,31 @@ export async function findReply(db: Executor, id: string): Promise<MessageRow | 
 }
 
 /**
- * The turns before a reply that can serve as context, newest first: the user's prompts, and the
- * model's finished replies (failed and unfinished ones have nothing to say).
+ * The ids on the path from the root of a conversation down to `tipId` (itself included), as a
+ * subquery for `in`. A recursive walk up parent_id: each step is a primary-key lookup.
  */
-export function historyBefore(db: Executor, chatroomId: string, beforeSeq: number, maxTurns: number) {
+export const pathIdsTo = (tipId: string) => sql`(
+  with recursive path(id, parent_id) as (
+    select id, parent_id from messages where id = ${tipId}
+    union all
+    select m.id, m.parent_id from messages m join path on m.id = path.parent_id
+  )
+  select id from path
+)`;
+
+/**
+ * The turns that lead to a reply and can serve as its context, newest first: the prompts on its
+ * path, and the model's finished replies there (failed and unfinished ones have nothing to say).
+ * Sibling branches are never on the path.
+ */
+export function historyOnPathTo(db: Executor, reply: MessageRow, maxTurns: number) {
   return db
     .select({ role: messages.role, content: messages.content })
     .from(messages)
     .where(
       and(
-        eq(messages.chatroomId, chatroomId),
-        lt(messages.seq, beforeSeq),
+        sql`${messages.id} in ${pathIdsTo(reply.id)}`,
+        lt(messages.seq, reply.seq),
         sql`(${messages.role} = 'user' or ${messages.status} = 'done')`,
       ),
     )

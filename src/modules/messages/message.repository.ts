@@ -5,7 +5,7 @@ import { messages } from '../../infra/db/schema.js';
 import type { MessageRow } from '../generation/reply.repository.js';
 
 export type { MessageRow };
-type NewMessage = Pick<typeof messages.$inferInsert, 'chatroomId' | 'userId' | 'role' | 'content' | 'status' | 'allowanceDay'>;
+type NewMessage = Pick<typeof messages.$inferInsert, 'chatroomId' | 'userId' | 'parentId' | 'role' | 'content' | 'status' | 'allowanceDay'>;
 
 export async function insertMessage(db: Executor, message: NewMessage, now: Date): Promise<MessageRow> {
   const done = message.status === 'done';

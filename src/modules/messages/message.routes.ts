@@ -11,9 +11,12 @@ import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../generation/reply-follower.js';
 import type { MessageRow } from './message.repository.js';
+import { exportFileName, toMarkdown } from './conversation-export.js';
 import {
+  chatroomExportSchema,
   conversationSchema,
   eventStreamBody,
+  exportQuery,
   exchangeSchema,
   followHeaders,
   listMessagesQuery,
@@ -23,9 +26,9 @@ import {
   replyParams,
   sendMessageBody,
   sendMessageQuery,
-  toMessageDto,
+  switchBranchBody,
 } from './message.schemas.js';
-import type { MessageService, Sender } from './message.service.js';
+import type { MessageService, Sender, SendOutcome } from './message.service.js';
 import { sendReplyEvents, type ReplyEventsOptions } from './reply-events.js';
 import type { StreamSlots } from './stream-slots.js';
 
@@ -68,13 +71,13 @@ export const messageRoutes =
       request: FastifyRequest,
       reply: FastifyReply,
       message: MessageRow,
-      options: ReplyEventsOptions & { first?: { event: string; data: unknown }; headers?: Record<string, string>; release: () => void },
+      options: Omit<ReplyEventsOptions, 'present'> & { first?: { event: string; data: unknown }; headers?: Record<string, string>; release: () => void },
     ) {
       let sse: EventStreamWriter | undefined;
       try {
         sse = openEventStream(request, reply, options.headers);
         if (options.first) sse.send(options.first.event, options.first.data, STREAM_START);
-        await sendReplyEvents(sse, follower, message, options);
+        await sendReplyEvents(sse, follower, message, { ...options, present: messages.presentOne });
       } catch (error) {
         request.log.error({ err: error }, 'reply stream broke');
         sse?.send('error', { code: 'INTERNAL', message: 'The stream broke; reconnect with Last-Event-ID or poll the reply' });
@@ -90,6 +93,53 @@ export const messageRoutes =
       void reply.headers(allowanceHeaders(await messages.allowanceOf(senderOf(request)), clock.now()));
     }
 
+    /**
+     * Starts a generation (a send or a regenerate) and answers it as the client asked: an event
+     * stream, 202 at once (?wait=false), or the reply waited for (201, or 202 when still running).
+     */
+    async function answerGeneration(request: FastifyRequest, reply: FastifyReply, wait: boolean, start: (sender: Sender) => Promise<SendOutcome>) {
+      const sender = senderOf(request);
+      // A stream that would be refused is refused before anything is stored or spent.
+      const release = wantsEventStream(request) ? streamSlots.acquire(sender.id) : undefined;
+      let outcome;
+      try {
+        outcome = await start(sender);
+      } catch (error) {
+        release?.();
+        throw error;
+      }
+      const headers = allowanceHeaders(outcome.allowance, clock.now());
+      const exchange = await messages.presentExchange(outcome.userMessage, outcome.reply);
+
+      if (release) {
+        return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: exchange }, headers, joinBacklog: false, release });
+      }
+
+      void reply.headers(headers);
+      if (!wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(exchange);
+
+      // The response's 'close' before it finished means the client left (the request's fires once its body is read).
+      const closed = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) closed.abort();
+      });
+      const final = await messages.waitForReply(outcome.reply.id, replyWaitMs, closed.signal);
+      if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: await messages.presentOne(final) });
+      if (final.status === 'failed') {
+        // The prompt was given back: the headers say so.
+        void reply.headers(allowanceHeaders(await messages.allowanceOf(sender), clock.now()));
+        throw new AppError('MODEL_FAILED', 502, final.errorMessage ?? 'The model failed to reply', {
+          extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
+        });
+      }
+      return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: await messages.presentOne(final) });
+    }
+
+    // Every answer of the generating routes, errors included, carries the allowance.
+    const withAllowanceHeaders = async (request: FastifyRequest, reply: FastifyReply) => {
+      await respondWithAllowance(request, reply).catch((error: unknown) => request.log.warn({ err: error }, 'allowance headers'));
+    };
+
     app.post(
       '/chatroom/:id/message',
       {
@@ -103,48 +153,81 @@ export const messageRoutes =
           headers: idempotencyHeaders,
           body: sendMessageBody,
           response: { 201: exchangeSchema, 202: exchangeSchema },
+          description:
+            'Without `parentId` the prompt continues from the current message. With `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: this is how a client edits an earlier prompt.',
         },
-        // Every answer of this route, errors included, carries the allowance.
-        onSend: async (request, reply) => {
-          await respondWithAllowance(request, reply).catch((error: unknown) => request.log.warn({ err: error }, 'allowance headers'));
+        onSend: withAllowanceHeaders,
+      },
+      (request, reply) =>
+        answerGeneration(request, reply, request.query.wait, (sender) =>
+          messages.send(sender, request.params.id, request.body.content, request.body.parentId, request.headers['idempotency-key']),
+        ),
+    );
+
+    app.post(
+      '/chatroom/:id/messages/:replyId/regenerate',
+      {
+        schema: {
+          summary: 'Generate a new reply to the same prompt (a sibling of this reply)',
+          operationId: 'regenerateReply',
+          tags,
+          security,
+          params: replyParams,
+          querystring: sendMessageQuery,
+          headers: idempotencyHeaders,
+          response: { 201: exchangeSchema, 202: exchangeSchema },
+          description:
+            'Answers like sending (wait, `?wait=false`, SSE, `Idempotency-Key`, RateLimit headers, 429) and spends one prompt; the new reply becomes the current message. `409 REPLY_IN_PROGRESS` while the reply is unfinished.',
+        },
+        onSend: withAllowanceHeaders,
+      },
+      (request, reply) =>
+        answerGeneration(request, reply, request.query.wait, (sender) =>
+          messages.regenerate(sender, request.params.id, request.params.replyId, request.headers['idempotency-key']),
+        ),
+    );
+
+    app.put(
+      '/chatroom/:id/current-message',
+      {
+        schema: {
+          summary: 'Switch branch: show the branch through a message',
+          operationId: 'switchBranch',
+          tags,
+          security,
+          params: chatroomParams,
+          body: switchBranchBody,
+          response: { 200: conversationSchema },
+          description: 'The current message becomes the newest message at the end of the branch through `messageId`.',
+        },
+      },
+      async (request) => {
+        const conversation = await messages.switchBranch(senderOf(request).id, request.params.id, request.body.messageId, LATEST_MESSAGES);
+        return { ...toChatroomDto(conversation.room), messages: conversation.messages, hasMoreMessages: conversation.hasMoreMessages, tokenTotals: conversation.tokenTotals };
+      },
+    );
+
+    app.get(
+      '/chatroom/:id/export',
+      {
+        schema: {
+          summary: 'Download the current branch as JSON or Markdown',
+          operationId: 'exportChatroom',
+          tags: ['chatrooms'],
+          security,
+          params: chatroomParams,
+          querystring: exportQuery,
+          response: { 200: z.union([chatroomExportSchema, z.string().meta({ description: 'text/markdown (format=markdown)' })]) },
+          description: 'An attachment (`Content-Disposition`): `format=json` (default) the chatroom and its messages, `format=markdown` a readable transcript.',
         },
       },
       async (request, reply) => {
-        const sender = senderOf(request);
-        // A stream that would be refused is refused before anything is stored or spent.
-        const release = wantsEventStream(request) ? streamSlots.acquire(sender.id) : undefined;
-        let outcome;
-        try {
-          outcome = await messages.send(sender, request.params.id, request.body.content, request.headers['idempotency-key']);
-        } catch (error) {
-          release?.();
-          throw error;
-        }
-        const headers = allowanceHeaders(outcome.allowance, clock.now());
-        const exchange = { userMessage: toMessageDto(outcome.userMessage), reply: toMessageDto(outcome.reply) };
-
-        if (release) {
-          return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: exchange }, headers, joinBacklog: false, release });
-        }
-
-        void reply.headers(headers);
-        if (!request.query.wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(exchange);
-
-        // The response's 'close' before it finished means the client left (the request's fires once its body is read).
-        const closed = new AbortController();
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) closed.abort();
-        });
-        const final = await messages.waitForReply(outcome.reply.id, replyWaitMs, closed.signal);
-        if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: toMessageDto(final) });
-        if (final.status === 'failed') {
-          // The prompt was given back: the headers say so.
-          void reply.headers(allowanceHeaders(await messages.allowanceOf(sender), clock.now()));
-          throw new AppError('MODEL_FAILED', 502, final.errorMessage ?? 'The model failed to reply', {
-            extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
-          });
-        }
-        return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: toMessageDto(final) });
+        const exported = await messages.exportBranch(senderOf(request).id, request.params.id);
+        const { format } = request.query;
+        void reply.header('content-disposition', `attachment; filename="${exportFileName(exported.chatroom, format)}"`);
+        if (format === 'json') return exported;
+        // A string with a non-JSON type is sent as it is, past the JSON serializer.
+        return reply.type('text/markdown; charset=utf-8').send(toMarkdown(exported));
       },
     );
 
@@ -152,7 +235,7 @@ export const messageRoutes =
       '/chatroom/:id',
       {
         schema: {
-          summary: 'Get a chatroom with its latest messages',
+          summary: 'Get a chatroom with the latest messages of its current branch and its token totals',
           operationId: 'getChatroom',
           tags: ['chatrooms'],
           security,
@@ -161,8 +244,8 @@ export const messageRoutes =
         },
       },
       async (request) => {
-        const { room, messages: latest, hasMoreMessages } = await messages.conversation(senderOf(request).id, request.params.id, LATEST_MESSAGES);
-        return { ...toChatroomDto(room), messages: latest, hasMoreMessages };
+        const conversation = await messages.conversation(senderOf(request).id, request.params.id, LATEST_MESSAGES);
+        return { ...toChatroomDto(conversation.room), messages: conversation.messages, hasMoreMessages: conversation.hasMoreMessages, tokenTotals: conversation.tokenTotals };
       },
     );
 
@@ -170,7 +253,7 @@ export const messageRoutes =
       '/chatroom/:id/messages',
       {
         schema: {
-          summary: 'List the messages of a chatroom, newest first',
+          summary: 'List the messages of the current branch, newest first',
           operationId: 'listMessages',
           tags,
           security,
@@ -198,9 +281,9 @@ export const messageRoutes =
       async (request, reply) => {
         const sender = senderOf(request);
         const message = await messages.getMessage(sender.id, request.params.id, request.params.messageId);
-        if (!wantsEventStream(request)) return toMessageDto(message);
+        if (!wantsEventStream(request)) return messages.presentOne(message);
         const release = streamSlots.acquire(sender.id);
-        return streamReply(request, reply, message, { first: { event: 'message', data: toMessageDto(message) }, joinBacklog: true, release });
+        return streamReply(request, reply, message, { first: { event: 'message', data: await messages.presentOne(message) }, joinBacklog: true, release });
       },
     );
 
@@ -242,6 +325,6 @@ export const messageRoutes =
             'Cancels the model call wherever it runs; the reply keeps the text so far and ends `done` with `finishReason: "STOPPED"` (given back to the allowance if it had no text yet). A finished reply is returned unchanged.',
         },
       },
-      async (request) => toMessageDto(await messages.stop(senderOf(request).id, request.params.id, request.params.replyId)),
+      async (request) => messages.presentOne(await messages.stop(senderOf(request).id, request.params.id, request.params.replyId)),
     );
   };

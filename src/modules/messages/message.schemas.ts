@@ -8,6 +8,10 @@ export const messageSchema = z
   .object({
     id: z.string(),
     chatroomId: z.string(),
+    parentId: z.string().nullable().meta({ description: "A prompt's parent is the reply before it (null for a first prompt); a reply's is its prompt" }),
+    siblingIds: z
+      .array(z.string())
+      .meta({ description: 'All messages with the same parent and role, oldest first, itself included (the other branches here)' }),
     role: z.enum(['user', 'model']),
     content: z.string(),
     status: z.enum(['pending', 'streaming', 'done', 'failed']),
@@ -21,9 +25,12 @@ export const messageSchema = z
 
 export type MessageDto = z.infer<typeof messageSchema>;
 
-export const toMessageDto = (row: MessageRow): MessageDto => ({
+/** `siblingIds` comes from the tree (see message-tree.repository.ts); a message alone has `[id]`. */
+export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id]): MessageDto => ({
   id: row.id,
   chatroomId: row.chatroomId,
+  parentId: row.parentId,
+  siblingIds,
   role: row.role,
   content: row.content,
   status: row.status,
@@ -36,6 +43,23 @@ export const toMessageDto = (row: MessageRow): MessageDto => ({
 
 export const sendMessageBody = z.object({
   content: storableText(1, 8000),
+  parentId: z
+    .string()
+    .max(100)
+    .nullable()
+    .optional()
+    .meta({
+      description:
+        'Absent: continue from the current message. A reply of this chatroom: a new branch from there (editing the prompt after it). null: a new first prompt',
+    }),
+});
+
+export const switchBranchBody = z.object({
+  messageId: z.string().max(100).meta({ description: 'Any message of the branch to show: the current message becomes the newest message at its end' }),
+});
+
+export const exportQuery = z.object({
+  format: z.enum(['json', 'markdown']).default('json'),
 });
 
 export const sendMessageQuery = z.object({
@@ -60,9 +84,17 @@ export const followHeaders = z.object({
     .meta({ description: 'The id of the last event received: the stream resumes right after it' }),
 });
 
+export const tokenTotalsSchema = z
+  .object({ promptTokens: z.number().int(), outputTokens: z.number().int() })
+  .meta({ id: 'TokenTotals', description: "Tokens of every reply of the chatroom, all branches (what the model was paid for)" });
+
 export const conversationSchema = chatroomSchema
-  .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean() })
-  .meta({ id: 'ChatroomWithMessages' });
+  .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean(), tokenTotals: tokenTotalsSchema })
+  .meta({ id: 'ChatroomWithMessages', description: 'The chatroom with the latest messages of the path from the root to its current message, oldest first' });
+
+export const chatroomExportSchema = z
+  .object({ chatroom: chatroomSchema, messages: z.array(messageSchema) })
+  .meta({ id: 'ChatroomExport', description: 'The current branch, oldest first (format=json); format=markdown answers text/markdown' });
 
 /** The SSE body, for the OpenAPI document (the route writes it itself). */
 export const eventStreamBody = z.string().meta({

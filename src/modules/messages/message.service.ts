@@ -9,18 +9,22 @@ import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.
 import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
-import { lockOwnedChatroom } from '../chatrooms/chatroom.repository.js';
+import { lockOwnedChatroom, setCurrentMessage, type ChatroomRow } from '../chatrooms/chatroom.repository.js';
+import { toChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../generation/reply-follower.js';
 import { unfinishedRepliesOf } from '../generation/reply.repository.js';
 import type { Scheduler } from '../generation/scheduling.js';
 import type { ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
-import { findMessage, findOwnedMessage, insertMessage, listMessagesBefore, type MessageRow } from './message.repository.js';
+import type { Executor, Tx } from '../../infra/db/client.js';
+import { validationError } from '../../http/app-error.js';
+import { findMessage, findOwnedMessage, insertMessage, type MessageRow } from './message.repository.js';
+import { listPathBefore, newestDescendantOf, pathTo, siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
-  chatrooms: Pick<ChatroomService, 'requireOwned'>;
+  chatrooms: Pick<ChatroomService, 'requireOwned' | 'listChanged'>;
   scheduler: Pick<Scheduler, 'scheduleNext'>;
   follower: Pick<ReplyFollower, 'waitUntilFinished'>;
   stopper: Pick<ReplyStopper, 'stop'>;
@@ -44,7 +48,11 @@ export interface SendOutcome {
   replayed: boolean;
 }
 
-const requestHashOf = (chatroomId: string, content: string) => createHash('sha256').update(`${chatroomId}\n${content}`).digest('hex');
+/** What an Idempotency-Key is bound to: the same key with another request is refused. */
+const requestHashOf = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex');
+const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined) =>
+  // A send without parentId hashes as it always did, so keys stored before branches still match.
+  parentId === undefined ? requestHashOf(chatroomId, content) : requestHashOf(chatroomId, content, `parent:${parentId ?? 'root'}`);
 export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
@@ -52,6 +60,13 @@ const SCHEDULE_TIMEOUT_MS = 3_000;
 
 export const messageNotFound = (chatroomId: string, messageId: string) =>
   new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
+
+/** Writes the messages of a generation inside the send's transaction, once it is validated and paid for. */
+type WriteGeneration = (tx: Tx) => Promise<{ userMessage: MessageRow; reply: MessageRow }>;
+
+/** The path of a chatroom as a client reads it: newest first, `limit` of them older than `beforeSeq`. */
+const pathPage = (db: Executor, room: ChatroomRow, limit: number, beforeSeq?: number) =>
+  room.currentMessageId === null ? Promise.resolve([]) : listPathBefore(db, room.currentMessageId, limit, beforeSeq);
 
 export type MessageService = ReturnType<typeof createMessageService>;
 
@@ -100,55 +115,150 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     return message;
   }
 
+  /**
+   * The parent of a new prompt: a reply of this chatroom (a user message as parent is a 400), null
+   * for a new first prompt, or, when the client names none, the chatroom's current message.
+   */
+  async function parentForPrompt(tx: Tx, userId: string, room: ChatroomRow, parentId: string | null | undefined): Promise<string | null> {
+    if (parentId === undefined) return room.currentMessageId;
+    if (parentId === null) return null;
+    const parent = isUuid(parentId) ? await findOwnedMessage(tx, userId, room.id, parentId) : undefined;
+    if (!parent) throw messageNotFound(room.id, parentId);
+    if (parent.role !== 'model') {
+      throw validationError('parentId', `'${parentId}' is a prompt; a prompt follows a reply (or null for a new first prompt)`);
+    }
+    return parent.id;
+  }
+
+  /**
+   * What sending and regenerating share: in one transaction, the chatroom locked (its generations
+   * take turns), the Idempotency-Key claimed, `prepare` validating (before anything is spent), the
+   * allowance spent, the cap checked, the messages written and the reply made the current message.
+   * After commit: the list cache told, the generation scheduled.
+   */
+  async function startGeneration(
+    user: Sender,
+    chatroomId: string,
+    requestHash: string,
+    idempotencyKey: string | undefined,
+    prepare: (tx: Tx, room: ChatroomRow, now: Date, day: string) => Promise<WriteGeneration>,
+  ): Promise<SendOutcome> {
+    const now = clock.now();
+    const day = usageDay(now);
+    const limit = policy.limitFor(user.tier);
+    const cap = maxUnfinishedReplies[user.tier];
+    if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
+
+    const created = await database.transaction(async (tx) => {
+      const room = await lockOwnedChatroom(tx, user.id, chatroomId);
+      if (!room) throw chatroomNotFound(chatroomId);
+      if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, requestHash, now))) {
+        return undefined; // an earlier request holds the key: replay it below, outside this transaction
+      }
+      const write = await prepare(tx, room, now, day);
+      // Spending locks the user's allowance row until commit, so the user's sends take turns
+      // here and the count below sees every earlier one: the cap cannot be raced past.
+      const used = await spendPrompt(tx, user.id, day, limit);
+      if (used === undefined) throw quotaExceeded(user.tier, limit ?? 0, now); // rolls back the key claim too
+      if ((await unfinishedRepliesOf(tx, user.id)) >= cap) throw tooManyUnfinished(user.tier, cap);
+      const { userMessage, reply } = await write(tx);
+      await setCurrentMessage(tx, chatroomId, reply.id);
+      if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, userMessage.id, reply.id);
+      return { userMessage, reply, used };
+    });
+
+    if (!created) {
+      const prior = await replay(user.id, idempotencyKey as string, requestHash);
+      if (!prior) throw chatroomNotFound(chatroomId);
+      return { ...prior, allowance: await allowanceOf(user), replayed: true };
+    }
+    await chatrooms.listChanged(user.id); // the list shows each chatroom's current message
+    try {
+      await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue');
+    } catch (error) {
+      // The reply is safe in the database: the recovery sweep schedules it once the queue is back.
+      log.error({ err: error, replyId: created.reply.id }, 'could not schedule the generation; recovery will retry');
+    }
+    return {
+      userMessage: created.userMessage,
+      reply: created.reply,
+      allowance: allowanceState(created.used, limit, now),
+      replayed: false,
+    };
+  }
+
+  /** Message DTOs with their siblings (one query for all of them). */
+  async function present(rows: MessageRow[]): Promise<MessageDto[]> {
+    const siblings = await siblingIdsOf(db, rows);
+    return rows.map((row) => toMessageDto(row, siblings.get(row.id)));
+  }
+
+  async function presentOne(row: MessageRow): Promise<MessageDto> {
+    const [dto] = await present([row]);
+    return dto ?? toMessageDto(row);
+  }
+
+  async function presentExchange(userMessage: MessageRow, reply: MessageRow): Promise<{ userMessage: MessageDto; reply: MessageDto }> {
+    const siblings = await siblingIdsOf(db, [userMessage, reply]);
+    return { userMessage: toMessageDto(userMessage, siblings.get(userMessage.id)), reply: toMessageDto(reply, siblings.get(reply.id)) };
+  }
+
+  /** A chatroom the user owns with the latest `count` messages of its current path, oldest first. */
+  async function conversation(userId: string, chatroomId: string, count: number) {
+    const room = await chatrooms.requireOwned(userId, chatroomId);
+    const rows = await pathPage(db, room, count + 1);
+    const messages = await present(rows.slice(0, count).reverse());
+    return { room, messages, hasMoreMessages: rows.length > count, tokenTotals: await tokenTotalsOf(db, room.id) };
+  }
+
   return {
     allowanceOf,
     getMessage,
+    present,
+    presentOne,
+    presentExchange,
+    conversation,
 
     /**
      * Stores the prompt and a pending reply and spends one prompt of today's allowance, all in one
-     * transaction; schedules the generation after commit.
+     * transaction; schedules the generation after commit. `parentId` absent continues from the
+     * current message; a reply of the chatroom branches from there; null starts a new first prompt.
      */
-    async send(user: Sender, chatroomId: string, content: string, idempotencyKey?: string): Promise<SendOutcome> {
-      const now = clock.now();
-      const day = usageDay(now);
-      const limit = policy.limitFor(user.tier);
-      const cap = maxUnfinishedReplies[user.tier];
-      const requestHash = requestHashOf(chatroomId, content);
-      if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
-
-      const created = await database.transaction(async (tx) => {
-        if (!(await lockOwnedChatroom(tx, user.id, chatroomId))) throw chatroomNotFound(chatroomId);
-        if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, requestHash, now))) {
-          return undefined; // an earlier request holds the key: replay it below, outside this transaction
-        }
-        // Spending locks the user's allowance row until commit, so the user's sends take turns
-        // here and the count below sees every earlier one: the cap cannot be raced past.
-        const used = await spendPrompt(tx, user.id, day, limit);
-        if (used === undefined) throw quotaExceeded(user.tier, limit ?? 0, now); // rolls back the key claim too
-        if ((await unfinishedRepliesOf(tx, user.id)) >= cap) throw tooManyUnfinished(user.tier, cap);
-        const userMessage = await insertMessage(tx, { chatroomId, userId: user.id, role: 'user', content, status: 'done' }, now);
-        const reply = await insertMessage(tx, { chatroomId, userId: user.id, role: 'model', status: 'pending', allowanceDay: day }, now);
-        if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, userMessage.id, reply.id);
-        return { userMessage, reply, used };
+    send(user: Sender, chatroomId: string, content: string, parentId: string | null | undefined, idempotencyKey?: string): Promise<SendOutcome> {
+      return startGeneration(user, chatroomId, sendHash(chatroomId, content, parentId), idempotencyKey, async (tx, room, now, day) => {
+        const parent = await parentForPrompt(tx, user.id, room, parentId);
+        return async (writeTx) => {
+          const userMessage = await insertMessage(writeTx, { chatroomId, userId: user.id, parentId: parent, role: 'user', content, status: 'done' }, now);
+          const reply = await insertMessage(
+            writeTx,
+            { chatroomId, userId: user.id, parentId: userMessage.id, role: 'model', status: 'pending', allowanceDay: day },
+            now,
+          );
+          return { userMessage, reply };
+        };
       });
+    },
 
-      if (!created) {
-        const prior = await replay(user.id, idempotencyKey as string, requestHash);
-        if (!prior) throw chatroomNotFound(chatroomId);
-        return { ...prior, allowance: await allowanceOf(user), replayed: true };
-      }
-      try {
-        await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue');
-      } catch (error) {
-        // The reply is safe in the database: the recovery sweep schedules it once the queue is back.
-        log.error({ err: error, replyId: created.reply.id }, 'could not schedule the generation; recovery will retry');
-      }
-      return {
-        userMessage: created.userMessage,
-        reply: created.reply,
-        allowance: allowanceState(created.used, limit, now),
-        replayed: false,
-      };
+    /** A new reply to the prompt of a finished reply: its sibling, paid for like a send, and the current message. */
+    regenerate(user: Sender, chatroomId: string, replyId: string, idempotencyKey?: string): Promise<SendOutcome> {
+      return startGeneration(user, chatroomId, requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey, async (tx, room, now, day) => {
+        const earlier = isUuid(replyId) ? await findOwnedMessage(tx, user.id, room.id, replyId) : undefined;
+        if (!earlier) throw messageNotFound(chatroomId, replyId);
+        if (earlier.role !== 'model' || earlier.parentId === null) throw validationError('replyId', `'${replyId}' is a prompt, not a reply`);
+        if (!isFinished(earlier)) {
+          throw new AppError('REPLY_IN_PROGRESS', 409, `Reply '${replyId}' is still being generated; stop it or wait for it to finish`);
+        }
+        const prompt = await findMessage(tx, earlier.parentId);
+        if (!prompt) throw messageNotFound(chatroomId, earlier.parentId);
+        return async (writeTx) => {
+          const reply = await insertMessage(
+            writeTx,
+            { chatroomId, userId: user.id, parentId: prompt.id, role: 'model', status: 'pending', allowanceDay: day },
+            now,
+          );
+          return { userMessage: prompt, reply };
+        };
+      });
     },
 
     currentReply: (replyId: string) => findMessage(db, replyId),
@@ -172,20 +282,38 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       return stopper.stop(reply);
     },
 
-    /** Newest first, paginating backwards in time. */
+    /** The current path, newest first, paginating backwards (the same cursors as before branches). */
     async listMessages(userId: string, chatroomId: string, limit: number, cursor: string | undefined) {
       const beforeSeq = cursor === undefined ? undefined : decodeSeqCursor(cursor);
-      await chatrooms.requireOwned(userId, chatroomId);
-      const rows = await listMessagesBefore(db, chatroomId, limit + 1, beforeSeq);
-      return toPage(rows, limit, toMessageDto, (row) => encodeSeqCursor(row.seq));
+      const room = await chatrooms.requireOwned(userId, chatroomId);
+      const rows = await pathPage(db, room, limit + 1, beforeSeq);
+      const page = toPage(rows, limit, (row) => row, (row) => encodeSeqCursor(row.seq));
+      return { items: await present(page.items), nextCursor: page.nextCursor };
     },
 
-    /** A chatroom the user owns with its latest `count` messages, oldest first. */
-    async conversation(userId: string, chatroomId: string, count: number) {
+    /**
+     * Switches branch: the current message becomes the newest message at the end of the branch
+     * through `messageId`. Answers the chatroom with its new path.
+     */
+    async switchBranch(userId: string, chatroomId: string, messageId: string, count: number) {
+      if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
+      await database.transaction(async (tx) => {
+        // Locked like a send, so a send at the same moment continues from one branch or the other, never a mix.
+        if (!(await lockOwnedChatroom(tx, userId, chatroomId))) throw chatroomNotFound(chatroomId);
+        const target = isUuid(messageId) ? await findOwnedMessage(tx, userId, chatroomId, messageId) : undefined;
+        if (!target) throw messageNotFound(chatroomId, messageId);
+        const tip = (await newestDescendantOf(tx, target.id)) ?? target;
+        await setCurrentMessage(tx, chatroomId, tip.id);
+      });
+      await chatrooms.listChanged(userId);
+      return conversation(userId, chatroomId, count);
+    },
+
+    /** The current branch whole, oldest first, for export. */
+    async exportBranch(userId: string, chatroomId: string) {
       const room = await chatrooms.requireOwned(userId, chatroomId);
-      const rows = await listMessagesBefore(db, room.id, count + 1);
-      const messages: MessageDto[] = rows.slice(0, count).reverse().map(toMessageDto);
-      return { room, messages, hasMoreMessages: rows.length > count };
+      const rows = room.currentMessageId === null ? [] : await pathTo(db, room.currentMessageId);
+      return { chatroom: toChatroomDto(room), messages: await present(rows) };
     },
   };
 }

@@ -2,13 +2,15 @@ import type { EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
 import { END_POSITION, type FollowedEvent, type ReplyFollower } from '../generation/reply-follower.js';
 import type { MessageRow } from '../generation/reply.repository.js';
-import { toMessageDto } from './message.schemas.js';
+import type { MessageDto } from './message.schemas.js';
 
 export interface ReplyEventsOptions {
   /** The client's Last-Event-ID: only what came after it. */
   lastEventId?: string | undefined;
   /** Send what is already there as one delta (a client joining late), rather than event by event. */
   joinBacklog: boolean;
+  /** The final Message of `done`, as every Message is shown (with its siblings). */
+  present: (reply: MessageRow) => Promise<MessageDto>;
 }
 
 const isFinished = (reply: MessageRow) => reply.status === 'done' || reply.status === 'failed';
@@ -30,20 +32,20 @@ function textAfterLastReset(events: FollowedEvent[]): string {
  */
 export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<ReplyFollower, 'follow'>, reply: MessageRow, options: ReplyEventsOptions) {
   const resuming = options.lastEventId !== undefined && options.lastEventId !== STREAM_START;
-  const sendEnd = (final: MessageRow | undefined, id: string) => {
+  const sendEnd = async (final: MessageRow | undefined, id: string) => {
     if (!final) sse.send('error', { code: 'MESSAGE_NOT_FOUND', message: 'The reply was deleted with its chatroom' }, id);
     else if (final.status === 'failed') {
       sse.send('error', { code: final.errorCode ?? 'MODEL_FAILED', message: final.errorMessage ?? 'The reply failed' }, id);
-    } else sse.send('done', toMessageDto(final), id);
+    } else sse.send('done', await options.present(final), id);
   };
 
   if (isFinished(reply) && !resuming) {
     if (reply.content) sse.send('delta', { text: reply.content }, END_POSITION);
-    sendEnd(reply, END_POSITION);
+    await sendEnd(reply, END_POSITION);
     return;
   }
   if (options.lastEventId === END_POSITION) {
-    sendEnd(reply, END_POSITION); // the client saw the whole text; it missed only the end
+    await sendEnd(reply, END_POSITION); // the client saw the whole text; it missed only the end
     return;
   }
 
@@ -72,6 +74,6 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
         }
       }
     }
-    if (end?.type === 'end') return sendEnd(end.reply, end.id);
+    if (end?.type === 'end') return await sendEnd(end.reply, end.id);
   }
 }

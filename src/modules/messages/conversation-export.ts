@@ -1,0 +1,32 @@
+import type { ChatroomDto } from '../chatrooms/chatroom.schemas.js';
+import type { MessageDto } from './message.schemas.js';
+
+export interface ExportedBranch {
+  chatroom: ChatroomDto;
+  messages: MessageDto[];
+}
+
+/** A file name any system accepts, from the chatroom's title and id. */
+export function exportFileName(chatroom: ChatroomDto, format: 'json' | 'markdown'): string {
+  const slug = chatroom.title
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60)
+    .toLowerCase();
+  return `${slug || 'chat'}-${chatroom.id.slice(0, 8)}.${format === 'json' ? 'json' : 'md'}`;
+}
+
+/** The branch as a readable transcript: one section per turn, replies as the model wrote them (Markdown already). */
+export function toMarkdown({ chatroom, messages }: ExportedBranch): string {
+  const lines = [`# ${chatroom.title}`, '', `Exported ${new Date().toISOString()} · ${messages.length} messages`, ''];
+  for (const message of messages) {
+    const who = message.role === 'user' ? 'You' : 'Gemini';
+    lines.push(`## ${who} · ${message.createdAt}`, '');
+    if (message.role === 'model' && message.status === 'failed') lines.push(`_(no reply: ${message.error?.message ?? 'failed'})_`);
+    else if (message.role === 'model' && message.status !== 'done') lines.push('_(still being generated)_');
+    else lines.push(message.content);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
