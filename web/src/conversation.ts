@@ -4,7 +4,7 @@
  */
 import { api, ApiError, ok } from './api';
 import { explainQuota, showAllowance } from './allowance';
-import type { Chatroom, ChatroomSettings, Conversation, Message, ModelChoice } from './contract';
+import type { Chatroom, Conversation, Message, ModelChoice, SettingsChange } from './contract';
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
 import { act, clearReport, describe, inform, report } from './report';
@@ -353,15 +353,13 @@ function fillSettings() {
 
 async function saveSettings(): Promise<void> {
   if (!conversation) return;
-  const settings: ChatroomSettings = {
+  const settings: SettingsChange = {
     systemInstruction: systemInstruction.value.trim() || null,
-    model: modelSelect.value || null,
+    // The select offers only what GET /models answered: the enum of this server's document.
+    model: (modelSelect.value || null) as SettingsChange['model'],
     temperature: temperature.value === '' ? null : Number(temperature.value),
   };
-  // API.md: PATCH takes `settings` alone. The published document of this branch still requires
-  // `title`; this widening goes once the server's schema has `settings`.
-  const body = { settings } as unknown as { title: string };
-  const room = await ok(api.PATCH('/chatroom/{id}', { params: { path: { id: conversation.id } }, body }));
+  const room = await ok(api.PATCH('/chatroom/{id}', { params: { path: { id: conversation.id } }, body: { settings } }));
   conversation = { ...conversation, ...room };
   hooks.roomChanged(room);
   inform('Settings saved for this chat.');
