@@ -4,7 +4,7 @@
  * wire. Each scenario signs up its own user, so the daily allowance of one does not leak into another.
  * A screenshot of every step lands in test-artifacts/screenshots/ (CI's artifact folder).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,7 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
         GEMINI_API_KEY: 'test-key',
         GEMINI_BASE_URL: gemini.url,
         GEMINI_MODEL: 'gemini-test',
+        GEMINI_MODELS: 'gemini-test,gemini-other',
         BASIC_DAILY_LIMIT: String(DAILY_LIMIT),
         AUTO_TITLE: 'false',
       },
@@ -264,6 +265,37 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await expect.poll(() => prompts().last().locator('.branch-position').textContent(), WAIT).toBe('2/2');
     await shot('13-edited-prompt');
     expect(gemini.prompts()).toEqual(['Name a colour', 'Name a colour', 'Name a fruit']);
+  });
+
+  it('saves per-chat settings (system instruction, a model from GET /models, temperature) and exports the chat as Markdown', async () => {
+    await signUp();
+    await newChat();
+    await page.getByText('Chat settings').click();
+    await expect.poll(() => page.getByLabel('Model').locator('option').allTextContents(), WAIT).toEqual(['Server default', 'gemini-test (default)', 'gemini-other']);
+    await page.getByLabel('System instruction').fill('Answer like a pirate');
+    await page.getByLabel('Model').selectOption('gemini-other');
+    await page.getByLabel('Temperature').fill('0.3');
+    await button('Save settings').click();
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
+    await shot('17-settings');
+
+    await page.reload();
+    await page.getByText('Chat settings').click();
+    await expect.poll(() => page.getByLabel('System instruction').inputValue(), WAIT).toBe('Answer like a pirate');
+    await expect.poll(() => page.getByLabel('Model').inputValue(), WAIT).toBe('gemini-other');
+    await expect.poll(() => page.getByLabel('Temperature').inputValue(), WAIT).toBe('0.3');
+    await page.getByText('Chat settings').click();
+    await send('Ahoy?');
+    await expect.poll(textOf(replies().last()), WAIT).toBe('Hello from fake Gemini.');
+    await replyFinished();
+
+    const downloaded = page.waitForEvent('download', WAIT);
+    await button('Export Markdown').click();
+    const file = await downloaded;
+    expect(file.suggestedFilename()).toMatch(/\.md$/);
+    const markdown = readFileSync(await file.path(), 'utf8');
+    expect(markdown).toContain('Ahoy?');
+    expect(markdown).toContain('Hello from fake Gemini.');
   });
 
   it('spends the Basic allowance, explains the 429, upgrades through the simulated checkout and sends again', async () => {

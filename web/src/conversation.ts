@@ -347,8 +347,12 @@ async function loadModels(): Promise<void> {
 function fillSettings() {
   const settings = conversation?.settings;
   systemInstruction.value = settings?.systemInstruction ?? '';
-  modelSelect.value = settings?.model ?? '';
   temperature.value = settings?.temperature === null || settings?.temperature === undefined ? '' : String(settings.temperature);
+  // The chosen model can only be selected once the list of models is there.
+  act(async () => {
+    await loadModels();
+    modelSelect.value = conversation?.settings.model ?? '';
+  });
 }
 
 async function saveSettings(): Promise<void> {
@@ -427,7 +431,6 @@ export function startConversation(wiring: typeof hooks): void {
     event.preventDefault();
     act(saveSettings);
   });
-  byId('settings').addEventListener('toggle', () => act(loadModels));
   byId('export-markdown').addEventListener('click', () => act(() => exportAs('markdown')));
   byId('export-json').addEventListener('click', () => act(() => exportAs('json')));
 }
