@@ -155,6 +155,25 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await shot('03-wrong-password');
   });
 
+  it('refreshes an expired access token transparently, and signs out when the session is gone', async () => {
+    await signUp();
+    const tokens = () => page.evaluate(() => localStorage.getItem('gemini-chat.tokens'));
+    const before = await tokens();
+    t.clock.advance(16 * 60_000); // past the access token's 15 minutes
+    await newChat();
+    await expect.poll(() => page.getByRole('navigation', { name: 'Chats' }).getByRole('listitem').count(), WAIT).toBe(1);
+    expect(await tokens()).not.toBe(before);
+
+    // Another device signs this session out: the next call cannot refresh, and the page says so.
+    await page.evaluate(() => {
+      const stored = JSON.parse(localStorage.getItem('gemini-chat.tokens') ?? '{}') as { refreshToken?: string };
+      localStorage.setItem('gemini-chat.tokens', JSON.stringify({ accessToken: 'expired', refreshToken: `${stored.refreshToken ?? ''}x` }));
+    });
+    await button('New chat').click();
+    await page.getByLabel('Mobile number').waitFor(WAIT);
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Your session has ended');
+  });
+
   it('creates, renames and deletes chatrooms in the sidebar', async () => {
     await signUp();
     await newChat();

@@ -34,6 +34,13 @@ export function saveTokens(pair: Tokens | undefined): void {
   else localStorage.removeItem(TOKENS_KEY);
 }
 
+/** The session ended under a call (its refresh was refused): the page has already said so and shown the sign-in. */
+export class SessionEnded extends Error {
+  constructor() {
+    super('Your session has ended: sign in again.');
+  }
+}
+
 /** Called when the session cannot be refreshed any more (spent, revoked, or signed out elsewhere). */
 let onSessionEnded: () => void = () => undefined;
 export const whenSessionEnds = (handler: () => void) => {
@@ -70,7 +77,7 @@ async function authorisedFetch(request: Request): Promise<Response> {
   if (!(await refreshing)) {
     saveTokens(undefined);
     onSessionEnded();
-    return response;
+    throw new SessionEnded();
   }
   return fetch(withToken(retry));
 }

@@ -2,7 +2,7 @@
  * The chat page: sign-in, the chatroom sidebar, the conversation with streamed replies, and the
  * allowance. Plain DOM; every call goes through the typed client in api.ts.
  */
-import { api, ApiError, loadTokens, ok, saveTokens, whenSessionEnds } from './api';
+import { api, ApiError, loadTokens, ok, saveTokens, SessionEnded, whenSessionEnds } from './api';
 import { showConversation, startConversation } from './conversation';
 import { byId, h } from './dom';
 import { showAllowance, watchForPro } from './allowance';
@@ -81,7 +81,7 @@ function leave(message?: string) {
   if (message) report(message);
 }
 
-whenSessionEnds(() => leave('Your session has ended: sign in again.'));
+whenSessionEnds(() => leave(new SessionEnded().message));
 
 // ---- chatrooms -------------------------------------------------------------------------------
 
@@ -207,5 +207,6 @@ if (loadTokens()) {
 
 // Nothing may end in a blank page: an error nobody caught is still shown.
 window.addEventListener('unhandledrejection', (event) => {
+  if (event.reason instanceof SessionEnded) return;
   report(event.reason instanceof ApiError ? event.reason.message : `Something went wrong: ${String(event.reason)}`);
 });

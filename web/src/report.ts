@@ -1,4 +1,4 @@
-import { ApiError } from './api';
+import { ApiError, SessionEnded } from './api';
 import { byId, h } from './dom';
 
 const alertBox = byId('alert');
@@ -32,7 +32,7 @@ export function act(action: () => Promise<void> | void, onError?: (error: unknow
   Promise.resolve()
     .then(action)
     .catch((error: unknown) => {
-      report(describe(error));
+      if (!(error instanceof SessionEnded)) report(describe(error));
       onError?.(error);
     });
 }
