@@ -119,7 +119,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     }),
   );
   await app.register(billingRoutes({ sessions: container.sessions, subscriptions: container.subscriptions, publicBaseUrl: config.PUBLIC_BASE_URL }));
-  await app.register(webhookRoutes({ webhooks: container.webhooks }));
+  await app.register(webhookRoutes({ webhooks: container.webhooks, events: container.metrics.webhookEvents }));
   const { simulator } = container.payments;
   if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: container.clock }));
 

@@ -20,6 +20,7 @@ import { createOfflineModel } from './integrations/gemini/offline-model.js';
 import { allowancePolicy } from './modules/billing/allowance.js';
 import { memoryStopSignals, redisStopSignals, type StopSignals } from './infra/stop-signals.js';
 import { createGenerationJob } from './modules/generation/generation.job.js';
+import { timedModel } from './modules/generation/timed-model.js';
 import { startRecovery } from './modules/generation/recovery.js';
 import { createReplyFollower, type ReplyFollower } from './modules/generation/reply-follower.js';
 import { createRetryPolicy } from './modules/generation/retry-policy.js';
@@ -131,6 +132,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     clock,
   });
 
+  const metrics = createMetrics();
   const model = config.GEMINI_API_KEY
     ? createGeminiModel({
         apiKey: config.GEMINI_API_KEY,
@@ -153,6 +155,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const queue = config.REDIS_URL
     ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
     : createInProcessQueue(queueOptions);
+  metrics.trackQueueDepth(() => queue.depth());
   const stream = redis ? redisReplyStream(redis, log) : memoryReplyStream();
   const stopSignals = redis ? redisStopSignals(redis, log) : memoryStopSignals();
   const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
@@ -213,7 +216,6 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     log,
   });
 
-  const metrics = createMetrics();
   let stopWorker: ((graceMs: number) => Promise<void>) | undefined;
   const running = createRunningReplies({ signals: stopSignals, log });
 
@@ -243,7 +245,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
       void running.listen();
       const job = createGenerationJob({
         database,
-        model,
+        model: timedModel(model, metrics.modelCallDuration),
         stream,
         scheduler,
         running,
@@ -251,6 +253,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
         clock,
         log,
         historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET,
+        metrics,
       });
       const consumer = queue.consume(job);
       const recovery = startRecovery({ database, scheduler, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });

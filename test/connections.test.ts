@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withTimeout } from '../src/infra/deadline.js';
@@ -122,6 +123,27 @@ describe.runIf(testMode === 'services')('connections that heal (services mode on
       payload: JSON.stringify({ title: 'after failover' }),
     });
     expect(created.statusCode).toBe(201);
+  }, 40_000);
+
+  it('survives the backend of a transaction in progress being terminated between two of its queries', async () => {
+    const admin = new pg.Client({ connectionString: services.databaseUrl });
+    await admin.connect();
+    const otherBackends = async () =>
+      Number((await admin.query('select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows[0].count);
+    try {
+      const transaction = t.container.database.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        // The connection is checked out and idle (no query running) when its backend goes: the moment
+        // the pool does not watch it.
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+        await eventually('the backends are gone', async () => ((await otherBackends()) === 0 ? true : undefined));
+        await tx.execute(sql`select 2`);
+      });
+      await expect(transaction).rejects.toThrow();
+    } finally {
+      await admin.end();
+    }
+    await eventually('requests succeed after the transaction lost its connection', async () => ((await listRooms()).statusCode === 200 ? true : undefined));
   }, 40_000);
 
   // `cut`: the server went away (connections reset). `stall`: the network went silent (nothing answers).

@@ -32,6 +32,7 @@ describe.runIf(testMode === 'services')('an api and two worker processes on Post
       ...backends.env,
       NODE_ENV: 'test',
       PORT: String(port),
+      WORKER_PORT: '0', // each worker its own free health port
       HOST: '127.0.0.1',
       JWT_SECRET: TEST_JWT_SECRET,
       REDIS_KEY_PREFIX: `procs-${port}:`,

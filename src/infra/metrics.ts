@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { QueueDepth } from './queue/generation-queue.js';
 
 /**
  * The Prometheus metrics of one process. A registry of its own (not prom-client's global one), so
@@ -7,13 +8,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
-  /** One reply, from the worker picking it up to its end; outcome = done | stopped | failed code | retry. */
-  readonly generationDuration: Histogram<'outcome'>;
+  /** One generation attempt, from pick-up to its end; outcome = done | stopped | retrying | failed, code = the failure's. */
+  readonly generationDuration: Histogram<'outcome' | 'code'>;
   /** One model call; outcome = ok | the model error code. */
   readonly modelCallDuration: Histogram<'outcome'>;
   readonly webhookEvents: Counter<'type' | 'outcome'>;
   /** Reports the queue's depth by state each time /metrics is scraped. */
-  trackQueueDepth(read: () => Promise<Record<string, number>>): void;
+  trackQueueDepth(read: () => Promise<QueueDepth>): void;
 }
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -21,7 +22,7 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export function createMetrics(): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  let readQueueDepth: (() => Promise<Record<string, number>>) | undefined;
+  let readQueueDepth: (() => Promise<QueueDepth>) | undefined;
 
   new Gauge({
     name: 'generation_queue_jobs',
@@ -31,7 +32,8 @@ export function createMetrics(): Metrics {
     async collect() {
       if (!readQueueDepth) return;
       try {
-        for (const [state, count] of Object.entries(await readQueueDepth())) this.set({ state }, count);
+        const depth: QueueDepth = await readQueueDepth();
+        for (const state of ['waiting', 'active', 'delayed'] as const) this.set({ state }, depth[state]);
       } catch {
         // The queue's backend is down: /readyz says so; a scrape still answers with the other metrics.
       }
@@ -50,7 +52,7 @@ export function createMetrics(): Metrics {
     generationDuration: new Histogram({
       name: 'generation_duration_seconds',
       help: 'Generation attempts, from pick-up to outcome',
-      labelNames: ['outcome'],
+      labelNames: ['outcome', 'code'],
       buckets: SECONDS_BUCKETS,
       registers: [registry],
     }),

@@ -7,7 +7,7 @@ import type { TestApp } from './app.js';
 
 /** The generation job wired to a test app's drivers, to run it by hand (optionally on another reply stream). */
 export function jobOf(t: TestApp, overrides: { stream?: Pick<ReplyStream, 'append'>; maxAttempts?: number } = {}) {
-  const { database, model, stream, stopSignals, queue, clock, log } = t.container;
+  const { database, model, stream, stopSignals, queue, clock, log, metrics } = t.container;
   return createGenerationJob({
     database,
     model,
@@ -18,5 +18,6 @@ export function jobOf(t: TestApp, overrides: { stream?: Pick<ReplyStream, 'appen
     clock,
     log,
     historyCharBudget: 10_000,
+    metrics,
   });
 }

@@ -34,11 +34,9 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
 
   let queue: Queue | undefined;
   let producerConnection: Redis | undefined;
-  const producer = () => (queue ??= listenForErrors(createProducer()));
-  // Unheard, a Queue's 'error' (Redis unreachable) is printed to stderr by BullMQ on every reconnection attempt.
-  const listenForErrors = (created: Queue) => created.on('error', (error) => log.warn({ err: error }, 'generation queue error'));
-  const createProducer = () =>
-    new Queue(QUEUE_NAME, {
+  // The 'error' listener: unheard, a Queue's errors (Redis unreachable) go to stderr on every reconnection attempt.
+  const producer = () =>
+    (queue ??= new Queue(QUEUE_NAME, {
       connection: (producerConnection = connect('producer')),
       prefix,
       defaultJobOptions: {
@@ -49,7 +47,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
         removeOnComplete: true,
         removeOnFail: true,
       },
-    });
+    }).on('error', (error) => log.warn({ err: error }, 'generation queue error')));
 
   const consumers = new Set<{ close(graceMs: number): Promise<void> }>();
 
@@ -57,6 +55,10 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     kind: 'bullmq',
     async enqueue(replyId, { priority }) {
       await producer().add('generate', { replyId }, { jobId: replyId, priority: clampPriority(priority) });
+    },
+    async depth() {
+      const counts = await producer().getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+      return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
     },
     async ping() {
       producer();

@@ -56,7 +56,17 @@ export interface GenerationQueue {
   consume(handler: JobHandler): JobConsumer;
   /** Resolves when the queue's backend answers (for /readyz). */
   ping(): Promise<void>;
+  /** Jobs by state, for the queue depth metric. */
+  depth(): Promise<QueueDepth>;
   close(): Promise<void>;
+}
+
+export interface QueueDepth {
+  /** Ready to run, waiting for a worker slot or the model budget. */
+  waiting: number;
+  active: number;
+  /** Waiting out a retry backoff or a deferral. */
+  delayed: number;
 }
 
 /** BullMQ priorities run from 1 to 2^21 - 1. */

@@ -104,6 +104,7 @@ export function createInProcessQueue({ concurrency, callsPerMinute, retry, log }
       return Promise.resolve();
     },
     ping: () => (closed ? Promise.reject(new Error('the queue is closed')) : Promise.resolve()),
+    depth: () => Promise.resolve({ waiting: ready.length, active: running.size, delayed: Math.max(0, live.size - ready.length - running.size) }),
     consume(jobHandler) {
       handler = jobHandler;
       interrupt = new AbortController();

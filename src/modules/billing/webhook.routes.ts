@@ -1,5 +1,23 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Counter } from 'prom-client';
+import { AppError } from '../../http/app-error.js';
 import type { WebhookService } from './webhook.service.js';
+
+type Deps = {
+  webhooks: WebhookService;
+  /** stripe_webhook_events_total{type, outcome}. */
+  events: Pick<Counter<'type' | 'outcome'>, 'inc'>;
+};
+
+/** The event type for the metric: read only from a body whose signature was verified, so no caller can mint label values. */
+function eventTypeOf(body: Buffer): string {
+  try {
+    const { type } = JSON.parse(body.toString('utf8')) as { type?: unknown };
+    return typeof type === 'string' && /^[a-z_.]{1,80}$/.test(type) ? type : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * POST /webhook/stripe in a plugin of its own, whose body parser keeps the raw bytes: Stripe signs
@@ -7,7 +25,7 @@ import type { WebhookService } from './webhook.service.js';
  * Every other route keeps normal JSON parsing.
  */
 export const webhookRoutes =
-  ({ webhooks }: { webhooks: WebhookService }): FastifyPluginAsync =>
+  ({ webhooks, events }: Deps): FastifyPluginAsync =>
   async (app) => {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -17,7 +35,14 @@ export const webhookRoutes =
     app.post('/webhook/stripe', { schema: { tags: ['subscriptions'] }, bodyLimit: 1024 * 1024 }, async (request) => {
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const signature = request.headers['stripe-signature'];
-      await webhooks.handle(body, typeof signature === 'string' ? signature : undefined);
+      try {
+        const outcome = await webhooks.handle(body, typeof signature === 'string' ? signature : undefined);
+        events.inc({ type: eventTypeOf(body), outcome });
+      } catch (error) {
+        const rejected = error instanceof AppError && error.code === 'INVALID_SIGNATURE';
+        events.inc(rejected ? { type: 'unverified', outcome: 'rejected' } : { type: eventTypeOf(body), outcome: 'error' });
+        throw error;
+      }
       return { received: true };
     });
   };

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
+import { withTimeout } from '../../infra/deadline.js';
 import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
@@ -9,6 +10,7 @@ import { contextFor } from './reply-context.js';
 import { completeReply, failReply, findReply, startReply } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
+import type { Metrics } from '../../infra/metrics.js';
 import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
 
 type Deps = {
@@ -21,11 +23,15 @@ type Deps = {
   clock: Clock;
   log: FastifyBaseLogger;
   historyCharBudget: number;
+  metrics: Pick<Metrics, 'generationDuration'>;
 };
 
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
 const DEFER_MS = 1_000;
 const SAVE_TRIES = 3;
+/** A stream write that takes longer is given up (a Redis outage can hold a command for long): the generation goes on. */
+const STREAM_WRITE_TIMEOUT_MS = 1_000;
+const SCHEDULE_TIMEOUT_MS = 3_000;
 
 /** What the client is told when a reply fails; the raw error stays in the log. */
 const FAILURE_MESSAGES: Record<FailureCode, string> = {
@@ -70,7 +76,7 @@ function linkedAbort(...parents: AbortSignal[]) {
  * The worker's job: generate one reply. Idempotent: a reply already finished is left alone, so a
  * duplicate or re-run job changes nothing.
  */
-export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget }: Deps): JobHandler {
+export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics }: Deps): JobHandler {
   const { db } = database;
 
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome) {
@@ -80,6 +86,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       case 'failed':
       case 'retrying': {
         const { source, code } = outcome.failure;
+        metrics.generationDuration.observe({ outcome: outcome.kind, code }, durationMs / 1000);
         // The error itself was logged where it happened, with its stack.
         const message = outcome.kind === 'failed' ? 'generation failed for good' : 'generation attempt failed; will retry';
         log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code }, message);
@@ -87,6 +94,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       }
       case 'done':
       case 'stopped':
+        metrics.generationDuration.observe({ outcome: outcome.kind, code: '' }, durationMs / 1000);
         log.info({ ...fields, ...outcome, kind: undefined }, outcome.kind === 'done' ? 'reply generated' : 'reply stopped');
         return;
       case 'interrupted':
@@ -100,7 +108,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   /** The stream is how listeners learn of progress, not where the reply lives: its failures never fail the reply. */
   async function tellListeners(replyId: string, event: Parameters<ReplyStream['append']>[1], jobLog: FastifyBaseLogger): Promise<boolean> {
     try {
-      await stream.append(replyId, event);
+      await withTimeout(stream.append(replyId, event), STREAM_WRITE_TIMEOUT_MS, 'the reply stream');
       return true;
     } catch (error) {
       jobLog.warn({ err: error, source: 'storage' satisfies FailureSource, code: 'REPLY_STREAM_UNAVAILABLE' }, 'could not write to the reply stream');
@@ -205,7 +213,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   /** The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. */
   async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger) {
     await tellListeners(replyId, { type: 'end' }, jobLog);
-    await scheduler.scheduleNext(chatroomId).catch((error: unknown) =>
+    await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue').catch((error: unknown) =>
       // The recovery sweep schedules it later; the reply itself is safe.
       jobLog.error({ err: error, source: 'storage' satisfies FailureSource }, 'could not schedule the next reply of the chatroom'),
     );

@@ -1,12 +1,15 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
+import { withTimeout } from '../../infra/deadline.js';
 import { STREAM_START, type ReplyStream } from '../../infra/reply-stream.js';
 import type { StopSignals } from '../../infra/stop-signals.js';
 import { refundPrompt } from '../billing/allowance.js';
 import type { ReplyFollower } from './reply-follower.js';
 import { findReply, stopReply, unfinishedRepliesIn, type MessageRow } from './reply.repository.js';
 import type { Scheduler } from './scheduling.js';
+
+const CHECK_TIMEOUT_MS = 1_000;
 
 /** The abort reason of a generation that its owner stopped. */
 export class StopRequested extends Error {
@@ -60,7 +63,7 @@ export function createRunningReplies({ signals, log }: { signals: StopSignals; l
         if (running.get(replyId) === controller) running.delete(replyId);
       };
       try {
-        if (await signals.isRequested(replyId)) onStop(replyId);
+        if (await withTimeout(signals.isRequested(replyId), CHECK_TIMEOUT_MS, 'the stop signals')) onStop(replyId);
       } catch (error) {
         log.warn({ err: error, replyId }, 'could not check for a stop request; the published one still reaches us');
       }
@@ -140,7 +143,8 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
     async chatroomDeleting(chatroomId: string): Promise<{ deleted(): Promise<void> }> {
       const replies = await unfinishedRepliesIn(database.db, chatroomId);
       for (const reply of replies) {
-        await signals.request(reply.id);
+        // The delete goes ahead whatever happens here: a worker that misses the signal finds the reply gone.
+        await signals.request(reply.id).catch((error: unknown) => log.warn({ err: error, replyId: reply.id }, 'could not signal the stop'));
         await endStopped(database, reply.id, '', ['pending'], clock.now());
       }
       return {
