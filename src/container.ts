@@ -26,6 +26,7 @@ import { createReplyFollower, type ReplyFollower } from './modules/generation/re
 import { createRetryPolicy } from './modules/generation/retry-policy.js';
 import { createScheduler } from './modules/generation/scheduling.js';
 import { createReplyStopper, createRunningReplies } from './modules/generation/stopping.js';
+import { createTitling } from './modules/generation/titles.js';
 import { createMessageService, type MessageService } from './modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from './modules/messages/stream-slots.js';
 import { randomBytes } from 'node:crypto';
@@ -243,6 +244,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     startWorker() {
       if (stopWorker) return;
       void running.listen();
+      const titling = createTitling({ database, model, queue, chatrooms, log });
       const job = createGenerationJob({
         database,
         model: timedModel(model, metrics.modelCallDuration),
@@ -254,8 +256,9 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
         log,
         historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET,
         metrics,
+        ...(config.AUTO_TITLE ? { onReplyDone: titling.replyDone } : {}),
       });
-      const consumer = queue.consume(job);
+      const consumer = queue.consume(titling.handler(job));
       const recovery = startRecovery({ database, scheduler, clock, log, intervalSeconds: config.GENERATION_RECOVERY_INTERVAL_SECONDS });
       stopWorker = async (graceMs) => {
         recovery.stop();

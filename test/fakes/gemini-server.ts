@@ -19,7 +19,7 @@ export type GeminiStep =
       chunkDelayMs?: number;
       finishReason?: string;
       usage?: { promptTokenCount: number; candidatesTokenCount: number };
-      /** Stream: wait for this before the first chunk (a test holds the model until it is ready). */
+      /** Wait for this before the first chunk (stream) or the answer (a test holds the model until it is ready). */
       gate?: Promise<void>;
       /** Stream: after this many chunks, stop writing and keep the response open (until the client goes). */
       hangAfter?: number;
@@ -212,6 +212,7 @@ function candidate(text: string, finishReason?: string) {
 }
 
 async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind: 'reply' }>, model: string, usage: Usage, gone: AbortSignal) {
+  if (step.gate) await Promise.race([step.gate, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
   if (!(await pause((step.chunkDelayMs ?? 0) * step.chunks.length, gone))) return;
   sendJson(res, 200, {
     candidates: [candidate(step.chunks.join(''), step.finishReason ?? 'STOP')],

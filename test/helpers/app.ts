@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createContainer, databaseOptionsFrom, type Container, type ContainerOverrides } from '../../src/container.js';
+import type { DatabaseOptions } from '../../src/infra/db/client.js';
 import { createLogger } from '../../src/infra/logger.js';
 import { TestClock } from './clock.js';
 import { provisionBackends } from './mode.js';
@@ -30,6 +31,11 @@ export interface TestAppOptions {
   overrides?: Pick<ContainerOverrides, 'cache'>;
   /** Services mode only: reach PostgreSQL and Redis through TCP proxies the test can cut. */
   throughProxies?: boolean;
+  /**
+   * Runs on the test's fresh database before the app opens it (which applies the migrations), and
+   * may swap it for another (e.g. an embedded one on disk, prepared by hand).
+   */
+  prepareDatabase?: (database: DatabaseOptions) => Promise<DatabaseOptions>;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -52,6 +58,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATA_DIR: '/nonexistent-data-dir-for-tests',
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
+    // Titles call the model too: off unless a test is about them, so that model calls stay countable.
+    AUTO_TITLE: 'false',
     // Jobs still running when a test app closes get a short grace, then go back to the queue.
     SHUTDOWN_GRACE_MS: '2000',
     ...backends.env,
@@ -68,7 +76,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = new TestClock();
   // PostgreSQL as configured (DATABASE_URL, through the proxies if asked, the pool settings), in the test's pool size.
   const configured = databaseOptionsFrom(config);
-  const database = configured.kind === 'postgres' && backends.database.kind === 'postgres' ? { ...configured, poolSize: backends.database.poolSize } : backends.database;
+  const provisioned = configured.kind === 'postgres' && backends.database.kind === 'postgres' ? { ...configured, poolSize: backends.database.poolSize } : backends.database;
+  const database = options.prepareDatabase ? await options.prepareDatabase(provisioned) : provisioned;
   const container = await createContainer(config, log, {
     clock,
     database,

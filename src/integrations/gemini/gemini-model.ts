@@ -1,6 +1,6 @@
 import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
 import { deadline } from '../../infra/deadline.js';
-import { ModelError, type ChatModel, type ChatTurn, type ModelOutcome } from './model.js';
+import { ModelError, tidyTitle, type ChatModel, type ChatTurn, type GenerationSettings, type ModelOutcome } from './model.js';
 
 export interface GeminiOptions {
   apiKey: string;
@@ -38,6 +38,12 @@ function textOf(chunk: GenerateContentResponse): string {
     .join('');
 }
 
+const TITLE_INSTRUCTION =
+  'You name conversations. Answer with a short title (at most six words) for the conversation below, in its language: ' +
+  'no quotes, no trailing period, nothing else.';
+/** A snippet of each side is plenty to name a conversation, and keeps the title call cheap. */
+const TITLE_SNIPPET_CHARS = 1_000;
+
 /** Only this folder imports @google/genai. */
 export function createGeminiModel(options: GeminiOptions): ChatModel {
   const ai = new GoogleGenAI({
@@ -48,7 +54,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
 
   return {
     name: options.model,
-    async generate(turns: ChatTurn[], onDelta, signal): Promise<ModelOutcome> {
+    async generate(turns: ChatTurn[], onDelta, signal, settings: GenerationSettings = {}): Promise<ModelOutcome> {
       // Our own deadline, so that a timeout is told apart from the caller's cancellation.
       const call = deadline(options.timeoutMs, signal);
       const abortSignal = call.signal;
@@ -59,13 +65,16 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
       // dressed up as a model error: it must not look like a network failure of Gemini.
       let callbackFailure: { error: unknown } | undefined;
       try {
+        const systemInstruction = settings.systemInstruction ?? options.systemInstruction;
         const stream = await ai.models.generateContentStream({
-          model: options.model,
+          // The chatroom's model, if it chose one (from GEMINI_MODELS), goes in the call's path.
+          model: settings.model ?? options.model,
           contents: turns.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
           config: {
             abortSignal,
             maxOutputTokens: options.maxOutputTokens,
-            ...(options.systemInstruction ? { systemInstruction: options.systemInstruction } : {}),
+            ...(systemInstruction ? { systemInstruction } : {}),
+            ...(settings.temperature === null || settings.temperature === undefined ? {} : { temperature: settings.temperature }),
           },
         });
         for await (const chunk of stream) {
@@ -102,6 +111,28 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
         throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${finishReason})`);
       }
       return { finishReason, usage };
+    },
+
+    async proposeTitle({ prompt, reply }, maxChars, signal): Promise<string> {
+      const call = deadline(options.timeoutMs, signal);
+      try {
+        const response = await ai.models.generateContent({
+          model: options.model,
+          contents: [
+            {
+              role: 'user',
+              parts: [{ text: `User: ${prompt.slice(0, TITLE_SNIPPET_CHARS)}\n\nAssistant: ${reply.slice(0, TITLE_SNIPPET_CHARS)}` }],
+            },
+          ],
+          config: { abortSignal: call.signal, systemInstruction: TITLE_INSTRUCTION },
+        });
+        return tidyTitle(textOf(response), maxChars);
+      } catch (error) {
+        signal.throwIfAborted();
+        throw toModelError(error, call.timedOut);
+      } finally {
+        call.dispose();
+      }
     },
   };
 }

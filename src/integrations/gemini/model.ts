@@ -11,6 +11,13 @@ export interface ModelOutcome {
   usage: { promptTokens: number; outputTokens: number } | null;
 }
 
+/** A chatroom's own settings for its replies; each null or absent = the server's default. */
+export interface GenerationSettings {
+  model?: string | null;
+  systemInstruction?: string | null;
+  temperature?: number | null;
+}
+
 export interface ChatModel {
   readonly name: string;
   /**
@@ -18,7 +25,18 @@ export interface ChatModel {
    * ModelError for the model's own failures; an error thrown by `onDelta` is passed through
    * unchanged (it is the caller's failure, not the model's).
    */
-  generate(turns: ChatTurn[], onDelta: (text: string) => Promise<void>, signal: AbortSignal): Promise<ModelOutcome>;
+  generate(turns: ChatTurn[], onDelta: (text: string) => Promise<void>, signal: AbortSignal, settings?: GenerationSettings): Promise<ModelOutcome>;
+  /** A short title (at most `maxChars`) for a conversation that starts with this exchange. Throws ModelError. */
+  proposeTitle(exchange: { prompt: string; reply: string }, maxChars: number, signal: AbortSignal): Promise<string>;
+}
+
+/** A proposed title made fit to show: one line, no quotes or trailing period, at most `maxChars`. */
+export function tidyTitle(raw: string, maxChars: number): string {
+  const line = raw.replace(/\s+/g, ' ').trim().replace(/^["'`*#\s]+|["'`*.\s]+$/g, '');
+  if (line.length <= maxChars) return line;
+  const cut = line.slice(0, maxChars - 1);
+  const atWord = cut.lastIndexOf(' ');
+  return `${(atWord > maxChars / 2 ? cut.slice(0, atWord) : cut).trimEnd()}…`;
 }
 
 export type ModelErrorCode =

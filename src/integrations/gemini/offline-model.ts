@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChatModel, ChatTurn, ModelOutcome } from './model.js';
+import { tidyTitle, type ChatModel, type ChatTurn, type ModelOutcome } from './model.js';
 
 const estimateTokens = (text: string) => Math.ceil(text.length / 4);
 
@@ -28,5 +28,7 @@ export function createOfflineModel({ delayMs = 15 }: { delayMs?: number } = {}):
         usage: { promptTokens: estimateTokens(turns.map((t) => t.text).join('')), outputTokens: estimateTokens(reply) },
       };
     },
+    // No model to ask: the first words of the prompt make the title.
+    proposeTitle: ({ prompt }, maxChars) => Promise.resolve(tidyTitle(prompt.split(/\s+/).slice(0, 8).join(' '), maxChars)),
   };
 }

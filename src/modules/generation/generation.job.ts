@@ -6,8 +6,9 @@ import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
 import { refundPrompt } from '../billing/allowance.js';
+import { findChatroom } from '../chatrooms/chatroom.repository.js';
 import { contextFor } from './reply-context.js';
-import { completeReply, failReply, findReply, startReply } from './reply.repository.js';
+import { completeReply, failReply, findReply, startReply, type MessageRow } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
 import type { Metrics } from '../../infra/metrics.js';
@@ -24,6 +25,8 @@ type Deps = {
   log: FastifyBaseLogger;
   historyCharBudget: number;
   metrics: Pick<Metrics, 'generationDuration'>;
+  /** Told after a reply is done and its listeners have ended (automatic titles); must not throw. */
+  onReplyDone?: (reply: MessageRow) => Promise<void>;
 };
 
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
@@ -76,7 +79,7 @@ function linkedAbort(...parents: AbortSignal[]) {
  * The worker's job: generate one reply. Idempotent: a reply already finished is left alone, so a
  * duplicate or re-run job changes nothing.
  */
-export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics }: Deps): JobHandler {
+export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics, onReplyDone }: Deps): JobHandler {
   const { db } = database;
 
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome) {
@@ -161,6 +164,9 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       // An earlier attempt may have streamed part of a text that this one replaces.
       if (reply.status === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
       const turns = await store(() => contextFor(db, claimed, historyCharBudget));
+      // The chatroom's own model, system instruction and temperature (null = the server's).
+      const room = await store(() => findChatroom(db, claimed.chatroomId));
+      const settings = { model: room?.model, systemInstruction: room?.systemInstruction, temperature: room?.temperature };
 
       let streamBroken = false;
       let result: ModelOutcome | undefined;
@@ -179,6 +185,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
             }
           },
           call.signal,
+          settings,
         );
       } catch (error) {
         if (!call.signal.aborted) throw error;
@@ -207,6 +214,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       registration.dispose();
     }
     await finish(reply.chatroomId, replyId, jobLog);
+    if (outcome.kind === 'done') await onReplyDone?.(reply);
     return outcome;
   }
 

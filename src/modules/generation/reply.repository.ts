@@ -45,6 +45,17 @@ export function historyOnPathTo(db: Executor, reply: MessageRow, maxTurns: numbe
     .limit(maxTurns);
 }
 
+/** The chatroom's oldest reply that is done, on any branch (the exchange a title is made from). */
+export async function firstFinishedReplyOf(db: Executor, chatroomId: string): Promise<MessageRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.chatroomId, chatroomId), eq(messages.role, 'model'), eq(messages.status, 'done')))
+    .orderBy(asc(messages.seq))
+    .limit(1);
+  return row;
+}
+
 /** The oldest unfinished reply of a chatroom: the one whose turn it is. */
 export async function chatroomHead(db: Executor, chatroomId: string): Promise<MessageRow | undefined> {
   const [row] = await db

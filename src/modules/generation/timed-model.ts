@@ -21,5 +21,7 @@ export function timedModel(model: ChatModel, histogram: Pick<Histogram<'outcome'
         throw error;
       }
     },
+    // Titles are not replies: they stay out of the reply model-call histogram.
+    proposeTitle: (...args: Parameters<ChatModel['proposeTitle']>) => model.proposeTitle(...args),
   };
 }
