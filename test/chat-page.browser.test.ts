@@ -286,7 +286,7 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     expect(gemini.prompts()).toEqual(['Name a colour', 'Name a colour', 'Name a fruit']);
   });
 
-  it('saves per-chat settings (system instruction, a model from GET /models, temperature) and exports the chat as Markdown', async () => {
+  it('saves per-chat settings (system instruction, a model from GET /models, temperature) that the model then gets, and exports the chat as Markdown', async () => {
     await signUp();
     await newChat();
     await page.getByText('Chat settings').click();
@@ -307,6 +307,10 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await send('Ahoy?');
     await expect.poll(textOf(replies().last()), WAIT).toBe('Hello from fake Gemini.');
     await replyFinished();
+    const [call] = gemini.requests;
+    expect(call?.model).toBe('gemini-other');
+    expect(JSON.stringify(call?.body.systemInstruction)).toContain('Answer like a pirate');
+    expect(call?.body.generationConfig).toMatchObject({ temperature: 0.3 });
 
     const downloaded = page.waitForEvent('download', WAIT);
     await button('Export Markdown').click();

@@ -257,6 +257,20 @@ async function stream(chatroomId: string, first: (reader: AbortController) => Pr
   if (outcome === 'cut') report('The connection to the reply was lost: reload the page to see how it ended.');
   await showAllowance().catch(() => undefined);
   hooks.refreshRooms();
+  // A first reply gets the chatroom a title soon after (its own job): look again once, a little later.
+  if (conversation?.id === chatroomId && conversation.title === 'New chat') setTimeout(() => void titleLater(chatroomId), TITLE_LOOK_AGAIN_MS);
+}
+
+const TITLE_LOOK_AGAIN_MS = 3_000;
+
+async function titleLater(chatroomId: string) {
+  const room = await ok(api.GET('/chatroom/{id}', { params: { path: { id: chatroomId } } })).catch(() => undefined);
+  if (!room || room.title === 'New chat') return;
+  hooks.roomChanged(room);
+  if (conversation?.id === chatroomId) {
+    conversation.title = room.title;
+    title.textContent = room.title;
+  }
 }
 
 async function reload(chatroomId: string) {
