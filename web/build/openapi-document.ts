@@ -1,14 +1,24 @@
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createContainer } from '../../src/container.js';
-import { createLogger } from '../../src/infra/logger.js';
+import { pathToFileURL } from 'node:url';
+
+import type * as AppModule from '../../src/app.js';
+import type * as ConfigModule from '../../src/config.js';
+import type * as ContainerModule from '../../src/container.js';
+import type * as LoggerModule from '../../src/infra/logger.js';
 
 /**
  * The OpenAPI document exactly as the server publishes it at /openapi.json: the app is built (on an
  * in-memory database, without listening) and asked for it, so the page's types come from the same
- * route schemas that validate and serialise the real answers.
+ * route schemas that validate and serialise the real answers. `from` is the server's code: `dist`
+ * right after `tsc` (what `npm run build` uses: no transpiling twice), or `src` through tsx.
  */
-export async function openApiDocument(): Promise<Record<string, unknown>> {
+export async function openApiDocument(projectDir: string, from: 'src' | 'dist'): Promise<unknown> {
+  const load = <T>(path: string) => import(pathToFileURL(`${projectDir}${from}/${path}`).href) as Promise<T>;
+  const [{ buildApp }, { loadConfig }, { createContainer }, { createLogger }] = await Promise.all([
+    load<typeof AppModule>('app.js'),
+    load<typeof ConfigModule>('config.js'),
+    load<typeof ContainerModule>('container.js'),
+    load<typeof LoggerModule>('infra/logger.js'),
+  ]);
   const config = loadConfig({
     NODE_ENV: 'development',
     LOG_LEVEL: 'silent',
@@ -20,7 +30,7 @@ export async function openApiDocument(): Promise<Record<string, unknown>> {
   try {
     const app = await buildApp(container);
     await app.ready();
-    const document = app.swagger() as unknown as Record<string, unknown>;
+    const document = app.swagger();
     await app.close();
     return document;
   } finally {
