@@ -5,6 +5,7 @@
  *   2. the page type-checked against them (a route whose schema lies breaks this step);
  *   3. the page bundled by esbuild into one script, with its HTML and stylesheet beside it.
  *
+ * `--types` does step 1 alone (npm run lint: the type-aware rules need the page's types).
  * `--check` stops after step 2 (npm run typecheck; the server's code read from src/). `--bundle-only`
  * skips steps 1 and 2 (the browser tests, which need the page but not its types). With no flag (npm
  * run build, right after tsc) the document comes from the freshly compiled dist/.
@@ -58,11 +59,9 @@ export async function bundlePage(outDir = PAGE_OUTPUT_DIR): Promise<void> {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const mode = process.argv[2];
   try {
-    if (mode !== '--bundle-only') {
-      await generateApiTypes(mode === '--check' ? 'src' : 'dist');
-      typeCheckPage();
-    }
-    if (mode !== '--check') await bundlePage();
+    if (mode !== '--bundle-only') await generateApiTypes(mode === undefined ? 'dist' : 'src');
+    if (mode === undefined || mode === '--check') typeCheckPage();
+    if (mode === undefined || mode === '--bundle-only') await bundlePage();
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;

@@ -20,6 +20,7 @@ interface Resume {
 }
 
 const RECONNECT_ATTEMPTS = 5;
+const RECONNECT_BACKOFF_MS = 500;
 
 const title = byId('room-title');
 const log = byId('conversation');
@@ -236,6 +237,8 @@ async function stream(chatroomId: string, first: (reader: AbortController) => Pr
       return await readReply(await open(reader), resume, reader);
     } catch (error) {
       if (reader.signal.aborted) return 'left';
+      // A connection that broke once the reply exists is picked up again; before that, the send failed.
+      if (resume.replyId && !(error instanceof ApiError)) return 'cut';
       throw error;
     }
   };
@@ -243,6 +246,7 @@ async function stream(chatroomId: string, first: (reader: AbortController) => Pr
   try {
     outcome = await read(first);
     for (let attempt = 1; outcome === 'cut' && resume.replyId && attempt <= RECONNECT_ATTEMPTS; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_BACKOFF_MS * attempt));
       outcome = await read((again) => followReply(resume, again)).catch((error: unknown) => {
         if (attempt === RECONNECT_ATTEMPTS) throw error;
         return 'cut' as const;
