@@ -10,6 +10,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseOptions } from '../src/infra/db/client.js';
+import { tidyTitle } from '../src/integrations/gemini/model.js';
 import { startFakeGemini, type FakeGemini, type RecordedGeminiRequest } from './fakes/gemini-server.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, json, makeMobile, sendOtp, signIn, type SignedInUser } from './helpers/factories.js';
@@ -376,6 +377,12 @@ describe('automatic titles', () => {
     expect((await list()).json().items[0].title).toBe('Trip to Goa in December');
     expect(turnsOf(titleCalls()[0])?.[0]).toContain('Is Goa nice in December?');
     expect(await usedToday(user)).toBe(1);
+  });
+
+  it('makes a proposal fit: one line of at most 60 characters, cut at a word', () => {
+    const title = tidyTitle(`"${'A rather long title about travelling by night train '.repeat(3)}."\n`, 60);
+    expect(title.length).toBeLessThanOrEqual(60);
+    expect(title).toMatch(/^A rather long title about travelling by night train A…$/);
   });
 
   it('keeps the name of a chatroom renamed before its first reply', async () => {

@@ -67,6 +67,8 @@ describe.runIf(testMode === 'services')('api and worker as separate processes on
       REDIS_KEY_PREFIX: `roles-${port}:`,
       GEMINI_API_KEY: 'test-key',
       GEMINI_BASE_URL: gemini.url,
+      // No title calls: the model's requests are counted.
+      AUTO_TITLE: 'false',
       LOG_LEVEL: 'warn',
     };
     gemini.enqueue({ kind: 'reply', chunks: ['from ', 'the ', 'worker ', 'process'] });

@@ -38,6 +38,8 @@ describe.runIf(testMode === 'services')('an api and two worker processes on Post
       REDIS_KEY_PREFIX: `procs-${port}:`,
       GEMINI_API_KEY: 'test-key',
       GEMINI_BASE_URL: gemini.url,
+      // No title calls: the model's requests are counted.
+      AUTO_TITLE: 'false',
       LOG_LEVEL: 'warn',
     };
     gemini.setDefault({ kind: 'reply', chunks: ['Answer ', 'here.'], chunkDelayMs: 100 });

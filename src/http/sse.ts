@@ -42,6 +42,8 @@ export function eventStreams(app: FastifyInstance, { keepAliveMs }: { keepAliveM
       'x-request-id': request.id,
       ...headers,
     });
+    // Headers go out now: a client following a quiet reply learns at once that its stream is open.
+    raw.flushHeaders();
     // A comment line now and then keeps proxies from closing a quiet stream.
     const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), keepAliveMs);
     heartbeat.unref();

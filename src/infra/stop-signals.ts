@@ -58,7 +58,9 @@ export function memoryStopSignals(): StopSignals {
   emitter.setMaxListeners(0);
   return {
     request(replyId) {
-      requested.set(replyId, Date.now() + REMEMBER_SECONDS * 1000);
+      const now = Date.now();
+      if (requested.size > 10_000) for (const [id, until] of requested) if (until < now) requested.delete(id);
+      requested.set(replyId, now + REMEMBER_SECONDS * 1000);
       emitter.emit('stop', replyId);
       return Promise.resolve();
     },

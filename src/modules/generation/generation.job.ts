@@ -8,7 +8,7 @@ import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js
 import { refundPrompt } from '../billing/allowance.js';
 import { findChatroom } from '../chatrooms/chatroom.repository.js';
 import { contextFor } from './reply-context.js';
-import { completeReply, failReply, findReply, startReply, type MessageRow } from './reply.repository.js';
+import { completeReply, failReply, findReply, releaseReply, startReply, type MessageRow } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
 import type { Metrics } from '../../infra/metrics.js';
@@ -53,7 +53,7 @@ const FAILURE_MESSAGES: Record<FailureCode, string> = {
 type JobOutcome =
   | { kind: 'done'; finishReason: string | null; chars: number; turns: number }
   | { kind: 'stopped'; chars: number }
-  | { kind: 'failed'; failure: Failure }
+  | { kind: 'failed'; failure: Failure; error: unknown }
   | { kind: 'retrying'; failure: Failure; error: unknown }
   | { kind: 'interrupted' }
   | { kind: 'deferred'; blockedBy: string }
@@ -90,9 +90,8 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       case 'retrying': {
         const { source, code } = outcome.failure;
         metrics.generationDuration.observe({ outcome: outcome.kind, code }, durationMs / 1000);
-        // The error itself was logged where it happened, with its stack.
         const message = outcome.kind === 'failed' ? 'generation failed for good' : 'generation attempt failed; will retry';
-        log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code }, message);
+        log[outcome.kind === 'failed' ? 'error' : 'warn']({ ...fields, source, code, err: outcome.error }, message);
         return;
       }
       case 'done':
@@ -147,7 +146,11 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       return { kind: 'skipped', reason: 'gone' };
     }
     if (reply.role !== 'model') return { kind: 'skipped', reason: 'not a reply' };
-    if (reply.status === 'done' || reply.status === 'failed') return { kind: 'skipped', reason: 'finished' };
+    if (reply.status === 'done' || reply.status === 'failed') {
+      // A re-run of a finished reply (its worker died after saving it): make sure the chatroom moves on.
+      await finishScheduling(reply.chatroomId, jobLog);
+      return { kind: 'skipped', reason: 'finished' };
+    }
     const blocker = await store(() => scheduler.blockerOf(reply));
     if (blocker) {
       await scheduler.scheduleNext(reply.chatroomId);
@@ -203,12 +206,18 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
         outcome = { kind: 'stopped', chars: text.length };
       }
     } catch (error) {
+      const retrying = !(error instanceof JobInterrupted) && policy.retries(classifyFailure(error), run.attempt);
+      if (error instanceof JobInterrupted || retrying) {
+        // Back to the queue: nobody generates it until the next attempt takes it.
+        await releaseReply(db, replyId, clock.now()).catch((releaseError: unknown) =>
+          jobLog.warn({ err: releaseError, source: 'storage' satisfies FailureSource }, 'could not mark the reply pending again'),
+        );
+      }
       if (error instanceof JobInterrupted) throw error;
       const failure = classifyFailure(error);
-      jobLog.warn({ err: error, source: failure.source, code: failure.code }, 'generation attempt failed');
-      if (policy.retries(failure, run.attempt)) return { kind: 'retrying', failure, error };
+      if (retrying) return { kind: 'retrying', failure, error };
       await fail(replyId, failure.code);
-      outcome = { kind: 'failed', failure };
+      outcome = { kind: 'failed', failure, error };
     } finally {
       call.dispose();
       registration.dispose();
@@ -221,6 +230,10 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   /** The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. */
   async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger) {
     await tellListeners(replyId, { type: 'end' }, jobLog);
+    await finishScheduling(chatroomId, jobLog);
+  }
+
+  async function finishScheduling(chatroomId: string, jobLog: FastifyBaseLogger) {
     await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue').catch((error: unknown) =>
       // The recovery sweep schedules it later; the reply itself is safe.
       jobLog.error({ err: error, source: 'storage' satisfies FailureSource }, 'could not schedule the next reply of the chatroom'),

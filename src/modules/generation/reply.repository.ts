@@ -103,6 +103,17 @@ export async function startReply(db: Executor, id: string, now: Date): Promise<M
   return row;
 }
 
+/**
+ * Gives a reply back to the queue (a retry later, or another worker after a shutdown): `pending`
+ * means nobody is generating it, so a stop ends it at once instead of waiting for a worker.
+ */
+export async function releaseReply(db: Executor, id: string, now: Date): Promise<void> {
+  await db
+    .update(messages)
+    .set({ status: 'pending', updatedAt: now })
+    .where(and(eq(messages.id, id), eq(messages.status, 'streaming')));
+}
+
 export interface ReplyResult {
   content: string;
   finishReason: string | null;

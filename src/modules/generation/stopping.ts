@@ -96,6 +96,8 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
   async function stopPending(reply: MessageRow): Promise<MessageRow | undefined> {
     const stopped = await endStopped(database, reply.id, '', ['pending'], clock.now());
     if (!stopped) return undefined;
+    // An earlier attempt may have streamed text that this ending drops.
+    await stream.append(reply.id, { type: 'reset' }).catch(() => undefined);
     await announceEnd(reply.id);
     await scheduler.scheduleNext(reply.chatroomId).catch((error: unknown) => log.error({ err: error }, 'could not schedule the next reply'));
     return stopped;
@@ -136,20 +138,23 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
     },
 
     /**
-     * Before a chatroom is deleted: every unfinished reply of it is stopped (a pending one gives its
-     * prompt back). Returns what to do once it is deleted: end the streams of those replies, so
-     * that their followers end (they find the reply gone).
+     * Before a chatroom is deleted: every pending reply of it is stopped (giving its prompt back).
+     * Returns what to do once it is deleted: stop the generations still running and end the streams
+     * of those replies, so that their followers end (they find the reply gone).
      */
     async chatroomDeleting(chatroomId: string): Promise<{ deleted(): Promise<void> }> {
       const replies = await unfinishedRepliesIn(database.db, chatroomId);
-      for (const reply of replies) {
-        // The delete goes ahead whatever happens here: a worker that misses the signal finds the reply gone.
-        await signals.request(reply.id).catch((error: unknown) => log.warn({ err: error, replyId: reply.id }, 'could not signal the stop'));
-        await endStopped(database, reply.id, '', ['pending'], clock.now());
-      }
+      for (const reply of replies) await endStopped(database, reply.id, '', ['pending'], clock.now());
       return {
         async deleted() {
-          for (const reply of replies) await announceEnd(reply.id);
+          for (const reply of replies) {
+            // Signalled only once the rows are gone: a worker that stopped earlier could store its reply
+            // as stopped and end its stream with `done` before the delete, racing it. Now it finds the
+            // reply gone, and every follower ends with MESSAGE_NOT_FOUND. A missed signal costs
+            // nothing either: the worker finds the reply gone when it tries to store it.
+            await signals.request(reply.id).catch((error: unknown) => log.warn({ err: error, replyId: reply.id }, 'could not signal the stop'));
+            await announceEnd(reply.id);
+          }
         },
       };
     },

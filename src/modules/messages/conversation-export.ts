@@ -19,7 +19,7 @@ export function exportFileName(chatroom: ChatroomDto, format: 'json' | 'markdown
 
 /** The branch as a readable transcript: one section per turn, replies as the model wrote them (Markdown already). */
 export function toMarkdown({ chatroom, messages }: ExportedBranch): string {
-  const lines = [`# ${chatroom.title}`, '', `Exported ${new Date().toISOString()} · ${messages.length} messages`, ''];
+  const lines = [`# ${chatroom.title}`, '', `${messages.length} messages, the branch on screen`, ''];
   for (const message of messages) {
     const who = message.role === 'user' ? 'You' : 'Gemini';
     lines.push(`## ${who} · ${message.createdAt}`, '');
