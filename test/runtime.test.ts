@@ -133,6 +133,8 @@ describe.runIf(testMode === 'services')('the compiled build, as the production i
       GEMINI_API_KEY: 'test-key',
       GEMINI_BASE_URL: gemini.url,
       LOG_LEVEL: 'warn',
+      // A title is a model call of its own: it would take the replies' scripted steps from the fake.
+      AUTO_TITLE: 'false',
     };
     const base = `http://127.0.0.1:${port}`;
 
