@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../infra/db/client.js';
-import type { ReplyStream, ReplyStreamEntry } from '../../infra/reply-stream.js';
+import { STREAM_START, type ReplyStream, type ReplyStreamEntry } from '../../infra/reply-stream.js';
 import { findReply, type MessageRow } from './reply.repository.js';
 
 /** An event of a followed reply, with the position to resume after it. */
@@ -106,7 +106,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
     async waitUntilFinished(replyId: string, signal: AbortSignal): Promise<MessageRow | undefined> {
       const current = await findReply(db, replyId);
       if (!current || isFinished(current)) return current;
-      for await (const batch of follow(replyId, '0-0', signal)) {
+      for await (const batch of follow(replyId, STREAM_START, signal)) {
         const end = batch.at(-1);
         if (end?.type === 'end') return end.reply;
       }

@@ -11,6 +11,11 @@ import type { Scheduler } from './scheduling.js';
 
 const CHECK_TIMEOUT_MS = 1_000;
 
+/** A stop that could not reach the worker generating the reply (the signal channel is down). */
+export class StopUnavailable extends Error {
+  override name = 'StopUnavailable';
+}
+
 /** The abort reason of a generation that its owner stopped. */
 export class StopRequested extends Error {
   override name = 'StopRequested';
@@ -111,9 +116,19 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
      */
     async stop(reply: MessageRow): Promise<MessageRow> {
       if (reply.status === 'done' || reply.status === 'failed') return reply;
-      await signals.request(reply.id);
+      const signalled = await signals.request(reply.id).then(
+        () => true,
+        (error: unknown) => {
+          log.error({ err: error, replyId: reply.id }, 'could not signal the stop');
+          return false;
+        },
+      );
       const pending = await stopPending(reply);
       if (pending) return pending;
+      if (!signalled) {
+        // A reply being generated can only be stopped through the signal: say so rather than pretend.
+        throw new StopUnavailable(`the stop of reply ${reply.id} could not be signalled`);
+      }
 
       const waiting = new AbortController();
       const timer = setTimeout(() => waiting.abort(), waitMs);

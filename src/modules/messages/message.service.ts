@@ -14,7 +14,7 @@ import { toChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../generation/reply-follower.js';
 import { unfinishedRepliesOf } from '../generation/reply.repository.js';
 import type { Scheduler } from '../generation/scheduling.js';
-import type { ReplyStopper } from '../generation/stopping.js';
+import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, type MessageRow } from './message.repository.js';
 import { listPathBefore, newestDescendantOf, pathTo, siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
@@ -51,7 +51,7 @@ const requestHashOf = (...parts: string[]) => createHash('sha256').update(parts.
 const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined) =>
   // A send without parentId hashes as it always did, so keys stored before branches still match.
   parentId === undefined ? requestHashOf(chatroomId, content) : requestHashOf(chatroomId, content, `parent:${parentId ?? 'root'}`);
-export const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
+const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
 const SCHEDULE_TIMEOUT_MS = 3_000;
@@ -259,8 +259,6 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       });
     },
 
-    currentReply: (replyId: string) => findMessage(db, replyId),
-
     /** The reply once finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
     async waitForReply(replyId: string, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
       const current = await findMessage(db, replyId);
@@ -277,7 +275,14 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     /** Stops a reply of the user's (404 otherwise) and answers it as it ended; a finished one unchanged. */
     async stop(userId: string, chatroomId: string, replyId: string): Promise<MessageRow> {
       const reply = await getMessage(userId, chatroomId, replyId);
-      return stopper.stop(reply);
+      try {
+        return await stopper.stop(reply);
+      } catch (error) {
+        if (error instanceof StopUnavailable) {
+          throw new AppError('SERVICE_UNAVAILABLE', 503, `Reply '${replyId}' could not be stopped right now; try again shortly`, { cause: error });
+        }
+        throw error;
+      }
     },
 
     /** The current path, newest first, paginating backwards (the same cursors as before branches). */
