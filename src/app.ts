@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { modelChoices } from './config.js';
 import type { Container } from './container.js';
+import { chatPageRoutes } from './http/chat-page.routes.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
@@ -93,7 +94,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
     perNumberCeilingPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE,
   });
-  app.get('/', { schema: { hide: true } }, () => ({ name: 'gemini-chat-backend', docs: '/docs', openapi: '/openapi.json' }));
+  await app.register(chatPageRoutes());
   // The probes are shared with the worker's own server; the API's document names them here.
   await app.register(async (probes) => {
     probes.addHook(

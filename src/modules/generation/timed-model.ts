@@ -9,8 +9,6 @@ import { ModelError, type ChatModel } from '../../integrations/gemini/model.js';
 export function timedModel(model: ChatModel, histogram: Pick<Histogram<'outcome'>, 'startTimer'>): ChatModel {
   return {
     name: model.name,
-    // Titles are short side calls of their own: timing them here would blur the replies' latency.
-    proposeTitle: (...args: Parameters<ChatModel['proposeTitle']>) => model.proposeTitle(...args),
     async generate(...args: Parameters<ChatModel['generate']>) {
       const end = histogram.startTimer();
       try {
@@ -23,5 +21,7 @@ export function timedModel(model: ChatModel, histogram: Pick<Histogram<'outcome'
         throw error;
       }
     },
+    // Titles are not replies: they stay out of the reply model-call histogram.
+    proposeTitle: (...args: Parameters<ChatModel['proposeTitle']>) => model.proposeTitle(...args),
   };
 }
