@@ -5,32 +5,12 @@
  *
  * Usage: node --import tsx scripts/lint-openapi.ts [output-file]   (default: a temporary file)
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProblems, getTotals, lint, loadConfig as loadRedoclyConfig, type NormalizedProblem } from '@redocly/openapi-core';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { createContainer } from '../src/container.js';
-import { createLogger } from '../src/infra/logger.js';
+import { openApiDocument } from '../web/build/openapi-document.js';
 
-async function dumpOpenApi(): Promise<unknown> {
-  const scratch = mkdtempSync(join(tmpdir(), 'openapi-'));
-  // Embedded mode with the simulated checkout: the document then holds every route this code can serve.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATA_DIR: scratch, JWT_SECRET: randomBytes(32).toString('hex') });
-  const container = await createContainer(config, createLogger('silent'), { database: { kind: 'pglite' } });
-  try {
-    const app = await buildApp(container);
-    await app.ready();
-    const document = app.swagger();
-    await app.close();
-    return document;
-  } finally {
-    await container.close();
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
 
 /**
  * Findings accepted on purpose, by rule and the operation they point at. The probes answer 200 or
@@ -46,7 +26,7 @@ const isAccepted = (problem: NormalizedProblem) =>
 
 async function main() {
   const output = process.argv[2] ?? join(mkdtempSync(join(tmpdir(), 'openapi-lint-')), 'openapi.json');
-  writeFileSync(output, `${JSON.stringify(await dumpOpenApi(), null, 2)}\n`);
+  writeFileSync(output, `${JSON.stringify(await openApiDocument(new URL('../', import.meta.url).pathname, 'src'), null, 2)}\n`);
 
   const config = await loadRedoclyConfig({ configPath: 'redocly.yaml' });
   const problems = (await lint({ ref: output, config })).filter((problem) => !isAccepted(problem));
