@@ -48,6 +48,9 @@ const TITLE_SNIPPET_CHARS = 1_000;
 export function createGeminiModel(options: GeminiOptions): ChatModel {
   const ai = new GoogleGenAI({
     apiKey: options.apiKey,
+    // SDK 3 calls /v1 by default; the API surface we use (systemInstruction, thought parts, the
+    // streamed form) is the one documented on /v1beta, where SDK 2 called: pinned, not defaulted.
+    apiVersion: 'v1beta',
     // No SDK retries: the generation queue retries the whole job with backoff, off the worker slot.
     httpOptions: options.baseUrl ? { baseUrl: options.baseUrl } : {},
   });
