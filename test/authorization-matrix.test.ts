@@ -75,8 +75,11 @@ const capabilityRoutes = new Set([
   'POST /subscribe/simulated/portal/:',
 ]);
 
-/** Framework routes that take a path but no id of ours. */
-const notOwned = new Set(['GET /docs/*', 'HEAD /docs/*']);
+/**
+ * Framework routes that take a path but no id of ours: Swagger UI's files, and the chat page's static
+ * files once it is built (@fastify/static's `/assets/*`, which the router prints as a wildcard under `/`).
+ */
+const notOwned = new Set(['GET /docs/*', 'HEAD /docs/*', 'GET /assets/*', 'HEAD /assets/*', 'GET /*', 'HEAD /*']);
 
 const keyOf = ({ method, path }: RouteEntry) => `${method} ${path.replace(/:[A-Za-z]+/g, ':')}`;
 const fill = (path: string, params: string[]) => {
