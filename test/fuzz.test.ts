@@ -216,8 +216,9 @@ function secretsIn(requestBody: string | undefined, responseBody: string, accept
   if (accepted) collect(requestBody, ['password', 'newPassword', 'currentPassword']);
   collect(responseBody, ['otp', 'accessToken', 'refreshToken']);
   // Only what could not appear in a log by chance: 6-digit codes, or 8+ characters of some variety
-  // that are not JavaScript's own names (fast-check favours 'constructor', '__proto__', …, which any stack trace holds).
-  const builtinName = (secret: string) => secret in Object.prototype || secret in Function.prototype;
+  // that are not JavaScript's own names (fast-check favours 'constructor', 'undefined', …, which logs hold anyway).
+  const builtinName = (secret: string) =>
+    secret in globalThis || secret in Object.prototype || secret in Function.prototype || /^(function|arguments|prototype|instanceof)$/.test(secret);
   return found.filter((secret) => /^\d{6}$/.test(secret) || (secret.length >= 8 && new Set(secret).size >= 4 && !builtinName(secret)));
 }
 
