@@ -7,6 +7,7 @@ import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DatabaseOptions } from '../src/infra/db/client.js';
@@ -443,6 +444,74 @@ describe('export', () => {
   });
 });
 
+describe('a long conversation', () => {
+  /**
+   * Writes a chain of `exchanges` prompt/reply pairs straight into the database (every reply of an
+   * exchange numbered 3 mod 10 failed), with a second branch off the 10th prompt, and makes the
+   * chain's last reply the chatroom's current message. Returns the chain, oldest first.
+   */
+  async function writeLongChat(user: SignedInUser, room: string, exchanges: number) {
+    const chain: { id: string; parentId: string | null; role: 'user' | 'model'; content: string; status: 'done' | 'failed' }[] = [];
+    for (let i = 0; i < exchanges; i++) {
+      const prompt = { id: randomUUID(), parentId: chain.at(-1)?.id ?? null, role: 'user' as const, content: `Q${i}`, status: 'done' as const };
+      const failed = i % 10 === 3;
+      chain.push(prompt, { id: randomUUID(), parentId: prompt.id, role: 'model', content: failed ? '' : `A${i}`, status: failed ? 'failed' : 'done' });
+    }
+    const branchPrompt = { id: randomUUID(), parentId: chain[19]?.id ?? null, role: 'user' as const, content: 'off the path', status: 'done' as const };
+    const branchReply = { id: randomUUID(), parentId: branchPrompt.id, role: 'model' as const, content: 'off the path too', status: 'done' as const };
+    const rows = [...chain, branchPrompt, branchReply].map(
+      (m) => sql`(${m.id}, ${room}, ${user.id}, ${m.parentId}, ${m.role}, ${m.content}, ${m.status}, now(), now())`,
+    );
+    const { db } = t.container.database;
+    await db.execute(
+      sql`insert into messages (id, chatroom_id, user_id, parent_id, role, content, status, created_at, updated_at) values ${sql.join(rows, sql`, `)}`,
+    );
+    await db.execute(sql`update chatrooms set current_message_id = ${chain.at(-1)?.id ?? null} where id = ${room}`);
+    return chain;
+  }
+
+  it('pages through its whole path, exports it whole, and gives the model the newest 100 usable turns', async () => {
+    const user = await signIn(t);
+    const room = await titledRoom(user);
+    const chain = await writeLongChat(user, room, 120);
+
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await t.request({ method: 'GET', url: `/chatroom/${room}/messages?limit=50${cursor ? `&cursor=${cursor}` : ''}`, headers: bearer(user.accessToken) });
+      expect(res.statusCode).toBe(200);
+      const page = res.json<{ items: TreeMessage[]; nextCursor: string | null }>();
+      pages.push(idsOf(page.items));
+      cursor = page.nextCursor;
+    } while (cursor && pages.length < 10);
+    expect(pages.map((page) => page.length)).toEqual([50, 50, 50, 50, 40]);
+    expect(pages.flat()).toEqual(idsOf(chain).reverse());
+
+    const latest = await conversationOf(user, room);
+    expect(idsOf(latest.messages)).toEqual(idsOf(chain.slice(-50)));
+    expect(latest.hasMoreMessages).toBe(true);
+
+    const exported = await t.request({ method: 'GET', url: `/chatroom/${room}/export?format=json`, headers: bearer(user.accessToken) });
+    expect(idsOf(exported.json<{ messages: TreeMessage[] }>().messages)).toEqual(idsOf(chain));
+
+    gemini.enqueue({ kind: 'reply', chunks: ['A120'] });
+    const next = await sent(user, room, 'Q120');
+    expect(next.userMessage.parentId).toBe(chain.at(-1)?.id);
+    // What the model must see: the newest 100 prompts and finished replies (the new prompt among
+    // them), starting with a prompt, a prompt whose reply failed joined to the next one.
+    const usable = [...chain.filter((m) => m.status === 'done'), { role: 'user', content: 'Q120' }].slice(-100);
+    while (usable[0]?.role === 'model') usable.shift();
+    const expected: string[] = [];
+    for (const turn of usable) {
+      const previous = expected.at(-1);
+      if (previous?.startsWith(`${turn.role}:`)) expected[expected.length - 1] = `${previous}\n\n${turn.content}`;
+      else expected.push(`${turn.role}:${turn.content}`);
+    }
+    expect(turnsOf(replyCalls()[0])).toEqual(expected);
+    expect(expected.join()).not.toContain('off the path');
+  });
+});
+
 describe('ownership', () => {
   it('answers 404 for another user’s chatroom, reply or parent on every new route, spending nothing', async () => {
     const owner = await signIn(t);
@@ -528,7 +597,9 @@ const legacy = {
 
 /** SQL as the app before the tree would have written it. */
 function legacyConversationSql(): string[] {
-  const at = "'2026-11-20T10:00:00Z'";
+  // An hour ago, not a fixed date: the worker's retention sweep deletes numbers left unproved for a
+  // week, and this user (who never logged in) would vanish once the date was a week old.
+  const at = `'${new Date(Date.now() - 3600_000).toISOString()}'`;
   return [
     `insert into users (id, mobile, created_at, updated_at) values ('${legacy.userId}', '${legacy.mobile}', ${at}, ${at})`,
     ...(['roomA', 'roomB'] as const).map(

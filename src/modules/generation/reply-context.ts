@@ -1,7 +1,8 @@
 import type { Executor } from '../../infra/db/client.js';
 import type { ChatTurn } from '../../integrations/gemini/model.js';
 import { contextWindow } from './context-window.js';
-import { historyOnPathTo, type MessageRow } from './reply.repository.js';
+import { contextTurnsBefore } from '../messages/message-path.repository.js';
+import type { MessageRow } from './reply.repository.js';
 
 const MAX_CONTEXT_TURNS = 100;
 
@@ -11,7 +12,7 @@ const MAX_CONTEXT_TURNS = 100;
  * does not see the prompt it replaced, a regenerated reply does not see the reply it replaces.
  */
 export async function contextFor(db: Executor, reply: MessageRow, charBudget: number): Promise<ChatTurn[]> {
-  const history = await historyOnPathTo(db, reply, MAX_CONTEXT_TURNS);
+  const history = await contextTurnsBefore(db, reply, MAX_CONTEXT_TURNS);
   return contextWindow(
     history.map((turn) => ({ role: turn.role, text: turn.content })),
     charBudget,

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lt, lte } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { messages } from '../../infra/db/schema.js';
 
@@ -10,39 +10,6 @@ const unfinished = inArray(messages.status, ['pending', 'streaming']);
 export async function findReply(db: Executor, id: string): Promise<MessageRow | undefined> {
   const [row] = await db.select().from(messages).where(eq(messages.id, id));
   return row;
-}
-
-/**
- * The ids on the path from the root of a conversation down to `tipId` (itself included), as a
- * subquery for `in`. A recursive walk up parent_id: each step is a primary-key lookup.
- */
-export const pathIdsTo = (tipId: string) => sql`(
-  with recursive path(id, parent_id) as (
-    select id, parent_id from messages where id = ${tipId}
-    union all
-    select m.id, m.parent_id from messages m join path on m.id = path.parent_id
-  )
-  select id from path
-)`;
-
-/**
- * The turns that lead to a reply and can serve as its context, newest first: the prompts on its
- * path, and the model's finished replies there (failed and unfinished ones have nothing to say).
- * Sibling branches are never on the path.
- */
-export function historyOnPathTo(db: Executor, reply: MessageRow, maxTurns: number) {
-  return db
-    .select({ role: messages.role, content: messages.content })
-    .from(messages)
-    .where(
-      and(
-        sql`${messages.id} in ${pathIdsTo(reply.id)}`,
-        lt(messages.seq, reply.seq),
-        sql`(${messages.role} = 'user' or ${messages.status} = 'done')`,
-      ),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(maxTurns);
 }
 
 /** The chatroom's oldest reply that is done, on any branch (the exchange a title is made from). */

@@ -1,26 +1,7 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { messages } from '../../infra/db/schema.js';
-import { pathIdsTo, type MessageRow } from '../generation/reply.repository.js';
-
-/** Newest first, `limit` messages of the path from the root to `tipId` older than `beforeSeq`. */
-export function listPathBefore(db: Executor, tipId: string, limit: number, beforeSeq?: number): Promise<MessageRow[]> {
-  return db
-    .select()
-    .from(messages)
-    .where(and(sql`${messages.id} in ${pathIdsTo(tipId)}`, beforeSeq === undefined ? undefined : lt(messages.seq, beforeSeq)))
-    .orderBy(desc(messages.seq))
-    .limit(limit);
-}
-
-/** The whole path from the root to `tipId`, oldest first (export). */
-export function pathTo(db: Executor, tipId: string): Promise<MessageRow[]> {
-  return db
-    .select()
-    .from(messages)
-    .where(sql`${messages.id} in ${pathIdsTo(tipId)}`)
-    .orderBy(asc(messages.seq));
-}
+import type { MessageRow } from '../generation/reply.repository.js';
 
 const siblingKey = (parentId: string | null, role: string) => `${parentId ?? 'root'}:${role}`;
 
@@ -50,28 +31,6 @@ export async function siblingIdsOf(db: Executor, rows: MessageRow[]): Promise<Ma
   }
   for (const row of rows) result.set(row.id, groups.get(`${row.chatroomId}:${siblingKey(row.parentId, row.role)}`) ?? [row.id]);
   return result;
-}
-
-/**
- * The newest message at the end of the branch through `messageId`: its newest descendant (itself
- * when it has none). A child is always newer than its parent, so the newest descendant is a leaf.
- */
-export async function newestDescendantOf(db: Executor, messageId: string): Promise<MessageRow | undefined> {
-  const subtree = sql`(
-    with recursive subtree(id) as (
-      select id from messages where id = ${messageId}
-      union all
-      select m.id from messages m join subtree on m.parent_id = subtree.id
-    )
-    select id from subtree
-  )`;
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(sql`${messages.id} in ${subtree}`)
-    .orderBy(desc(messages.seq))
-    .limit(1);
-  return row;
 }
 
 /** Tokens of every reply of the chatroom, on every branch. */

@@ -17,7 +17,8 @@ import type { Scheduler } from '../generation/scheduling.js';
 import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, insertMessage, type MessageRow } from './message.repository.js';
-import { listPathBefore, newestDescendantOf, pathTo, siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
+import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
+import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Deps = {
@@ -64,7 +65,7 @@ type WriteGeneration = (tx: Tx) => Promise<{ userMessage: MessageRow; reply: Mes
 
 /** The path of a chatroom as a client reads it: newest first, `limit` of them older than `beforeSeq`. */
 const pathPage = (db: Executor, room: ChatroomRow, limit: number, beforeSeq?: number) =>
-  room.currentMessageId === null ? Promise.resolve([]) : listPathBefore(db, room.currentMessageId, limit, beforeSeq);
+  room.currentMessageId === null ? Promise.resolve([]) : latestOnPath(db, room.currentMessageId, limit, beforeSeq);
 
 export type MessageService = ReturnType<typeof createMessageService>;
 
@@ -315,7 +316,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     /** The current branch whole, oldest first, for export. */
     async exportBranch(userId: string, chatroomId: string) {
       const room = await chatrooms.requireOwned(userId, chatroomId);
-      const rows = room.currentMessageId === null ? [] : await pathTo(db, room.currentMessageId);
+      const rows = room.currentMessageId === null ? [] : await wholePath(db, room.currentMessageId);
       return { chatroom: toChatroomDto(room), messages: await present(rows) };
     },
   };
