@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { SignJWT, base64url, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +101,39 @@ describe('forged access tokens', () => {
   it('a correctly signed token naming another user\'s session is refused', async () => {
     const other = await signIn(t);
     await expectRefused(await forge(user, { claims: { sid: claimsOf(other.accessToken).sid } }));
+  });
+
+  it('a header that changes how the token is read (crit, b64) is refused, even when signed with our key', async () => {
+    const payload = base64url.encode(JSON.stringify({ ...claimsOf(user.accessToken), iat: nowSeconds(), exp: nowSeconds() + 600 }));
+    const signed = (header: object) => {
+      const input = `${base64url.encode(JSON.stringify(header))}.${payload}`;
+      return `${input}.${createHmac('sha256', ourKey).update(input).digest('base64url')}`;
+    };
+    expect((await me(signed({ alg: 'HS256' }))).statusCode).toBe(200); // control: a header without typ is fine
+    await expectRefused(signed({ alg: 'HS256', crit: ['exp'] }));
+    await expectRefused(signed({ alg: 'HS256', b64: false, crit: ['b64'] }));
+    await expectRefused(signed({ alg: 'HS256', b64: false }));
+  });
+
+  it('the right signature spelled another way (padding, spare bits) is refused', async () => {
+    const [header, payload, signature = ''] = (await forge(user)).split('.');
+    expect((await me(`${header}.${payload}.${signature}`)).statusCode).toBe(200);
+    await expectRefused(`${header}.${payload}.${signature}=`);
+    // 32 bytes take 43 characters with 2 spare bits in the last: flipping one decodes to the same bytes.
+    const last = signature.at(-1) ?? 'A';
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = alphabet[alphabet.indexOf(last) ^ 1] ?? 'A';
+    expect(Buffer.from(`${signature.slice(0, -1)}${twin}`, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+    await expectRefused(`${header}.${payload}.${signature.slice(0, -1)}${twin}`);
+  });
+
+  it('an audience list that names us is accepted; a payload that is not an object is refused', async () => {
+    expect((await me(await forge(user, { claims: { aud: ['another-api', 'gemini-chat-api'] } }))).statusCode).toBe(200);
+    const header = base64url.encode(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+    for (const body of ['[1,2]', '"a string"', 'null', 'not json']) {
+      const input = `${header}.${base64url.encode(body)}`;
+      await expectRefused(`${input}.${createHmac('sha256', ourKey).update(input).digest('base64url')}`);
+    }
   });
 
   it('a refresh token used as a bearer token is refused', async () => {

@@ -53,7 +53,7 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
     const refreshToken = generateRefreshToken();
     await insertRefreshToken(db, sessionId, hashRefreshToken(refreshToken), now);
     return {
-      accessToken: await accessTokens.sign({ sub: user.id, sid: sessionId }, now),
+      accessToken: accessTokens.sign({ sub: user.id, sid: sessionId }, now),
       refreshToken,
       tokenType: 'Bearer',
       expiresIn: accessTokens.ttlSeconds,
@@ -96,7 +96,7 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(authorization ?? ''); // the scheme is case-insensitive (RFC 9110)
       if (!match?.[1]) throw unauthorized('Send the access token as: Authorization: Bearer <accessToken>');
       const now = clock.now();
-      const claims = await accessTokens.verify(match[1], now);
+      const claims = accessTokens.verify(match[1], now);
       if (!claims) throw unauthorized();
       const live = await findLiveSession(database.db, claims.sid, now);
       if (live?.user.id !== claims.sub) throw unauthorized();
