@@ -37,6 +37,9 @@ export const envSchema = z
       .refine((value) => value === undefined || Buffer.byteLength(value) >= 32, 'must be at least 32 bytes')
       .describe('HS256 signing secret; required in production'),
     ACCESS_TOKEN_TTL_SECONDS: intWithDefault(15 * 60, 30, 24 * 3600),
+    SESSION_CACHE_TTL_SECONDS: intWithDefault(10, 0, 300).describe(
+      'how long an api process trusts a session it read without news of a change (revocations and plan changes reach it at once); 0 = read the database on every request',
+    ),
     REFRESH_TOKEN_TTL_SECONDS: intWithDefault(30 * 24 * 3600, 60, 365 * 24 * 3600),
     OTP_SENDER: z.enum(['response', 'log']).default('response').describe('how OTP codes are delivered'),
     ALLOW_OTP_IN_RESPONSE: booleanFlag.describe('allow OTP_SENDER=response when NODE_ENV=production: anyone who knows a number gets its codes'),

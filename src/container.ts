@@ -42,7 +42,9 @@ import { createAuthService, type AuthService } from './modules/auth/auth.service
 import { logOtpSender, responseOtpSender } from './modules/auth/otp-sender.js';
 import { createOtpService } from './modules/auth/otp.service.js';
 import { deriveAuthKeys, loadOrCreateDevSecret } from './modules/auth/secrets.js';
+import { createSessionCache } from './modules/auth/session-cache.js';
 import { createSessionService, type SessionService } from './modules/auth/session.service.js';
+import { memoryBroadcast, redisBroadcast } from './infra/broadcast.js';
 
 export interface Container {
   config: Config;
@@ -130,9 +132,11 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     );
   }
   const keys = deriveAuthKeys(config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR, log));
+  const broadcast = redis ? redisBroadcast(redis, log) : memoryBroadcast();
   const sessions = createSessionService({
     database,
     accessTokens: createAccessTokenCodec(keys.jwt, config.ACCESS_TOKEN_TTL_SECONDS),
+    cache: createSessionCache({ broadcast, ttlMs: config.SESSION_CACHE_TTL_SECONDS * 1000, log }),
     refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
     clock,
     log,
@@ -225,6 +229,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     database,
     gateway,
     verifier: createWebhookVerifier(webhookSecret, () => clock.now()),
+    accounts: sessions,
     clock,
     log,
   });
@@ -298,6 +303,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
       await queue.close();
       await stream.close();
       await stopSignals.close();
+      await broadcast.close();
       if (redis) await closeRedis(redis);
       await database.close();
     },

@@ -140,10 +140,12 @@ describe('forged access tokens', () => {
     await expectRefused(user.refreshToken);
   });
 
-  it('the token of a deleted user is refused', async () => {
+  it('the token of a user deleted behind the app\'s back is refused once the session cache lets go of it', async () => {
     const doomed = await signIn(t);
     expect((await me(doomed.accessToken)).statusCode).toBe(200);
+    // Straight in the database, as an operator would: no process is told, so what one holds ages out.
     await t.container.database.db.delete(users).where(eq(users.id, doomed.id));
+    t.clock.advance(t.container.config.SESSION_CACHE_TTL_SECONDS * 1000);
     await expectRefused(doomed.accessToken);
     await expectRefused(await forge(doomed));
   });

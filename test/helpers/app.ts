@@ -20,6 +20,8 @@ export interface TestApp {
   request(options: InjectOptions): Promise<LightMyRequestResponse>;
   /** With `throughProxies`: the proxies between the app and PostgreSQL and Redis, and the database's own URL. */
   services?: { databaseProxy: TcpProxy; redisProxy: TcpProxy; databaseUrl: string };
+  /** Where this app keeps its data (services mode): what a peer (`peerOf`) shares. */
+  deployment: { env: Record<string, string>; redisKeyPrefix?: string };
   close(): Promise<void>;
 }
 
@@ -36,6 +38,11 @@ export interface TestAppOptions {
    * and may swap it for another (e.g. an embedded one on disk, prepared by hand).
    */
   prepareDatabase?: (database: DatabaseOptions) => Promise<DatabaseOptions>;
+  /**
+   * Services mode only: another api process of `peer`'s deployment. The same database and Redis
+   * keys, through connections, caches and subscriptions of its own; the same clock.
+   */
+  peerOf?: TestApp;
 }
 
 /**
@@ -43,7 +50,10 @@ export interface TestAppOptions {
  * mode, a Redis key prefix of its own.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const backends = await provisionBackends();
+  const { peerOf } = options;
+  if (peerOf && !peerOf.deployment.env.DATABASE_URL) throw new Error('peerOf needs the services mode (PostgreSQL and Redis)');
+  // A peer opens connections of its own to its peer's database (the URL in its env) and shares nothing else in-process.
+  const backends = peerOf ? { ...peerOf.deployment, database: undefined } : await provisionBackends();
   // A database prepared by the test is one of its own, not the file's shared one.
   const fresh: FreshBackends | undefined = options.prepareDatabase ? await provisionFreshBackends() : undefined;
   let env = fresh ? { ...backends.env, ...fresh.env } : backends.env;
@@ -87,11 +97,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database: Pick<ContainerOverrides, 'database' | 'openedDatabase'> =
     fresh && options.prepareDatabase
       ? { database: await options.prepareDatabase(fresh.database) }
-      : services && configured.kind === 'postgres'
+      : (services || !backends.database) && configured.kind === 'postgres'
         ? { database: { ...configured, poolSize: 5 } }
         : { openedDatabase: backends.database };
   const container = await createContainer(config, log, {
-    clock,
+    clock: peerOf?.clock ?? clock,
     ...database,
     redisKeyPrefix: backends.redisKeyPrefix,
     ...options.overrides,
@@ -102,10 +112,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     app,
     container,
-    clock,
+    clock: peerOf?.clock ?? clock,
     logs,
     request: (injectOptions) => app.inject(injectOptions),
     services,
+    deployment: { env: fresh ? { ...backends.env, ...fresh.env } : backends.env, redisKeyPrefix: backends.redisKeyPrefix },
     async close() {
       services?.databaseProxy.restore();
       services?.redisProxy.restore();
@@ -115,7 +126,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         await services.databaseProxy.close();
         await services.redisProxy.close();
       }
-      if (services || fresh) await backends.database.close(); // the file's database, unused: back to its pool
+      if (services || fresh) await backends.database?.close(); // the file's database, unused: back to its pool
       await fresh?.dispose();
     },
   };

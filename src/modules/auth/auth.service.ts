@@ -74,13 +74,15 @@ export function createAuthService({ database, otp, otpSender, sessions, clock }:
   /** Sets the password and ends every earlier session, then opens a new one, all or nothing. */
   async function replacePassword(user: UserRow, newPassword: string, reason: string, callerSessionId?: string): Promise<TokenPair> {
     const passwordHash = await hashPassword(newPassword); // outside the transaction: it takes ~50 ms of CPU
-    return database.transaction(async (tx) => {
+    const pair = await database.transaction(async (tx) => {
       // Two changes racing on one session: the first ends it, the second must not succeed after it.
       if (callerSessionId !== undefined) await sessions.requireLive(tx, callerSessionId);
       await setPasswordHash(tx, user.id, passwordHash, clock.now());
       await sessions.endAll(tx, user.id, reason);
       return sessions.start(tx, { ...user, passwordHash });
     });
+    await sessions.accountChanged(user.id); // committed: every process drops the ended sessions
+    return pair;
   }
 
   return {

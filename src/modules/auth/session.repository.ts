@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { refreshTokens, sessions, users } from '../../infra/db/schema.js';
-import { tierOf } from '../billing/subscription.repository.js';
+import { tierChangesAt, tierOf } from '../billing/subscription.repository.js';
 import type { Account } from '../users/user.repository.js';
 
 export type SessionRow = typeof sessions.$inferSelect;
@@ -65,16 +65,22 @@ export async function lockLiveSession(db: Executor, sessionId: string, now: Date
   return rows.length > 0;
 }
 
-/** The session and its user, if the session is live at `now`. One query per authenticated request. */
+/**
+ * The session and its user, if the session is live at `now`, with the moment this answer stops
+ * being true on its own: the session's expiry, or the end of a past_due period that keeps the user
+ * on Pro, whichever comes first. One query (run when the session cache does not have it).
+ */
 export async function findLiveSession(
   db: Executor,
   sessionId: string,
   now: Date,
-): Promise<{ session: SessionRow; user: Account } | undefined> {
+): Promise<{ session: SessionRow; user: Account; validUntil: Date } | undefined> {
   const [row] = await db
-    .select({ session: sessions, user: users, tier: tierOf(users.id, now) })
+    .select({ session: sessions, user: users, tier: tierOf(users.id, now), tierChangesAt: tierChangesAt(users.id, now) })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)));
-  return row && { session: row.session, user: { ...row.user, tier: row.tier } };
+  if (!row) return undefined;
+  const validUntil = row.tierChangesAt !== null && row.tierChangesAt < row.session.expiresAt ? row.tierChangesAt : row.session.expiresAt;
+  return { session: row.session, user: { ...row.user, tier: row.tier }, validUntil };
 }

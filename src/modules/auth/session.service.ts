@@ -6,6 +6,7 @@ import { toUserDto, type UserDto } from '../users/user.presenter.js';
 import { findTier } from '../billing/subscription.repository.js';
 import type { Account, UserRow } from '../users/user.repository.js';
 import type { AccessTokenCodec } from './access-token.js';
+import type { SessionCache } from './session-cache.js';
 import { generateRefreshToken, hashRefreshToken } from './secrets.js';
 import {
   extendSession,
@@ -36,6 +37,7 @@ export interface AuthContext {
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   accessTokens: AccessTokenCodec;
+  cache: Pick<SessionCache, 'lookup' | 'epoch' | 'remember' | 'sessionEnded' | 'accountChanged'>;
   refreshTtlSeconds: number;
   clock: Clock;
   log: FastifyBaseLogger;
@@ -46,7 +48,7 @@ const unauthorized = (detail = 'The access token is missing, invalid, expired or
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
-export function createSessionService({ database, accessTokens, refreshTtlSeconds, clock, log }: Deps) {
+export function createSessionService({ database, accessTokens, cache, refreshTtlSeconds, clock, log }: Deps) {
   const expiryFrom = (now: Date) => new Date(now.getTime() + refreshTtlSeconds * 1000);
 
   async function issuePair(db: Executor, user: UserRow, sessionId: string, now: Date): Promise<TokenPair> {
@@ -88,6 +90,7 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       if (outcome.pair) return outcome.pair;
       if (outcome.reusedIn !== undefined) {
         log.warn({ sessionId: outcome.reusedIn }, 'spent refresh token presented again: session revoked');
+        await cache.sessionEnded(outcome.reusedIn);
       }
       throw unauthorized('The refresh token is invalid, expired, spent or revoked');
     },
@@ -98,8 +101,15 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       const now = clock.now();
       const claims = accessTokens.verify(match[1], now);
       if (!claims) throw unauthorized();
+      const cached = cache.lookup(claims.sid, now);
+      if (cached) {
+        if (cached.user.id !== claims.sub) throw unauthorized();
+        return { user: cached.user, sessionId: cached.sessionId };
+      }
+      const readEpoch = cache.epoch();
       const live = await findLiveSession(database.db, claims.sid, now);
       if (live?.user.id !== claims.sub) throw unauthorized();
+      cache.remember({ sessionId: live.session.id, user: live.user, validUntil: live.validUntil }, readEpoch, now);
       return { user: live.user, sessionId: live.session.id };
     },
 
@@ -108,13 +118,23 @@ export function createSessionService({ database, accessTokens, refreshTtlSeconds
       if (!(await lockLiveSession(db, sessionId, clock.now()))) throw unauthorized();
     },
 
-    /** Ends every session of the user: their refresh and access tokens stop working at once. */
+    /**
+     * Ends every session of the user: their refresh and access tokens stop working once the
+     * transaction commits and `accountChanged` has told every process.
+     */
     async endAll(db: Executor, userId: string, reason: string): Promise<void> {
       await revokeUserSessions(db, userId, reason, clock.now());
     },
 
     async end(sessionId: string, reason: string): Promise<void> {
       await revokeSession(database.db, sessionId, reason, clock.now());
+      await cache.sessionEnded(sessionId);
     },
+
+    /**
+     * After a committed change to a user's sessions, profile or subscriptions: every process stops
+     * serving what it knew of them, so the next request reads the change.
+     */
+    accountChanged: (userId: string): Promise<void> => cache.accountChanged(userId),
   };
 }

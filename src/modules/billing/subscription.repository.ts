@@ -35,6 +35,13 @@ export const tierOf = (userId: PgColumn | SQL, now: Date) => sql<Tier>`case when
     and (s.status in ('active', 'trialing') or (s.status = 'past_due' and s.current_period_end > ${now.toISOString()}::timestamptz))
 ) then 'pro' else 'basic' end`;
 
+/** When the tier that `tierOf` gives changes without any event: the earliest end of a past_due period still running. */
+export const tierChangesAt = (userId: PgColumn | SQL, now: Date) =>
+  sql<Date | null>`(
+  select min(s.current_period_end) from ${subscriptions} s
+  where s.user_id = ${userId} and s.status = 'past_due' and s.current_period_end > ${now.toISOString()}::timestamptz
+)`.mapWith(subscriptions.currentPeriodEnd);
+
 export async function findTier(db: Executor, userId: string, now: Date): Promise<Tier> {
   const [row] = await db.select({ tier: tierOf(users.id, now) }).from(users).where(eq(users.id, userId));
   return row?.tier ?? 'basic';

@@ -26,6 +26,8 @@ type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   gateway: Pick<PaymentGateway, 'retrieveSubscription'>;
   verifier: WebhookVerifier;
+  /** Told after a committed change to a user's subscription or billing link (cached sessions carry the tier). */
+  accounts: { accountChanged(userId: string): Promise<void> };
   clock: Clock;
   log: FastifyBaseLogger;
 };
@@ -54,7 +56,7 @@ export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
 export type WebhookService = ReturnType<typeof createWebhookService>;
 
-export function createWebhookService({ database, gateway, verifier, clock, log }: Deps) {
+export function createWebhookService({ database, gateway, verifier, accounts, clock, log }: Deps) {
   const { db } = database;
 
   /*
@@ -143,15 +145,15 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
         eventLog.error({ err: error }, 'stripe event has a shape we cannot read; acknowledged and ignored');
         statement = undefined;
       }
-      const outcome = await database.transaction(async (tx): Promise<WebhookOutcome> => {
+      const { outcome, userId } = await database.transaction(async (tx): Promise<{ outcome: WebhookOutcome; userId?: string }> => {
         // Recorded in the same transaction as its effect: both happen, or neither.
-        if (!(await recordStripeEvent(tx, event.id, event.type, clock.now()))) return 'duplicate';
-        if (!statement) return 'ignored';
+        if (!(await recordStripeEvent(tx, event.id, event.type, clock.now()))) return { outcome: 'duplicate' };
+        if (!statement) return { outcome: 'ignored' };
         const { subscription, asOf } = statement;
         const userId = await ownerOf(tx, event, subscription);
         if (!userId) {
           eventLog.warn({ customer: subscription.customer }, 'stripe event for a customer we do not know; ignored');
-          return 'ignored';
+          return { outcome: 'ignored' };
         }
         const item = subscription.items.data[0];
         const applied = await applySubscriptionState(
@@ -169,8 +171,10 @@ export function createWebhookService({ database, gateway, verifier, clock, log }
           clock.now(),
         );
         eventLog.info({ userId, subscriptionId: subscription.id, status: subscription.status, applied }, 'stripe event handled');
-        return applied ? 'applied' : 'ignored';
+        return { outcome: applied ? 'applied' : 'ignored', userId };
       });
+      // Committed: the user's next request, on any api process, sees the new tier.
+      if (userId !== undefined) await accounts.accountChanged(userId);
       return outcome;
     },
   };
