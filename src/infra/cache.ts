@@ -5,15 +5,18 @@ import { LRUCache } from 'lru-cache';
 export interface Cache {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | undefined>;
+  /** Several keys in one round trip, in order. */
+  getMany(keys: string[]): Promise<(string | undefined)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets the key only if it is absent; true if this call set it. */
   add(key: string, value: string, ttlSeconds: number): Promise<boolean>;
 }
 
-export function redisCache(redis: Pick<Redis, 'get' | 'set'>): Cache {
+export function redisCache(redis: Pick<Redis, 'get' | 'mget' | 'set'>): Cache {
   return {
     kind: 'redis',
     get: async (key) => (await redis.get(`cache:${key}`)) ?? undefined,
+    getMany: async (keys) => (await redis.mget(keys.map((key) => `cache:${key}`))).map((value) => value ?? undefined),
     set: async (key, value, ttlSeconds) => {
       await redis.set(`cache:${key}`, value, 'EX', ttlSeconds);
     },
@@ -26,6 +29,7 @@ export function memoryCache(maxEntries = 10_000): Cache {
   return {
     kind: 'memory',
     get: (key) => Promise.resolve(entries.get(key)),
+    getMany: (keys) => Promise.resolve(keys.map((key) => entries.get(key))),
     set: (key, value, ttlSeconds) => {
       entries.set(key, value, { ttl: ttlSeconds * 1000 });
       return Promise.resolve();
@@ -43,6 +47,7 @@ export function disabledCache(): Cache {
   return {
     kind: 'memory',
     get: () => Promise.resolve(undefined),
+    getMany: (keys) => Promise.resolve(keys.map(() => undefined)),
     set: () => Promise.resolve(),
     add: () => Promise.resolve(true),
   };

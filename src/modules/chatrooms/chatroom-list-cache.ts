@@ -15,10 +15,13 @@ type Deps = {
 export type ChatroomListCache = ReturnType<typeof createChatroomListCache>;
 
 /**
- * Per-user cache of `GET /chatroom` pages. Each user's keys carry a version token; a change to the
- * user's chatrooms writes a new token, which orphans every cached page of that user at once (they
- * expire on their own). A version that is missing (expired, evicted) is replaced by a fresh random
- * one, never reset to an old value, so a page cached under an earlier version can never come back.
+ * Per-user cache of `GET /chatroom` pages, kept as the JSON text of the response (a hit is sent as
+ * it is stored, never parsed and serialised again). Each user has a version token; a change to the
+ * user's chatrooms writes a new token, which orphans every cached page of that user at once. A page
+ * is stored with the version it was read under, and found together with the current version in ONE
+ * round trip (MGET); it counts only if the two match. A version that is missing (expired, evicted)
+ * is replaced by a fresh random one, never reset to an old value, so a page cached under an earlier
+ * version can never come back.
  *
  * The cache is an optimisation, never a source of errors: a failing or slow store reads as a miss
  * and is logged, and the caller falls back to the database.
@@ -32,7 +35,7 @@ export type ChatroomListCache = ReturnType<typeof createChatroomListCache>;
 export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log, retryIntervalMs = 1000 }: Deps) {
   const versionKey = (userId: string) => `chatrooms:${userId}:version`;
   const newVersion = () => randomBytes(6).toString('base64url');
-  // The version outlives the pages it names, so their keys stay reachable for their whole TTL.
+  // The version outlives the pages stored under it, so that none of them can match a version created after.
   const versionTtlSeconds = ttlSeconds * 2;
 
   async function guarded<T>(operation: string, work: () => Promise<T>): Promise<T | undefined> {
@@ -44,16 +47,21 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log, ret
     }
   }
 
-  async function currentVersion(userId: string): Promise<string> {
-    const existing = await cache.get(versionKey(userId));
-    if (existing) return existing;
-    // Two readers may both find no version: only one may create it, and both use the winner.
+  const pageKey = (userId: string, page: string) => `chatrooms:${userId}:page:${page}`;
+  /** What a page entry holds: the version it was read under, a newline, the page's JSON. */
+  const entryOf = (version: string, json: string) => `${version}\n${json}`;
+  function pageOf(entry: string | undefined, version: string): string | undefined {
+    if (entry === undefined) return undefined;
+    const newline = entry.indexOf('\n');
+    return newline > 0 && entry.slice(0, newline) === version ? entry.slice(newline + 1) : undefined;
+  }
+
+  /** A version for a user who has none (yet, or any more): only one reader may create it, and both use the winner. */
+  async function createVersion(userId: string): Promise<string> {
     const fresh = newVersion();
     if (await cache.add(versionKey(userId), fresh, versionTtlSeconds)) return fresh;
     return (await cache.get(versionKey(userId))) ?? fresh;
   }
-
-  const pageKey = (userId: string, version: string, page: string) => `chatrooms:${userId}:${version}:${page}`;
 
   /** Users whose last invalidation failed, with when their stale pages have expired for sure. */
   const pending = new Map<string, number>();
@@ -104,19 +112,19 @@ export function createChatroomListCache({ cache, ttlSeconds, timeoutMs, log, ret
      * seen *before* that read: if a change lands in between, the page goes under the old version,
      * where nobody looks, instead of passing for fresh.
      */
-    lookup: async (userId: string, page: string): Promise<{ hit: unknown; store(value: unknown): Promise<void> }> => {
+    lookup: async (userId: string, page: string): Promise<{ hit: string | undefined; store(json: string): Promise<void> }> => {
       if (!(await isTrustworthy(userId))) return { hit: undefined, store: () => Promise.resolve() };
       const found = await guarded('get', async () => {
-        const version = await currentVersion(userId);
-        const cached = await cache.get(pageKey(userId, version, page));
-        return { version, value: cached === undefined ? undefined : (JSON.parse(cached) as unknown) };
+        const [version, entry] = await cache.getMany([versionKey(userId), pageKey(userId, page)]);
+        if (version === undefined) return { version: await createVersion(userId), json: undefined };
+        return { version, json: pageOf(entry, version) };
       });
       const version = found?.version;
       return {
-        hit: found?.value,
-        store: async (value) => {
+        hit: found?.json,
+        store: async (json) => {
           if (version === undefined) return; // the cache was down a moment ago: do not write either
-          await guarded('set', () => cache.set(pageKey(userId, version, page), JSON.stringify(value), ttlSeconds));
+          await guarded('set', () => cache.set(pageKey(userId, page), entryOf(version, json), ttlSeconds));
         },
       };
     },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { sendJsonText } from '../../http/json-text.js';
 import { noContent } from '../../http/pagination.js';
 import type { SessionService } from '../auth/session.service.js';
 import {
@@ -55,8 +56,8 @@ export const chatroomRoutes =
         },
       },
       async (request, reply) => {
-        const { page, cache } = await chatrooms.list(authOf(request).user.id, request.query.limit, request.query.cursor);
-        return reply.header('x-cache', cache).header('cache-control', 'private, no-cache').send(page);
+        const { json, cache } = await chatrooms.listJson(authOf(request).user.id, request.query.limit, request.query.cursor);
+        return sendJsonText(reply.header('x-cache', cache).header('cache-control', 'private, no-cache'), json);
       },
     );
 

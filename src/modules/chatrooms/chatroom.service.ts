@@ -56,16 +56,19 @@ export function createChatroomService({ database: { db }, listCache, clock, dele
       return toChatroomDto(room);
     },
 
-    /** Newest first. `cache` says where the page came from, for the X-Cache header. */
-    async list(userId: string, limit: number, cursor: string | undefined): Promise<{ page: ChatroomPage; cache: 'HIT' | 'MISS' }> {
+    /**
+     * Newest first, as the JSON text of a `ChatroomPage` (a cached page is sent as it was stored).
+     * `cache` says where it came from, for the X-Cache header.
+     */
+    async listJson(userId: string, limit: number, cursor: string | undefined): Promise<{ json: string; cache: 'HIT' | 'MISS' }> {
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      const pageKey = `${limit}:${cursor ?? ''}`;
-      const cached = await listCache.lookup(userId, pageKey);
-      if (cached.hit) return { page: cached.hit as ChatroomPage, cache: 'HIT' };
+      const cached = await listCache.lookup(userId, `${limit}:${cursor ?? ''}`);
+      if (cached.hit !== undefined) return { json: cached.hit, cache: 'HIT' };
       const rows = await listChatrooms(db, userId, limit + 1, after);
-      const page = toPage(rows, limit, toChatroomDto, encodeCursor);
-      await cached.store(page);
-      return { page, cache: 'MISS' };
+      const page: ChatroomPage = toPage(rows, limit, toChatroomDto, encodeCursor);
+      const json = JSON.stringify(page);
+      await cached.store(json);
+      return { json, cache: 'MISS' };
     },
 
     /** Renames and/or changes settings (any subset). */
