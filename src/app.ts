@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -10,6 +9,7 @@ import type { Container } from './container.js';
 import { chatPageRoutes } from './http/chat-page.routes.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
+import { addSecurityHeaders } from './http/security-headers.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { nameOperations, openApiOptions } from './http/openapi.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
@@ -75,7 +75,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   registerProblemHandlers(app);
   app.addHook('onRequest', requireHostHeader);
 
-  await app.register(helmet, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
+  addSecurityHeaders(app, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, {
       origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,

@@ -73,10 +73,15 @@ describe('operations', () => {
     expect(checks.queue).toBe('ok');
   });
 
-  it('sets security headers', async () => {
-    const res = await t.request({ method: 'GET', url: '/healthz' });
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['strict-transport-security']).toBeDefined();
+  it('sets security headers on every response, errors and unknown routes included', async () => {
+    for (const [method, url] of [['GET', '/healthz'], ['GET', '/user/me'], ['GET', '/no-such-route']] as const) {
+      const res = await t.request({ method, url });
+      expect(res.headers['x-content-type-options'], url).toBe('nosniff');
+      expect(res.headers['strict-transport-security'], url).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['x-frame-options'], url).toBe('SAMEORIGIN');
+      expect(res.headers['content-security-policy'], url).toContain("img-src 'self' data: validator.swagger.io");
+      expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin');
+    }
   });
 
   it('documents every operation for client generators: a unique camelCase operationId, a summary, its security and its problem responses', async () => {

@@ -32,8 +32,9 @@ describe('access tokens', () => {
     await expectUnauthorized(`${header}.${forged}.${signature}`);
   });
 
-  it('refuses a token once it has expired', async () => {
+  it('refuses a token once it has expired, even one it accepted a moment before', async () => {
     const fresh = await signIn(t);
+    expect((await me(fresh.accessToken)).statusCode).toBe(200);
     t.clock.advance(15 * 60 * 1000 + 1000);
     try {
       await expectUnauthorized(fresh.accessToken);

@@ -56,6 +56,8 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
   let heartbeat: NodeJS.Timeout | undefined;
   let subscribed = false;
   let closed = false;
+  /** Publishers waiting for the subscription to come up, so that they can hear confirmations. */
+  const subscribedWaiters: (() => void)[] = [];
 
   const settle = (id: string) => {
     const waiting = pending.get(id);
@@ -88,6 +90,7 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
       await connection.subscribe(confirmations, ...[...handlers.keys()].map((channel) => `${prefix}${channel}`));
       subscribed = true;
       for (const handler of gapHandlers) handler();
+      for (const wake of subscribedWaiters.splice(0)) wake();
     } catch (error) {
       // Reconnection brings us back here ('ready'); until then nobody trusts what we would have heard.
       log.warn({ err: error }, 'broadcast subscription failed; retrying on reconnection');
@@ -97,7 +100,12 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
   function ensureStarted(): Redis {
     if (subscriber) return subscriber;
     // Subscriptions are redone by us on every 'ready', so that the gap is known and announced.
-    const connection = redis.duplicate({ keyPrefix: '', connectionName: `${prefix}broadcast-subscriber`, autoResubscribe: false });
+    const connection = redis.duplicate({
+      keyPrefix: '',
+      connectionName: `${prefix}broadcast-subscriber`,
+      autoResubscribe: false,
+      enableAutoPipelining: false,
+    });
     connection.on('error', (error) => log.warn({ err: error }, 'broadcast subscriber connection error'));
     connection.on('close', () => (subscribed = false));
     connection.on('ready', () => void subscribeAll(connection));
@@ -120,7 +128,13 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
       ensureStarted();
       const id = randomUUID();
       const envelope: Envelope = { id, from: confirmations, body };
-      // Not listening ourselves: we cannot hear confirmations, but the others must still be told.
+      if (!subscribed) {
+        // Just starting (the process's first publication): wait for the subscription, within bounds.
+        await withTimeout(new Promise<void>((resolve) => subscribedWaiters.push(resolve)), CONFIRM_TIMEOUT_MS, 'the broadcast subscription').catch(
+          () => undefined,
+        );
+      }
+      // Still not listening: we cannot hear confirmations, but the others must still be told.
       if (!subscribed) {
         await withTimeout(redis.publish(`${prefix}${channel}`, JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
         return;
@@ -166,6 +180,7 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
       gapHandlers.clear();
       for (const waiting of pending.values()) waiting.done();
       pending.clear();
+      for (const wake of subscribedWaiters.splice(0)) wake();
       subscriber?.disconnect();
       subscriber = undefined;
       return Promise.resolve();

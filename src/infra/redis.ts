@@ -29,6 +29,10 @@ export function createRedis({ url, keyPrefix }: RedisOptions): Redis {
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, MAX_RECONNECT_DELAY_MS),
     lazyConnect: false,
+    // Commands issued in the same tick (many requests' cache reads, a stream append and its expiry)
+    // go out in one write: one system call instead of one per command, which under load was a fifth
+    // of the api's CPU. Connections that block or subscribe (duplicates) turn it off.
+    enableAutoPipelining: true,
   });
 }
 

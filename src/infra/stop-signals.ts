@@ -35,7 +35,7 @@ export function redisStopSignals(redis: Redis, log: FastifyBaseLogger): StopSign
     async subscribe(handler) {
       handlers.add(handler);
       if (subscriber) return;
-      subscriber = redis.duplicate({ keyPrefix: '', connectionName: `${prefix}reply-stop-subscriber` });
+      subscriber = redis.duplicate({ keyPrefix: '', connectionName: `${prefix}reply-stop-subscriber`, enableAutoPipelining: false });
       subscriber.on('error', (error) => log.warn({ err: error }, 'stop signal subscriber connection error'));
       subscriber.on('message', (_channel: string, replyId: string) => {
         for (const each of handlers) each(replyId);

@@ -1,4 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 
 const ISSUER = 'gemini-chat-backend';
 const AUDIENCE = 'gemini-chat-api';
@@ -42,6 +43,13 @@ function acceptableHeader(encoded: string): boolean {
  */
 export function createAccessTokenCodec(key: KeyObject, ttlSeconds: number): AccessTokenCodec {
   const signatureOf = (signingInput: string) => createHmac('sha256', key).update(signingInput).digest('base64url');
+  /**
+   * Tokens that verified, with their time bounds: a client sends the same token for its whole life,
+   * and the same bytes under the same key verify the same way, so only the clock is checked again.
+   */
+  const verified = new LRUCache<string, { claims: AccessClaims; exp: number; nbf: number | undefined }>({ max: 10_000 });
+  const inTime = (bounds: { exp: number; nbf: number | undefined }, nowSeconds: number) =>
+    bounds.exp > nowSeconds && (bounds.nbf === undefined || bounds.nbf <= nowSeconds);
 
   return {
     ttlSeconds,
@@ -52,6 +60,9 @@ export function createAccessTokenCodec(key: KeyObject, ttlSeconds: number): Acce
       return `${signingInput}.${signatureOf(signingInput)}`;
     },
     verify: (token, now) => {
+      const nowSeconds = Math.floor(now.getTime() / 1000);
+      const known = verified.get(token);
+      if (known) return inTime(known, nowSeconds) ? known.claims : undefined;
       const parts = token.split('.');
       if (parts.length !== 3) return undefined;
       const [header = '', payload = '', signature = ''] = parts;
@@ -69,15 +80,16 @@ export function createAccessTokenCodec(key: KeyObject, ttlSeconds: number): Acce
       } catch {
         return undefined;
       }
-      const nowSeconds = Math.floor(now.getTime() / 1000);
       const audienceOk = claims.aud === AUDIENCE || (Array.isArray(claims.aud) && claims.aud.includes(AUDIENCE));
       // exp and iat are required: a token without exp would never die.
       if (claims.iss !== ISSUER || !audienceOk || !isNumber(claims.exp) || !isNumber(claims.iat)) return undefined;
-      if (claims.exp <= nowSeconds) return undefined;
-      if (claims.nbf !== undefined && (!isNumber(claims.nbf) || claims.nbf > nowSeconds)) return undefined;
+      if (claims.nbf !== undefined && !isNumber(claims.nbf)) return undefined;
       const { sub, sid } = claims;
       if (typeof sub !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(sid)) return undefined;
-      return { sub, sid };
+      const bounds = { claims: { sub, sid }, exp: claims.exp, nbf: claims.nbf };
+      if (!inTime(bounds, nowSeconds)) return undefined;
+      verified.set(token, bounds);
+      return bounds.claims;
     },
   };
 }
