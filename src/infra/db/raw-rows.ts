@@ -8,16 +8,22 @@ import type { Executor } from './client.js';
  * cannot express, such as recursive walks that return whole rows.
  */
 export async function selectRowsOf<T extends PgTable>(db: Executor, table: T, query: SQL): Promise<T['$inferSelect'][]> {
+  return (await executeRaw(db, query)).map((row) => rowOf(table, row));
+}
+
+/** The raw rows of a hand-written query, as the driver parsed them (snake_case, timestamps as text). */
+export async function executeRaw(db: Executor, query: SQL): Promise<Record<string, unknown>[]> {
   const result = await db.execute(query);
   // node-postgres answers a QueryResult, PGlite a Results object: both carry `rows`.
-  const raw = (result as { rows: Record<string, unknown>[] }).rows;
-  const columns = Object.entries(getTableColumns(table));
-  return raw.map((row) => {
-    const mapped: Record<string, unknown> = {};
-    for (const [key, column] of columns) {
-      const value = row[column.name];
-      mapped[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
-    }
-    return mapped;
-  });
+  return (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/** The columns of `table` in a raw row, mapped as the query builder maps them. */
+export function rowOf<T extends PgTable>(table: T, raw: Record<string, unknown>): T['$inferSelect'] {
+  const mapped: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = raw[column.name];
+    mapped[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return mapped;
 }

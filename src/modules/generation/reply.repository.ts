@@ -43,15 +43,6 @@ export async function unfinishedRepliesBefore(db: Executor, userId: string, befo
   return row?.n ?? 0;
 }
 
-/** The user's replies waiting or being generated (for the per-user cap). */
-export async function unfinishedRepliesOf(db: Executor, userId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: count() })
-    .from(messages)
-    .where(and(eq(messages.userId, userId), eq(messages.role, 'model'), unfinished));
-  return row?.n ?? 0;
-}
-
 export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Promise<MessageRow[]> {
   return db
     .select()

@@ -34,8 +34,10 @@ export function createScheduler({ database: { db }, queue }: Deps) {
     async scheduleNext(chatroomId: string): Promise<void> {
       const head = await chatroomHead(db, chatroomId);
       if (!head) return;
-      const earlier = await unfinishedRepliesBefore(db, head.userId, head.seq);
-      await queue.enqueue(head.id, { priority: 1 + earlier });
+      await queue.enqueue(head.id, { priority: 1 + (await unfinishedRepliesBefore(db, head.userId, head.seq)) });
     },
+
+    /** Enqueues a reply known to be its chatroom's head, behind `earlierUnfinished` replies of the same user. */
+    enqueueHead: (replyId: string, earlierUnfinished: number): Promise<void> => queue.enqueue(replyId, { priority: 1 + earlierUnfinished }),
   };
 }

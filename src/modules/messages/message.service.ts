@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database, Executor, Tx } from '../../infra/db/client.js';
@@ -12,11 +12,11 @@ import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.se
 import { lockOwnedChatroom, setCurrentMessage, type ChatroomRow } from '../chatrooms/chatroom.repository.js';
 import { toChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../generation/reply-follower.js';
-import { unfinishedRepliesOf } from '../generation/reply.repository.js';
 import type { Scheduler } from '../generation/scheduling.js';
 import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
-import { findMessage, findOwnedMessage, insertMessage, type MessageRow } from './message.repository.js';
+import { findMessage, findOwnedMessage, type MessageRow } from './message.repository.js';
+import { lockChatroomAndSpend, writeGeneration, type PromptOf } from './send.repository.js';
 import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
 import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -24,7 +24,7 @@ import { toMessageDto, type MessageDto } from './message.schemas.js';
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   chatrooms: Pick<ChatroomService, 'requireOwned' | 'listChanged'>;
-  scheduler: Pick<Scheduler, 'scheduleNext'>;
+  scheduler: Pick<Scheduler, 'scheduleNext' | 'enqueueHead'>;
   follower: Pick<ReplyFollower, 'waitUntilFinished'>;
   stopper: Pick<ReplyStopper, 'stop'>;
   policy: AllowancePolicy;
@@ -59,9 +59,6 @@ const SCHEDULE_TIMEOUT_MS = 3_000;
 
 export const messageNotFound = (chatroomId: string, messageId: string) =>
   new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
-
-/** Writes the messages of a generation inside the send's transaction, once it is validated and paid for. */
-type WriteGeneration = (tx: Tx) => Promise<{ userMessage: MessageRow; reply: MessageRow }>;
 
 /** The path of a chatroom as a client reads it: newest first, `limit` of them older than `beforeSeq`. */
 const pathPage = (db: Executor, room: ChatroomRow, limit: number, beforeSeq?: number) =>
@@ -131,53 +128,68 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
 
   /**
    * What sending and regenerating share: in one transaction, the chatroom locked (its generations
-   * take turns), the Idempotency-Key claimed, `prepare` validating (before anything is spent), the
+   * take turns), the Idempotency-Key claimed, `prompt` validating (before anything is spent), the
    * allowance spent, the cap checked, the messages written and the reply made the current message.
-   * After commit: the list cache told, the generation scheduled.
+   * After commit: the list cache told and the generation scheduled, together.
+   *
+   * A plain send (no key, nothing to validate) takes the short way: chatroom lock and spending in one
+   * statement, then the write in another: four round trips with BEGIN and COMMIT.
    */
   async function startGeneration(
     user: Sender,
     chatroomId: string,
-    requestHash: string,
-    idempotencyKey: string | undefined,
-    prepare: (tx: Tx, room: ChatroomRow, now: Date, day: string) => Promise<WriteGeneration>,
+    request: { hash: string; idempotencyKey: string | undefined; validates: boolean },
+    prompt: (tx: Tx, room: ChatroomRow) => Promise<PromptOf>,
   ): Promise<SendOutcome> {
     const now = clock.now();
     const day = usageDay(now);
     const limit = policy.limitFor(user.tier);
     const cap = maxUnfinishedReplies[user.tier];
+    const { hash, idempotencyKey } = request;
     if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
     const created = await database.transaction(async (tx) => {
-      const room = await lockOwnedChatroom(tx, user.id, chatroomId);
-      if (!room) throw chatroomNotFound(chatroomId);
-      if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, requestHash, now))) {
-        return undefined; // an earlier request holds the key: replay it below, outside this transaction
+      let room: ChatroomRow | undefined;
+      let used: number | undefined;
+      let promptOf: PromptOf;
+      if (idempotencyKey === undefined && !request.validates) {
+        const locked = await lockChatroomAndSpend(tx, user.id, chatroomId, day, limit);
+        if (!locked) throw chatroomNotFound(chatroomId);
+        ({ room, used } = locked);
+        promptOf = await prompt(tx, room);
+      } else {
+        room = await lockOwnedChatroom(tx, user.id, chatroomId);
+        if (!room) throw chatroomNotFound(chatroomId);
+        if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
+          return undefined; // an earlier request holds the key: replay it below, outside this transaction
+        }
+        promptOf = await prompt(tx, room);
+        used = await spendPrompt(tx, user.id, day, limit);
       }
-      const write = await prepare(tx, room, now, day);
-      // Spending locks the user's allowance row until commit, so the user's sends take turns
-      // here and the count below sees every earlier one: the cap cannot be raced past.
-      const used = await spendPrompt(tx, user.id, day, limit);
       if (used === undefined) throw quotaExceeded(user.tier, limit ?? 0, now); // rolls back the key claim too
-      if ((await unfinishedRepliesOf(tx, user.id)) >= cap) throw tooManyUnfinished(user.tier, cap);
-      const { userMessage, reply } = await write(tx);
-      await setCurrentMessage(tx, chatroomId, reply.id);
-      if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, userMessage.id, reply.id);
-      return { userMessage, reply, used };
+      const written = await writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day, now, maxUnfinished: cap });
+      if (!written) throw tooManyUnfinished(user.tier, cap);
+      if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
+      return { ...written, used };
     });
 
     if (!created) {
-      const prior = await replay(user.id, idempotencyKey as string, requestHash);
+      const prior = await replay(user.id, idempotencyKey as string, hash);
       if (!prior) throw chatroomNotFound(chatroomId);
       return { ...prior, allowance: await allowanceOf(user), replayed: true };
     }
-    await chatrooms.listChanged(user.id); // the list shows each chatroom's current message
-    try {
-      await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue');
-    } catch (error) {
-      // The reply is safe in the database: the recovery sweep schedules it once the queue is back.
-      log.error({ err: error, replyId: created.reply.id }, 'could not schedule the generation; recovery will retry');
-    }
+    // An idle chatroom's new reply is its head: enqueued at once. Otherwise the head schedules it
+    // when it ends, and scheduleNext here covers a head that ended while this send was committing.
+    const schedule = created.chatroomWasIdle
+      ? scheduler.enqueueHead(created.reply.id, created.earlierUnfinished)
+      : scheduler.scheduleNext(chatroomId);
+    await Promise.all([
+      chatrooms.listChanged(user.id), // the list shows each chatroom's current message
+      withTimeout(schedule, SCHEDULE_TIMEOUT_MS, 'the queue').catch((error: unknown) =>
+        // The reply is safe in the database: the recovery sweep schedules it once the queue is back.
+        log.error({ err: error, replyId: created.reply.id }, 'could not schedule the generation; recovery will retry'),
+      ),
+    ]);
     return {
       userMessage: created.userMessage,
       reply: created.reply,
@@ -224,39 +236,25 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
      * current message; a reply of the chatroom branches from there; null starts a new first prompt.
      */
     send(user: Sender, chatroomId: string, content: string, parentId: string | null | undefined, idempotencyKey?: string): Promise<SendOutcome> {
-      return startGeneration(user, chatroomId, sendHash(chatroomId, content, parentId), idempotencyKey, async (tx, room, now, day) => {
-        const parent = await parentForPrompt(tx, user.id, room, parentId);
-        return async (writeTx) => {
-          const userMessage = await insertMessage(writeTx, { chatroomId, userId: user.id, parentId: parent, role: 'user', content, status: 'done' }, now);
-          const reply = await insertMessage(
-            writeTx,
-            { chatroomId, userId: user.id, parentId: userMessage.id, role: 'model', status: 'pending', allowanceDay: day },
-            now,
-          );
-          return { userMessage, reply };
-        };
-      });
+      const request = { hash: sendHash(chatroomId, content, parentId), idempotencyKey, validates: parentId !== undefined && parentId !== null };
+      return startGeneration(user, chatroomId, request, async (tx, room) => ({
+        write: { id: randomUUID(), parentId: await parentForPrompt(tx, user.id, room, parentId), content },
+      }));
     },
 
     /** A new reply to the prompt of a finished reply: its sibling, paid for like a send, and the current message. */
     regenerate(user: Sender, chatroomId: string, replyId: string, idempotencyKey?: string): Promise<SendOutcome> {
-      return startGeneration(user, chatroomId, requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey, async (tx, room, now, day) => {
+      const request = { hash: requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey, validates: true };
+      return startGeneration(user, chatroomId, request, async (tx, room) => {
         const earlier = isUuid(replyId) ? await findOwnedMessage(tx, user.id, room.id, replyId) : undefined;
         if (!earlier) throw messageNotFound(chatroomId, replyId);
         if (earlier.role !== 'model' || earlier.parentId === null) throw validationError('replyId', `'${replyId}' is a prompt, not a reply`);
         if (!isFinished(earlier)) {
           throw new AppError('REPLY_IN_PROGRESS', 409, `Reply '${replyId}' is still being generated; stop it or wait for it to finish`);
         }
-        const prompt = await findMessage(tx, earlier.parentId);
-        if (!prompt) throw messageNotFound(chatroomId, earlier.parentId);
-        return async (writeTx) => {
-          const reply = await insertMessage(
-            writeTx,
-            { chatroomId, userId: user.id, parentId: prompt.id, role: 'model', status: 'pending', allowanceDay: day },
-            now,
-          );
-          return { userMessage: prompt, reply };
-        };
+        const existing = await findMessage(tx, earlier.parentId);
+        if (!existing) throw messageNotFound(chatroomId, earlier.parentId);
+        return { existing };
       });
     },
 

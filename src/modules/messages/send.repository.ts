@@ -1,0 +1,106 @@
+import { sql } from 'drizzle-orm';
+import type { Executor } from '../../infra/db/client.js';
+import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
+import { chatrooms, messages } from '../../infra/db/schema.js';
+import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
+import type { MessageRow } from './message.repository.js';
+
+/*
+ * The statements of a send, each doing as much as one statement can: a send is the product's hot
+ * write, and each round trip to PostgreSQL costs as much as the work in it. Both run inside the
+ * send's transaction, whose locks they take.
+ */
+
+/**
+ * Locks the user's chatroom (sends to one chatroom take turns) and spends one prompt of `day` if
+ * the allowance has one left (the row is created or incremented only while `used < limit`; `limit`
+ * null = unlimited). Undefined when the user has no such chatroom (nothing is spent); `used`
+ * undefined when the allowance is used up.
+ */
+export async function lockChatroomAndSpend(
+  tx: Executor,
+  userId: string,
+  chatroomId: string,
+  day: string,
+  limit: number | null,
+): Promise<{ room: ChatroomRow; used: number | undefined } | undefined> {
+  const [row] = await executeRaw(
+    tx,
+    sql`with room as (
+      select * from chatrooms where id = ${chatroomId} and user_id = ${userId} for update
+    ), spent as (
+      insert into daily_usage (user_id, day, used) select ${userId}, ${day}, 1 from room
+      on conflict (user_id, day) do update set used = daily_usage.used + 1
+        where ${limit}::int is null or daily_usage.used < ${limit}::int
+      returning used
+    )
+    select room.*, (select used from spent) as spent_used from room`,
+  );
+  if (!row) return undefined;
+  return { room: rowOf(chatrooms, row), used: row.spent_used === null ? undefined : Number(row.spent_used) };
+}
+
+/** The prompt of a generation: a new one to write, or the existing one a regenerated reply answers. */
+export type PromptOf = { write: { id: string; parentId: string | null; content: string } } | { existing: MessageRow };
+
+export interface NewGeneration {
+  chatroomId: string;
+  userId: string;
+  prompt: PromptOf;
+  replyId: string;
+  /** The day whose allowance paid for the reply (a failed reply gives it back). */
+  day: string;
+  now: Date;
+  /** Replies the user may have waiting or being generated at once. */
+  maxUnfinished: number;
+}
+
+export interface WrittenGeneration {
+  userMessage: MessageRow;
+  reply: MessageRow;
+  /** The user's replies already unfinished before this one (its fair-scheduling rank). */
+  earlierUnfinished: number;
+  /** Whether the chatroom had no unfinished reply: this one's turn is now. */
+  chatroomWasIdle: boolean;
+}
+
+/**
+ * Writes the prompt (unless it exists) and a pending reply, and makes the reply the chatroom's
+ * current message, in one statement, unless the user already has `maxUnfinished` replies waiting or
+ * being generated: then nothing is written and the answer is undefined. Run it after spending, which
+ * locks the user's allowance row until commit: the user's sends take turns there, so the count here
+ * sees every earlier one and the cap cannot be raced past.
+ */
+export async function writeGeneration(tx: Executor, generation: NewGeneration): Promise<WrittenGeneration | undefined> {
+  const { chatroomId, userId, prompt, replyId, day, now, maxUnfinished } = generation;
+  const at = now.toISOString();
+  const promptId = 'write' in prompt ? prompt.write.id : prompt.existing.id;
+  const rows = [
+    ...('write' in prompt
+      ? [sql`(${promptId}::uuid, ${chatroomId}::uuid, ${userId}::uuid, ${prompt.write.parentId}::uuid, 'user', ${prompt.write.content}, 'done', null::date, ${at}::timestamptz, ${at}::timestamptz)`]
+      : []),
+    sql`(${replyId}::uuid, ${chatroomId}::uuid, ${userId}::uuid, ${promptId}::uuid, 'model', '', 'pending', ${day}::date, ${at}::timestamptz, null::timestamptz)`,
+  ];
+  const result = await executeRaw(
+    tx,
+    sql`with counts as (
+      select count(*)::int as user_unfinished, (count(*) filter (where chatroom_id = ${chatroomId}))::int as room_unfinished
+      from messages where user_id = ${userId} and role = 'model' and status in ('pending', 'streaming')
+    ), inserted as (
+      insert into messages (id, chatroom_id, user_id, parent_id, role, content, status, allowance_day, created_at, completed_at, updated_at)
+      select v.*, ${at}::timestamptz from (values ${sql.join(rows, sql`, `)}) v
+      where (select user_unfinished from counts) < ${maxUnfinished}
+      returning *
+    ), moved as (
+      update chatrooms set current_message_id = ${replyId} where id = ${chatroomId} and exists (select 1 from inserted)
+    )
+    select inserted.*, counts.user_unfinished, counts.room_unfinished from counts left join inserted on true order by inserted.seq`,
+  );
+  const counts = result[0];
+  if (!counts || counts.id === null) return undefined; // the cap: nothing was written
+  const written = result.map((raw) => rowOf(messages, raw));
+  const reply = written.find((row) => row.id === replyId);
+  const userMessage = 'write' in prompt ? written.find((row) => row.id === promptId) : prompt.existing;
+  if (!reply || !userMessage) throw new Error('writing a generation returned fewer rows than it wrote');
+  return { userMessage, reply, earlierUnfinished: Number(counts.user_unfinished), chatroomWasIdle: Number(counts.room_unfinished) === 0 };
+}
