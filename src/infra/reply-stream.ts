@@ -8,8 +8,11 @@ export type ReplyEvent =
   | { type: 'delta'; text: string }
   /** A new attempt starts over: drop the text received so far. */
   | { type: 'reset' }
-  /** The reply is finished (done, failed, stopped or deleted): read it from the database. */
-  | { type: 'end' };
+  /**
+   * The reply is finished (done, failed, stopped or deleted). `final` is the reply as its writer
+   * stored it (JSON), when it had it; otherwise readers read it from the database.
+   */
+  | { type: 'end'; final?: unknown };
 
 /** An event and its position in the reply's stream; positions order events and resume a reader. */
 export interface ReplyStreamEntry {
@@ -173,8 +176,11 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
 
   return {
     async append(replyId, event) {
-      const id = await redis.xadd(key(replyId), 'MAXLEN', '~', String(MAX_ENTRIES), '*', 'e', JSON.stringify(event));
-      await redis.expire(key(replyId), event.type === 'end' ? RETAIN_AFTER_END_SECONDS : RETAIN_UNFINISHED_SECONDS);
+      // Sent together (one write, in order on the one connection): the expiry applies to the key the XADD made.
+      const [id] = await Promise.all([
+        redis.xadd(key(replyId), 'MAXLEN', '~', String(MAX_ENTRIES), '*', 'e', JSON.stringify(event)),
+        redis.expire(key(replyId), event.type === 'end' ? RETAIN_AFTER_END_SECONDS : RETAIN_UNFINISHED_SECONDS),
+      ]);
       return id ?? STREAM_START;
     },
     range,

@@ -158,6 +158,15 @@ export const messages = pgTable(
     index('messages_parent_id_idx').on(table.parentId),
     // The recovery sweep looks for unfinished replies.
     index('messages_unfinished_idx').on(table.status, table.updatedAt).where(sql`status in ('pending', 'streaming')`),
+    // A chatroom's next reply (its head), and a user's unfinished replies (the cap and fair
+    // scheduling): looked up on every send and every finished reply. Few rows are unfinished at any
+    // time, so these stay small and the lookups stay O(1) however long the chats grow.
+    index('messages_unfinished_replies_by_chatroom_idx')
+      .on(table.chatroomId, table.seq)
+      .where(sql`role = 'model' and status in ('pending', 'streaming')`),
+    index('messages_unfinished_replies_by_user_idx')
+      .on(table.userId, table.seq)
+      .where(sql`role = 'model' and status in ('pending', 'streaming')`),
   ],
 );
 

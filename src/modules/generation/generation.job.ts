@@ -6,9 +6,8 @@ import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
 import { refundPrompt } from '../billing/allowance.js';
-import { findChatroom } from '../chatrooms/chatroom.repository.js';
 import { contextFor } from './reply-context.js';
-import { completeReply, failReply, findReply, releaseReply, startReply, type MessageRow } from './reply.repository.js';
+import { claimTurn, completeReply, failReply, findReply, releaseReply, type ClaimedTurn, type MessageRow } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
 import type { Metrics } from '../../infra/metrics.js';
@@ -131,14 +130,16 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   }
 
   /** Marks the reply failed and gives its prompt back, in one transaction, exactly once. */
-  async function fail(replyId: string, code: FailureCode) {
-    await database.transaction(async (tx) => {
+  async function fail(replyId: string, code: FailureCode): Promise<MessageRow | undefined> {
+    return database.transaction(async (tx) => {
       const failed = await failReply(tx, replyId, { code, message: FAILURE_MESSAGES[code] }, clock.now());
       if (failed?.allowanceDay) await refundPrompt(tx, failed.userId, failed.allowanceDay);
+      return failed;
     });
   }
 
-  async function generate(replyId: string, run: JobRun, jobLog: FastifyBaseLogger): Promise<JobOutcome> {
+  /** Why a reply could not be claimed, and what to do about it; `retry` when its turn came meanwhile. */
+  async function unclaimed(replyId: string, jobLog: FastifyBaseLogger): Promise<JobOutcome | 'retry'> {
     const reply = await store(() => findReply(db, replyId));
     if (!reply) {
       // Deleted with its chatroom: end the stream, so that anyone still following it stops.
@@ -152,24 +153,37 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       return { kind: 'skipped', reason: 'finished' };
     }
     const blocker = await store(() => scheduler.blockerOf(reply));
-    if (blocker) {
-      await scheduler.scheduleNext(reply.chatroomId);
-      return { kind: 'deferred', blockedBy: blocker.id };
-    }
+    if (!blocker) return 'retry';
+    await scheduler.scheduleNext(reply.chatroomId);
+    return { kind: 'deferred', blockedBy: blocker.id };
+  }
 
-    const registration = await running.register(replyId);
+  async function generate(replyId: string, run: JobRun, jobLog: FastifyBaseLogger, retried = false): Promise<JobOutcome> {
+    // Registered for stop requests while the claim runs: a stop lands in the registry or in its check.
+    const registering = running.register(replyId);
+    let claim: ClaimedTurn | undefined;
+    try {
+      claim = await store(() => claimTurn(db, replyId, clock.now()));
+    } finally {
+      if (!claim) (await registering).dispose();
+    }
+    if (!claim) {
+      const outcome = await unclaimed(replyId, jobLog);
+      if (outcome !== 'retry') return outcome;
+      // The reply ahead of it finished between the claim and the check.
+      return retried ? { kind: 'deferred', blockedBy: 'a reply that just finished' } : generate(replyId, run, jobLog, true);
+    }
+    const { reply: claimed, previousStatus, settings } = claim;
+    const registration = await registering;
     const call = linkedAbort(run.signal, registration.signal);
     let text = '';
     let outcome: JobOutcome;
+    /** The reply as this job stored it in the end: its followers get it with the end of the stream. */
+    let final: MessageRow | undefined;
     try {
-      const claimed = await store(() => startReply(db, replyId, clock.now()));
-      if (!claimed) return { kind: 'skipped', reason: 'finished' };
       // An earlier attempt may have streamed part of a text that this one replaces.
-      if (reply.status === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
+      if (previousStatus === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
       const turns = await store(() => contextFor(db, claimed, historyCharBudget));
-      // The chatroom's own model, system instruction and temperature (null = the server's).
-      const room = await store(() => findChatroom(db, claimed.chatroomId));
-      const settings = { model: room?.model, systemInstruction: room?.systemInstruction, temperature: room?.temperature };
 
       let streamBroken = false;
       let result: ModelOutcome | undefined;
@@ -199,10 +213,10 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       if (result) {
         const { finishReason, usage } = result;
         const saved = { content: text, finishReason, promptTokens: usage?.promptTokens ?? null, outputTokens: usage?.outputTokens ?? null };
-        await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
+        final = await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
         outcome = { kind: 'done', finishReason, chars: text.length, turns: turns.length };
       } else {
-        await store(() => endStopped(database, replyId, text, ['streaming'], clock.now()), SAVE_TRIES);
+        final = await store(() => endStopped(database, replyId, text, ['streaming'], clock.now()), SAVE_TRIES);
         outcome = { kind: 'stopped', chars: text.length };
       }
     } catch (error) {
@@ -216,20 +230,24 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       if (error instanceof JobInterrupted) throw error;
       const failure = classifyFailure(error);
       if (retrying) return { kind: 'retrying', failure, error };
-      await fail(replyId, failure.code);
+      final = await fail(replyId, failure.code);
       outcome = { kind: 'failed', failure, error };
     } finally {
       call.dispose();
       registration.dispose();
     }
-    await finish(reply.chatroomId, replyId, jobLog);
-    if (outcome.kind === 'done') await onReplyDone?.(reply);
+    await finish(claimed.chatroomId, replyId, jobLog, final);
+    if (outcome.kind === 'done') await onReplyDone?.(claimed);
     return outcome;
   }
 
-  /** The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. */
-  async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger) {
-    await tellListeners(replyId, { type: 'end' }, jobLog);
+  /**
+   * The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. The
+   * end carries the reply as stored (when this job stored it), so that its followers, however many,
+   * need not read it back from the database.
+   */
+  async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger, final?: MessageRow) {
+    await tellListeners(replyId, final ? { type: 'end', final } : { type: 'end' }, jobLog);
     await finishScheduling(chatroomId, jobLog);
   }
 

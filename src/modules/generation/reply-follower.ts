@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../infra/db/client.js';
 import { STREAM_START, type ReplyStream, type ReplyStreamEntry } from '../../infra/reply-stream.js';
-import { findReply, type MessageRow } from './reply.repository.js';
+import { findReply, replyFromJson, type MessageRow } from './reply.repository.js';
 
 /** An event of a followed reply, with the position to resume after it. */
 export type FollowedEvent =
@@ -32,16 +32,20 @@ const isFinished = (reply: MessageRow) => reply.status === 'done' || reply.statu
  * stream is unavailable (the database is then polled) or the reply was deleted.
  */
 export function createReplyFollower({ database: { db }, stream, log, recheckMs }: Deps) {
-  function toEvents(entries: ReplyStreamEntry[]): { events: FollowedEvent[]; endId: string | undefined } {
+  function toEvents(entries: ReplyStreamEntry[]): { events: FollowedEvent[]; endId: string | undefined; final: MessageRow | undefined } {
     const events: FollowedEvent[] = [];
     for (const { id, event } of entries) {
-      if (event.type === 'end') return { events, endId: id };
+      if (event.type === 'end') return { events, endId: id, final: replyFromJson(event.final) };
       events.push(event.type === 'delta' ? { id, type: 'delta', text: event.text } : { id, type: 'reset' });
     }
-    return { events, endId: undefined };
+    return { events, endId: undefined, final: undefined };
   }
 
-  async function* follow(replyId: string, after: string, signal: AbortSignal): AsyncGenerator<FollowedEvent[]> {
+  /**
+   * `knownUnfinished`: the caller read the reply unfinished a moment ago, so the database need not
+   * be asked right after the backlog (an end it missed is in the stream, or found by the recheck).
+   */
+  async function* follow(replyId: string, after: string, signal: AbortSignal, { knownUnfinished = false } = {}): AsyncGenerator<FollowedEvent[]> {
     // Our own signal for the stream read, so that ending on a database check also ends the read.
     const reading = new AbortController();
     const stopReading = () => reading.abort();
@@ -50,7 +54,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
     let last = after;
     let next: Promise<IteratorResult<ReplyStreamEntry[]>> | undefined = batches.next();
     let backlogIn = false; // until the backlog is in, the database is not checked
-    let checkSoon = true; // right after the backlog: a reply already finished needs no waiting
+    let checkSoon = !knownUnfinished; // right after the backlog: a reply already finished needs no waiting
     const never = new Promise<never>(() => undefined);
     const aborted = new Promise<'aborted'>((resolve) => signal.addEventListener('abort', () => resolve('aborted'), { once: true }));
     try {
@@ -81,10 +85,11 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
           continue;
         }
         if (outcome.batch.done) return;
-        const { events, endId } = toEvents(outcome.batch.value);
+        const { events, endId, final } = toEvents(outcome.batch.value);
         last = outcome.batch.value.at(-1)?.id ?? last;
         if (endId !== undefined) {
-          const reply = await findReply(db, replyId);
+          // The end names the reply as stored when its writer had it: a thousand followers need no thousand reads.
+          const reply = final ?? (await findReply(db, replyId));
           yield [...events, { id: endId, type: 'end', reply }];
           return;
         }
@@ -102,15 +107,14 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
   return {
     follow,
 
-    /** The reply once finished (or gone), or as stored when `signal` aborts first. */
-    async waitUntilFinished(replyId: string, signal: AbortSignal): Promise<MessageRow | undefined> {
-      const current = await findReply(db, replyId);
-      if (!current || isFinished(current)) return current;
-      for await (const batch of follow(replyId, STREAM_START, signal)) {
+    /** The reply once finished (or gone), or as stored when `signal` aborts first; `reply` as the caller just read it. */
+    async waitUntilFinished(reply: MessageRow, signal: AbortSignal): Promise<MessageRow | undefined> {
+      if (isFinished(reply)) return reply;
+      for await (const batch of follow(reply.id, STREAM_START, signal, { knownUnfinished: true })) {
         const end = batch.at(-1);
         if (end?.type === 'end') return end.reply;
       }
-      return findReply(db, replyId);
+      return findReply(db, reply.id);
     },
   };
 }

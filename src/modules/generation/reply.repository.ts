@@ -1,5 +1,6 @@
-import { and, asc, count, eq, gt, inArray, lt, lte } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
+import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 
 /** A message row; a reply is a row with role `model`. */
@@ -51,6 +52,44 @@ export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Pro
     .orderBy(asc(messages.seq));
 }
 
+export interface ClaimedTurn {
+  reply: MessageRow;
+  /** What the reply was before this claim: `streaming` means an earlier attempt had begun a text. */
+  previousStatus: 'pending' | 'streaming';
+  /** The chatroom's own generation settings (null = the server's). */
+  settings: { model: string | null; systemInstruction: string | null; temperature: number | null };
+}
+
+/**
+ * Claims a reply for an attempt if its turn has come, in one statement: it is unfinished, and no
+ * older reply of its chatroom is (the head). Its text starts over; the chatroom's settings come with
+ * it. Undefined otherwise (gone, finished, not a reply, or not its turn: the caller finds out which).
+ */
+export async function claimTurn(db: Executor, id: string, now: Date): Promise<ClaimedTurn | undefined> {
+  const [row] = await executeRaw(
+    db,
+    sql`update messages m set status = 'streaming', content = '', updated_at = ${now.toISOString()}::timestamptz
+    from (select id, status from messages where id = ${id} for update) prior, chatrooms c
+    where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and m.role = 'model' and m.status in ('pending', 'streaming')
+      and not exists (
+        select 1 from messages h
+        where h.chatroom_id = m.chatroom_id and h.role = 'model' and h.status in ('pending', 'streaming') and h.seq < m.seq
+      )
+    returning m.*, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
+      c.temperature as room_temperature`,
+  );
+  if (!row) return undefined;
+  return {
+    reply: rowOf(messages, row),
+    previousStatus: row.previous_status === 'streaming' ? 'streaming' : 'pending',
+    settings: {
+      model: (row.room_model as string | null) ?? null,
+      systemInstruction: (row.room_system_instruction as string | null) ?? null,
+      temperature: row.room_temperature === null ? null : Number(row.room_temperature),
+    },
+  };
+}
+
 /** Claims an unfinished reply for an attempt: its text starts over. Undefined if it is already finished. */
 export async function startReply(db: Executor, id: string, now: Date): Promise<MessageRow | undefined> {
   const [row] = await db
@@ -79,13 +118,28 @@ export interface ReplyResult {
   outputTokens: number | null;
 }
 
-export async function completeReply(db: Executor, id: string, result: ReplyResult, now: Date): Promise<boolean> {
-  const rows = await db
+/** Stores the finished reply; the row as stored, or undefined if it was no longer being generated (stopped, deleted). */
+export async function completeReply(db: Executor, id: string, result: ReplyResult, now: Date): Promise<MessageRow | undefined> {
+  const [row] = await db
     .update(messages)
     .set({ ...result, status: 'done', updatedAt: now, completedAt: now })
     .where(and(eq(messages.id, id), eq(messages.status, 'streaming')))
-    .returning({ id: messages.id });
-  return rows.length > 0;
+    .returning();
+  return row;
+}
+
+/**
+ * A reply row that travelled with the end of its stream: as JSON through Redis (dates back to dates),
+ * or as it is in memory. Undefined for anything that does not look like one, so that the reader falls
+ * back to the database.
+ */
+export function replyFromJson(value: unknown): MessageRow | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const row = value as Record<string, unknown>;
+  const date = (field: unknown) => (field instanceof Date ? field : typeof field === 'string' ? new Date(field) : null);
+  const createdAt = date(row.createdAt);
+  if (typeof row.id !== 'string' || typeof row.status !== 'string' || createdAt === null) return undefined;
+  return { ...(row as unknown as MessageRow), createdAt, updatedAt: date(row.updatedAt) ?? createdAt, completedAt: date(row.completedAt) };
 }
 
 export const STOPPED = 'STOPPED';

@@ -93,8 +93,10 @@ export type ReplyStopper = ReturnType<typeof createReplyStopper>;
 
 /** The api's side of stopping: one reply, or every reply of a chatroom that is being deleted. */
 export function createReplyStopper({ database, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
-  async function announceEnd(replyId: string) {
-    await stream.append(replyId, { type: 'end' }).catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
+  async function announceEnd(replyId: string, final?: MessageRow) {
+    await stream
+      .append(replyId, final ? { type: 'end', final } : { type: 'end' })
+      .catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
   }
 
   /** Ends a reply nobody is generating: its followers end, and the next reply of the chatroom gets its turn. */
@@ -103,7 +105,7 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
     if (!stopped) return undefined;
     // An earlier attempt may have streamed text that this ending drops.
     await stream.append(reply.id, { type: 'reset' }).catch(() => undefined);
-    await announceEnd(reply.id);
+    await announceEnd(reply.id, stopped);
     await scheduler.scheduleNext(reply.chatroomId).catch((error: unknown) => log.error({ err: error }, 'could not schedule the next reply'));
     return stopped;
   }
@@ -146,7 +148,7 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
       log.warn({ replyId: reply.id }, 'no worker ended the stopped reply in time; ending it with the text seen so far');
       const stopped = await endStopped(database, reply.id, text, ['pending', 'streaming'], clock.now());
       if (stopped) {
-        await announceEnd(reply.id);
+        await announceEnd(reply.id, stopped);
         await scheduler.scheduleNext(reply.chatroomId);
       }
       return stopped ?? (await findReply(database.db, reply.id)) ?? reply;

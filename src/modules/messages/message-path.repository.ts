@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { selectRowsOf } from '../../infra/db/raw-rows.js';
+import { executeRaw, selectRowsOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { MessageRow } from '../generation/reply.repository.js';
 
@@ -47,14 +47,18 @@ export function wholePath(db: Executor, tipId: string): Promise<MessageRow[]> {
  * `maxTurns`: the prompts, and the model's finished replies (failed and unfinished ones have nothing
  * to say). Sibling branches are never on the path.
  */
-export function contextTurnsBefore(db: Executor, reply: Pick<MessageRow, 'id' | 'seq'>, maxTurns: number): Promise<MessageRow[]> {
+export async function contextTurnsBefore(
+  db: Executor,
+  reply: Pick<MessageRow, 'id' | 'seq'>,
+  maxTurns: number,
+): Promise<Pick<MessageRow, 'role' | 'content'>[]> {
   const usable = sql`m.seq < ${reply.seq} and (m.role = 'user' or m.status = 'done')`;
-  return selectRowsOf(
+  const rows = await executeRaw(
     db,
-    messages,
     sql`${walkUp(reply.id, usable, maxTurns)}
-      select * from path where seq < ${reply.seq} and (role = 'user' or status = 'done') order by seq desc limit ${maxTurns}`,
+      select role, content from path where seq < ${reply.seq} and (role = 'user' or status = 'done') order by seq desc limit ${maxTurns}`,
   );
+  return rows.map((row) => ({ role: row.role === 'model' ? 'model' : 'user', content: String(row.content) }));
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   messageParams,
   messageSchema,
   replyParams,
+  toMessageDto,
   sendMessageBody,
   sendMessageQuery,
   switchBranchBody,
@@ -109,22 +110,24 @@ export const messageRoutes =
         throw error;
       }
       const headers = allowanceHeaders(outcome.allowance, clock.now());
-      const exchange = await messages.presentExchange(outcome.userMessage, outcome.reply);
+      const presented = messages.presentExchange(outcome.userMessage, outcome.reply);
 
       if (release) {
-        return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: exchange }, headers, joinBacklog: false, release });
+        return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: await presented }, headers, joinBacklog: false, release });
       }
 
       void reply.headers(headers);
-      if (!wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(exchange);
+      if (!wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(await presented);
 
       // The response's 'close' before it finished means the client left (the request's fires once its body is read).
       const closed = new AbortController();
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) closed.abort();
       });
-      const final = await messages.waitForReply(outcome.reply.id, replyWaitMs, closed.signal);
-      if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: await messages.presentOne(final) });
+      // The exchange is presented while the reply is generated; the reply's siblings are those it was born with.
+      const [exchange, final] = await Promise.all([presented, messages.waitForReply(outcome.reply, replyWaitMs, closed.signal)]);
+      const finalDto = toMessageDto(final, exchange.reply.siblingIds);
+      if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: finalDto });
       if (final.status === 'failed') {
         // The prompt was given back: the headers say so.
         void reply.headers(allowanceHeaders(await messages.allowanceOf(sender), clock.now()));
@@ -132,7 +135,7 @@ export const messageRoutes =
           extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
         });
       }
-      return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: await messages.presentOne(final) });
+      return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: finalDto });
     }
 
     // Every answer of the generating routes, errors included, carries the allowance.

@@ -258,14 +258,15 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       });
     },
 
-    /** The reply once finished, or as it is when `timeoutMs` runs out (or `signal` aborts). */
-    async waitForReply(replyId: string, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
-      const current = await findMessage(db, replyId);
-      if (!current) throw new Error(`reply ${replyId} vanished`);
-      if (isFinished(current) || timeoutMs <= 0) return current;
+    /**
+     * The reply once finished, or as stored when `timeoutMs` runs out (or `signal` aborts). `reply`
+     * is the row as the caller just wrote or read it, so waiting starts without reading it again.
+     */
+    async waitForReply(reply: MessageRow, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
+      if (isFinished(reply) || timeoutMs <= 0) return reply;
       const until = deadline(timeoutMs, signal);
       try {
-        return (await follower.waitUntilFinished(replyId, until.signal)) ?? current;
+        return (await follower.waitUntilFinished(reply, until.signal)) ?? reply;
       } finally {
         until.dispose();
       }
