@@ -80,7 +80,7 @@ export const envSchema = z
     GEMINI_SYSTEM_INSTRUCTION: optionalString.describe('system instruction sent with every generation'),
     GEMINI_MAX_OUTPUT_TOKENS: intWithDefault(2048, 1, 65_536),
     GEMINI_CALLS_PER_MINUTE: intWithDefault(60, 1).describe('Gemini calls a minute across all workers'),
-    GENERATION_CONCURRENCY: intWithDefault(4, 1, 100).describe('generations one worker runs at once'),
+    GENERATION_CONCURRENCY: intWithDefault(32, 1, 1000).describe('generations one worker runs at once'),
     GENERATION_MAX_ATTEMPTS: intWithDefault(4, 1, 20).describe('attempts per reply for retryable model errors'),
     GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
     GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),

@@ -1,5 +1,6 @@
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
+import { selectRowsOf } from '../../infra/db/raw-rows.js';
 import { chatrooms } from '../../infra/db/schema.js';
 import type { Position } from '../../http/pagination.js';
 
@@ -32,19 +33,14 @@ export async function insertChatroom(db: Executor, userId: string, title: string
   return row;
 }
 
-/** Newest first; `limit` rows after `after`. */
+/** Newest first; `limit` rows after `after`. Prepared (it serves every list the cache does not). */
 export function listChatrooms(db: Executor, userId: string, limit: number, after?: Position): Promise<ChatroomRow[]> {
-  return db
-    .select()
-    .from(chatrooms)
-    .where(
-      and(
-        eq(chatrooms.userId, userId),
-        after ? sql`(${chatrooms.createdAt}, ${chatrooms.id}) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : undefined,
-      ),
-    )
-    .orderBy(desc(chatrooms.createdAt), desc(chatrooms.id))
-    .limit(limit);
+  const older = after ? sql`and (created_at, id) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : sql``;
+  return selectRowsOf(
+    db,
+    chatrooms,
+    sql`select * from chatrooms where user_id = ${userId} ${older} order by created_at desc, id desc limit ${limit}`,
+  );
 }
 
 /** The chatroom if `userId` owns it: another user's room is as absent as a missing one. */

@@ -24,8 +24,8 @@ type Deps = {
   log: FastifyBaseLogger;
   historyCharBudget: number;
   metrics: Pick<Metrics, 'generationDuration'>;
-  /** Told after a reply is done and its listeners have ended (automatic titles); must not throw. */
-  onReplyDone?: (reply: MessageRow) => Promise<void>;
+  /** Told after a reply is done and its listeners have ended, with its chatroom's title then (automatic titles); must not throw. */
+  onReplyDone?: (reply: MessageRow, chatroomTitle: string) => Promise<void>;
 };
 
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
@@ -173,7 +173,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       // The reply ahead of it finished between the claim and the check.
       return retried ? { kind: 'deferred', blockedBy: 'a reply that just finished' } : generate(replyId, run, jobLog, true);
     }
-    const { reply: claimed, previousStatus, settings } = claim;
+    const { reply: claimed, previousStatus, settings, chatroomTitle } = claim;
     const registration = await registering;
     const call = linkedAbort(run.signal, registration.signal);
     let text = '';
@@ -237,7 +237,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       registration.dispose();
     }
     await finish(claimed.chatroomId, replyId, jobLog, final);
-    if (outcome.kind === 'done') await onReplyDone?.(claimed);
+    if (outcome.kind === 'done') await onReplyDone?.(claimed, chatroomTitle);
     return outcome;
   }
 

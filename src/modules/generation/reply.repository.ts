@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
@@ -24,24 +24,23 @@ export async function firstFinishedReplyOf(db: Executor, chatroomId: string): Pr
   return row;
 }
 
-/** The oldest unfinished reply of a chatroom: the one whose turn it is. */
-export async function chatroomHead(db: Executor, chatroomId: string): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.chatroomId, chatroomId), eq(messages.role, 'model'), unfinished))
-    .orderBy(asc(messages.seq))
-    .limit(1);
-  return row;
-}
-
-/** How many of the user's replies, asked for before this one, are still unfinished (for fair scheduling). */
-export async function unfinishedRepliesBefore(db: Executor, userId: string, beforeSeq: number): Promise<number> {
-  const [row] = await db
-    .select({ n: count() })
-    .from(messages)
-    .where(and(eq(messages.userId, userId), eq(messages.role, 'model'), unfinished, lt(messages.seq, beforeSeq)));
-  return row?.n ?? 0;
+/**
+ * The oldest unfinished reply of a chatroom (the one whose turn it is), with how many of its user's
+ * replies asked for before it are still unfinished (its fair-scheduling rank). One statement; both
+ * lookups use the partial indexes of unfinished replies.
+ */
+export async function chatroomHead(db: Executor, chatroomId: string): Promise<{ head: MessageRow; earlierUnfinished: number } | undefined> {
+  const [row] = await executeRaw(
+    db,
+    sql`select m.*, (
+      select count(*) from messages e
+      where e.user_id = m.user_id and e.role = 'model' and e.status in ('pending', 'streaming') and e.seq < m.seq
+    )::int as earlier_unfinished
+    from messages m
+    where m.chatroom_id = ${chatroomId} and m.role = 'model' and m.status in ('pending', 'streaming')
+    order by m.seq limit 1`,
+  );
+  return row && { head: rowOf(messages, row), earlierUnfinished: Number(row.earlier_unfinished) };
 }
 
 export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Promise<MessageRow[]> {
@@ -58,6 +57,8 @@ export interface ClaimedTurn {
   previousStatus: 'pending' | 'streaming';
   /** The chatroom's own generation settings (null = the server's). */
   settings: { model: string | null; systemInstruction: string | null; temperature: number | null };
+  /** The chatroom's title when the turn began (automatic titles look only at untitled chatrooms). */
+  chatroomTitle: string;
 }
 
 /**
@@ -76,7 +77,7 @@ export async function claimTurn(db: Executor, id: string, now: Date): Promise<Cl
         where h.chatroom_id = m.chatroom_id and h.role = 'model' and h.status in ('pending', 'streaming') and h.seq < m.seq
       )
     returning m.*, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
-      c.temperature as room_temperature`,
+      c.temperature as room_temperature, c.title as room_title`,
   );
   if (!row) return undefined;
   return {
@@ -87,6 +88,7 @@ export async function claimTurn(db: Executor, id: string, now: Date): Promise<Cl
       systemInstruction: (row.room_system_instruction as string | null) ?? null,
       temperature: row.room_temperature === null ? null : Number(row.room_temperature),
     },
+    chatroomTitle: String(row.room_title),
   };
 }
 
@@ -120,12 +122,16 @@ export interface ReplyResult {
 
 /** Stores the finished reply; the row as stored, or undefined if it was no longer being generated (stopped, deleted). */
 export async function completeReply(db: Executor, id: string, result: ReplyResult, now: Date): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .update(messages)
-    .set({ ...result, status: 'done', updatedAt: now, completedAt: now })
-    .where(and(eq(messages.id, id), eq(messages.status, 'streaming')))
-    .returning();
-  return row;
+  const at = now.toISOString();
+  const [row] = await executeRaw(
+    db,
+    sql`update messages set status = 'done', content = ${result.content}, finish_reason = ${result.finishReason},
+      prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int,
+      updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
+    where id = ${id} and status = 'streaming'
+    returning *`,
+  );
+  return row && rowOf(messages, row);
 }
 
 /**

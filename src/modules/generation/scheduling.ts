@@ -1,6 +1,6 @@
 import type { Database } from '../../infra/db/client.js';
 import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
-import { chatroomHead, unfinishedRepliesBefore, type MessageRow } from './reply.repository.js';
+import { chatroomHead, type MessageRow } from './reply.repository.js';
 
 type Deps = {
   database: Pick<Database, 'db'>;
@@ -23,7 +23,7 @@ export type Scheduler = ReturnType<typeof createScheduler>;
 export function createScheduler({ database: { db }, queue }: Deps) {
   /** The unfinished reply that must finish before `reply` may run; undefined when it is its turn. */
   async function blockerOf(reply: MessageRow): Promise<MessageRow | undefined> {
-    const head = await chatroomHead(db, reply.chatroomId);
+    const head = (await chatroomHead(db, reply.chatroomId))?.head;
     return head && head.id !== reply.id && head.seq < reply.seq ? head : undefined;
   }
 
@@ -32,9 +32,8 @@ export function createScheduler({ database: { db }, queue }: Deps) {
 
     /** Enqueues the reply whose turn it is in the chatroom, if there is one. Idempotent. */
     async scheduleNext(chatroomId: string): Promise<void> {
-      const head = await chatroomHead(db, chatroomId);
-      if (!head) return;
-      await queue.enqueue(head.id, { priority: 1 + (await unfinishedRepliesBefore(db, head.userId, head.seq)) });
+      const next = await chatroomHead(db, chatroomId);
+      if (next) await queue.enqueue(next.head.id, { priority: 1 + next.earlierUnfinished });
     },
 
     /** Enqueues a reply known to be its chatroom's head, behind `earlierUnfinished` replies of the same user. */

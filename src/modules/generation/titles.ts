@@ -55,8 +55,13 @@ export function createTitling({ database: { db }, model, queue, chatrooms, log }
   };
 
   return {
-    /** After a reply is done: the first one of an untitled chatroom asks for a title (never blocking, never failing the reply). */
-    replyDone: async (reply: MessageRow): Promise<void> => {
+    /**
+     * After a reply is done: the first one of an untitled chatroom asks for a title (never blocking,
+     * never failing the reply). A chatroom that had a title of its own when the reply began is left
+     * alone without asking the database.
+     */
+    replyDone: async (reply: MessageRow, chatroomTitle: string): Promise<void> => {
+      if (chatroomTitle !== DEFAULT_CHATROOM_TITLE) return;
       try {
         const first = await untitledFirstReply(reply.chatroomId);
         if (first?.id === reply.id) await queue.enqueue(`${TITLE_JOB_PREFIX}${reply.chatroomId}`, { priority: TITLE_PRIORITY });
