@@ -32,7 +32,7 @@ case "$mode" in
 esac
 
 env -u DATABASE_URL -u REDIS_URL -u REDIS_KEY_PREFIX -u GEMINI_API_KEY -u STRIPE_SECRET_KEY -u NODE_ENV \
-  "${env_args[@]}" node --enable-source-maps dist/main.js all >"$log" 2>&1 &
+  "${env_args[@]}" node --enable-source-maps --max-semi-space-size=8 dist/main.js all >"$log" 2>&1 &
 server=$!
 cleanup() {
   kill -TERM "$server" 2>/dev/null || true

@@ -14,7 +14,7 @@ import { createBullmqQueue } from './infra/queue/bullmq-queue.js';
 import type { GenerationQueue } from './infra/queue/generation-queue.js';
 import { createInProcessQueue } from './infra/queue/in-process-queue.js';
 import { memoryReplyStream, redisReplyStream, type ReplyStream } from './infra/reply-stream.js';
-import { createGeminiModel } from './integrations/gemini/gemini-model.js';
+import { lazyGeminiModel } from './integrations/gemini/lazy-gemini-model.js';
 import type { ChatModel } from './integrations/gemini/model.js';
 import { createOfflineModel } from './integrations/gemini/offline-model.js';
 import { allowancePolicy } from './modules/billing/allowance.js';
@@ -151,7 +151,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
 
   const metrics = createMetrics();
   const model = config.GEMINI_API_KEY
-    ? createGeminiModel({
+    ? lazyGeminiModel({
         apiKey: config.GEMINI_API_KEY,
         model: config.GEMINI_MODEL,
         baseUrl: config.GEMINI_BASE_URL,
@@ -261,6 +261,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     startWorker() {
       if (stopWorker) return;
       void running.listen();
+      model.warmUp?.().catch((error: unknown) => log.error({ err: error }, 'could not load the model client'));
       const titling = createTitling({ database, model, queue, chatrooms, log });
       const job = createGenerationJob({
         database,

@@ -1,12 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { assertMigrated, migrationsFolder } from './migrations.js';
@@ -168,7 +166,13 @@ async function migrateUnderLock(pool: pg.Pool): Promise<void> {
 async function openPglite(dataDir: string | undefined, { migrate }: OpenOptions): Promise<Database> {
   const release = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
   try {
-    const client = new PGlite(dataDir === undefined ? undefined : join(dataDir, 'pglite'));
+    // Loaded only here: a process on PostgreSQL never holds the embedded database's code.
+    const [{ PGlite: EmbeddedPostgres }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
+    const client: PGlite = new EmbeddedPostgres(dataDir === undefined ? undefined : join(dataDir, 'pglite'));
     await client.waitReady;
     const migrator = drizzlePglite(client, { schema });
     try {

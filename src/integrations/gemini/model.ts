@@ -28,6 +28,8 @@ export interface ChatModel {
   generate(turns: ChatTurn[], onDelta: (text: string) => Promise<void>, signal: AbortSignal, settings?: GenerationSettings): Promise<ModelOutcome>;
   /** A short title (at most `maxChars`) for a conversation that starts with this exchange. Throws ModelError. */
   proposeTitle(exchange: { prompt: string; reply: string }, maxChars: number, signal: AbortSignal): Promise<string>;
+  /** Loads what the first call needs, so that it does not wait for it (the worker calls it at start). */
+  warmUp?(): Promise<void>;
 }
 
 /** A proposed title made fit to show: one line, no quotes or trailing period, at most `maxChars`. */
