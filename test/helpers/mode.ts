@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { afterAll } from 'vitest';
 import { openDatabase, type Database, type DatabaseOptions } from '../../src/infra/db/client.js';
+import { createScratchDatabase } from './scratch-database.js';
 
 /** Set per vitest project (vitest.config.ts): the same suite runs embedded and against real servers. */
 export const testMode: 'embedded' | 'services' = process.env.TEST_MODE === 'services' ? 'services' : 'embedded';
@@ -12,12 +12,6 @@ export interface TestBackends {
   database: Database;
   env: Record<string, string>;
   redisKeyPrefix?: string;
-}
-
-function databaseUrlWithName(url: string, name: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
 }
 
 interface PooledDatabase {
@@ -47,23 +41,15 @@ async function openPooled(): Promise<PooledDatabase> {
   }
   const adminUrl = process.env.TEST_DATABASE_URL;
   if (!adminUrl) throw new Error('TEST_MODE=services needs TEST_DATABASE_URL and TEST_REDIS_URL');
-  const name = `gc_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = databaseUrlWithName(adminUrl, name);
-  const options: DatabaseOptions = { kind: 'postgres', url, poolSize: 5 };
+  const scratch = await createScratchDatabase(adminUrl, 'gc_test_');
+  const options: DatabaseOptions = { kind: 'postgres', url: scratch.url, poolSize: 5 };
   const database = await openDatabase(options);
   return {
     database,
-    env: { DATABASE_URL: url },
+    env: { DATABASE_URL: scratch.url },
     async dispose() {
       await database.close();
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
+      await scratch.drop();
     },
   };
 }
@@ -110,22 +96,11 @@ export async function provisionFreshBackends(): Promise<FreshBackends> {
   const adminUrl = process.env.TEST_DATABASE_URL;
   const redisUrl = process.env.TEST_REDIS_URL;
   if (!adminUrl || !redisUrl) throw new Error('TEST_MODE=services needs TEST_DATABASE_URL and TEST_REDIS_URL');
-  const suffix = randomBytes(6).toString('hex');
-  const name = `gc_test_${suffix}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = databaseUrlWithName(adminUrl, name);
+  const scratch = await createScratchDatabase(adminUrl, 'gc_test_');
   return {
-    database: { kind: 'postgres', url, poolSize: 5 },
-    env: { DATABASE_URL: url, REDIS_URL: redisUrl },
-    redisKeyPrefix: `test:${suffix}:`,
-    async dispose() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
+    database: { kind: 'postgres', url: scratch.url, poolSize: 5 },
+    env: { DATABASE_URL: scratch.url, REDIS_URL: redisUrl },
+    redisKeyPrefix: `test:${randomBytes(6).toString('hex')}:`,
+    dispose: () => scratch.drop(),
   };
 }
