@@ -9,6 +9,7 @@ import type { Container } from './container.js';
 import { chatPageRoutes } from './http/chat-page.routes.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
 import { healthRoutes } from './http/health.routes.js';
+import { lazyRequestLogger } from './http/request-logger.js';
 import { addSecurityHeaders } from './http/security-headers.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { nameOperations, openApiOptions } from './http/openapi.js';
@@ -43,6 +44,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     // A waiting POST /chatroom/:id/message is silent for up to REPLY_WAIT_MS: the socket must outlast it.
     connectionTimeout: Math.max(60_000, config.REPLY_WAIT_MS + 30_000),
     requestTimeout: 120_000,
+    childLoggerFactory: lazyRequestLogger,
     frameworkErrors: frameworkErrorProblem,
     clientErrorHandler: clientErrorProblem(log),
     // Node would answer a request without Host with an empty 400; requireHostHeader answers a problem.

@@ -25,6 +25,10 @@ describe('logs', () => {
     const output = t.logs.join('');
     expect(t.logs.length).toBeGreaterThan(10); // the requests above were logged
     expect(output).toContain('/auth/verify-otp');
+    // Each request's lines carry its id (request.log is made lazily, when a request first logs).
+    const completed = t.logs.map((line) => JSON.parse(line) as { msg?: string; reqId?: unknown }).filter((line) => line.msg === 'request completed');
+    expect(completed.length).toBeGreaterThanOrEqual(8);
+    expect(completed.every((line) => typeof line.reqId === 'string' && line.reqId.length > 0)).toBe(true);
     for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
       expect(output).not.toContain(secret);
     }

@@ -35,17 +35,14 @@ export function deadline(ms: number, ...parents: (AbortSignal | undefined)[]): D
   };
 }
 
-/** `work`, or a rejection once `ms` pass without it settling. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  const limit = deadline(ms);
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        limit.signal.addEventListener('abort', () => reject(new Error(`${what} did not answer within ${ms} ms`)));
-      }),
-    ]);
-  } finally {
-    limit.dispose();
-  }
+/**
+ * `work`, or a rejection once `ms` pass without it settling. A plain timer, no AbortController: it
+ * guards every cache read, on the hottest path there is.
+ */
+export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timedOut]).finally(() => clearTimeout(timer));
 }

@@ -60,5 +60,5 @@ export class MalformedEventError extends Error {
 
 /** Checks a webhook's Stripe-Signature over the raw body. */
 export interface WebhookVerifier {
-  verify(rawBody: Buffer, signature: string | undefined): StripeEvent;
+  verify(rawBody: Buffer, signature: string | undefined): Promise<StripeEvent>;
 }

@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { stripeSubscriptionSchema, type CheckoutRequest, type NewCustomer, type PaymentGateway } from './payment-gateway.js';
 
 export interface StripeGatewayOptions {
@@ -18,12 +18,16 @@ function endpointOf(apiBaseUrl: string | undefined) {
 
 /** Only this folder imports `stripe`. The SDK pins its API version (2026-10-28). */
 export function createStripeGateway({ secretKey, priceId, apiBaseUrl, maxNetworkRetries }: StripeGatewayOptions): PaymentGateway {
+  // Loaded on first use: a worker never calls Stripe, and an api process holds the SDK only once it does.
   // Retries are safe: the SDK sends an idempotency key with every POST and reuses it when retrying.
-  const stripe = new Stripe(secretKey, { maxNetworkRetries, timeout: 20_000, ...endpointOf(apiBaseUrl) });
+  let loading: Promise<{ stripe: Stripe; Sdk: typeof Stripe }> | undefined;
+  const sdk = () =>
+    (loading ??= import('stripe').then(({ default: Sdk }) => ({ Sdk, stripe: new Sdk(secretKey, { maxNetworkRetries, timeout: 20_000, ...endpointOf(apiBaseUrl) }) })));
 
   return {
     kind: 'stripe',
     async createCustomer({ userId, mobile, name, email }: NewCustomer) {
+      const { stripe } = await sdk();
       const customer = await stripe.customers.create(
         { phone: mobile, ...(name ? { name } : {}), ...(email ? { email } : {}), metadata: { userId } },
         // Two racing first checkouts of one user get the same customer back, not two.
@@ -32,6 +36,7 @@ export function createStripeGateway({ secretKey, priceId, apiBaseUrl, maxNetwork
       return customer.id;
     },
     async createCheckoutSession({ userId, customerId, successUrl, cancelUrl }: CheckoutRequest) {
+      const { stripe } = await sdk();
       const session = await stripe.checkout.sessions.create({
         mode: 'subscription',
         customer: customerId,
@@ -46,15 +51,17 @@ export function createStripeGateway({ secretKey, priceId, apiBaseUrl, maxNetwork
       return { id: session.id, url: session.url };
     },
     async retrieveSubscription(id: string) {
+      const { stripe, Sdk } = await sdk();
       try {
         return stripeSubscriptionSchema.parse(await stripe.subscriptions.retrieve(id));
       } catch (error) {
         // "No such subscription" is an answer, not a failure: retrying it would fail the same way for days.
-        if (error instanceof Stripe.errors.StripeInvalidRequestError && error.code === 'resource_missing') return undefined;
+        if (error instanceof Sdk.errors.StripeInvalidRequestError && error.code === 'resource_missing') return undefined;
         throw error;
       }
     },
     async createPortalSession({ customerId, returnUrl }) {
+      const { stripe } = await sdk();
       const session = await stripe.billingPortal.sessions.create({ customer: customerId, return_url: returnUrl });
       return session.url;
     },

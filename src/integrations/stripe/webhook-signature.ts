@@ -1,4 +1,4 @@
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import { InvalidSignatureError, MalformedEventError, stripeEventSchema, type StripeEvent, type WebhookVerifier } from './payment-gateway.js';
 
 const TOLERANCE_SECONDS = 300;
@@ -6,16 +6,21 @@ const TOLERANCE_SECONDS = 300;
 /** The `t=` of a Stripe-Signature header, in seconds. */
 const signedAtOf = (signature: string) => Number(/(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(signature)?.[1] ?? Number.NaN);
 
+/** The SDK's static helpers, loaded on the first webhook: most processes never see one (a worker, never). */
+let sdk: Promise<typeof Stripe> | undefined;
+const stripeSdk = () => (sdk ??= import('stripe').then((module) => module.default));
+
 // The same checks for real and simulated events: raw body, secret, and a timestamp within 5 minutes either way.
 export function createWebhookVerifier(secret: string, now: () => Date): WebhookVerifier {
   return {
-    verify(rawBody, signature): StripeEvent {
+    async verify(rawBody, signature): Promise<StripeEvent> {
       if (!signature) throw new InvalidSignatureError('The Stripe-Signature header is missing');
+      const { webhooks } = await stripeSdk();
       let event: unknown;
       const receivedAtMs = now().getTime();
       try {
         // receivedAt is in milliseconds (the SDK divides by 1000).
-        event = Stripe.webhooks.constructEvent(rawBody, signature, secret, TOLERANCE_SECONDS, undefined, receivedAtMs);
+        event = webhooks.constructEvent(rawBody, signature, secret, TOLERANCE_SECONDS, undefined, receivedAtMs);
       } catch (error) {
         throw new InvalidSignatureError((error as Error).message);
       }
@@ -30,6 +35,6 @@ export function createWebhookVerifier(secret: string, now: () => Date): WebhookV
   };
 }
 
-export function signPayload(payload: string, secret: string, now: Date): string {
-  return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp: Math.floor(now.getTime() / 1000) });
+export async function signPayload(payload: string, secret: string, now: Date): Promise<string> {
+  return (await stripeSdk()).webhooks.generateTestHeaderString({ payload, secret, timestamp: Math.floor(now.getTime() / 1000) });
 }

@@ -37,7 +37,7 @@ async function deliver(app: FastifyInstance, events: SimulatedEvent[], secret: s
       method: 'POST',
       url: '/webhook/stripe',
       payload,
-      headers: { 'content-type': 'application/json', 'stripe-signature': signPayload(payload, secret, clock.now()) },
+      headers: { 'content-type': 'application/json', 'stripe-signature': await signPayload(payload, secret, clock.now()) },
     });
     if (res.statusCode !== 200) throw new Error(`webhook refused simulated ${event.type}: ${res.statusCode} ${res.body}`);
   }

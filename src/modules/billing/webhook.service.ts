@@ -121,7 +121,7 @@ export function createWebhookService({ database, gateway, verifier, accounts, cl
     async handle(rawBody: Buffer, signature: string | undefined): Promise<WebhookOutcome> {
       let event: StripeEvent;
       try {
-        event = verifier.verify(rawBody, signature);
+        event = await verifier.verify(rawBody, signature);
       } catch (error) {
         if (error instanceof MalformedEventError) throw new AppError('VALIDATION_FAILED', 400, error.message);
         if (!(error instanceof InvalidSignatureError)) throw error;
