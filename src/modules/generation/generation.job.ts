@@ -10,6 +10,7 @@ import { contextFor } from './reply-context.js';
 import { claimTurn, completeReply, failReply, findReply, releaseReply, type ClaimedTurn, type MessageRow } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
+import { lazyChildLogger } from '../../infra/lazy-logger.js';
 import type { Metrics } from '../../infra/metrics.js';
 import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
 
@@ -260,7 +261,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
 
   return async (replyId, run) => {
     const startedAt = Date.now();
-    const jobLog = log.child({ replyId, attempt: run.attempt });
+    const jobLog = lazyChildLogger(log, { replyId, attempt: run.attempt });
     let outcome: JobOutcome;
     try {
       outcome = await generate(replyId, run, jobLog);

@@ -110,7 +110,7 @@ export const messageRoutes =
         throw error;
       }
       const headers = allowanceHeaders(outcome.allowance, clock.now());
-      const presented = messages.presentExchange(outcome.userMessage, outcome.reply);
+      const presented = messages.presentExchange(outcome);
 
       if (release) {
         return streamReply(request, reply, outcome.reply, { first: { event: 'message', data: await presented }, headers, joinBacklog: false, release });

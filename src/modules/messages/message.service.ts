@@ -42,6 +42,8 @@ export interface Sender {
 export interface SendOutcome {
   userMessage: MessageRow;
   reply: MessageRow;
+  /** Each one's sibling ids, when the send knew them (a replayed send reads them when presented). */
+  siblingIds?: { userMessage: string[]; reply: string[] };
   allowance: AllowanceState;
   /** True when an Idempotency-Key matched an earlier request: nothing new was stored or spent. */
   replayed: boolean;
@@ -193,6 +195,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     return {
       userMessage: created.userMessage,
       reply: created.reply,
+      siblingIds: created.siblingIds,
       allowance: allowanceState(created.used, limit, now),
       replayed: false,
     };
@@ -209,7 +212,8 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     return dto ?? toMessageDto(row);
   }
 
-  async function presentExchange(userMessage: MessageRow, reply: MessageRow): Promise<{ userMessage: MessageDto; reply: MessageDto }> {
+  async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>) {
+    if (siblingIds) return { userMessage: toMessageDto(userMessage, siblingIds.userMessage), reply: toMessageDto(reply, siblingIds.reply) };
     const siblings = await siblingIdsOf(db, [userMessage, reply]);
     return { userMessage: toMessageDto(userMessage, siblings.get(userMessage.id)), reply: toMessageDto(reply, siblings.get(reply.id)) };
   }

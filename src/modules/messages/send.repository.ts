@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { chatrooms, messages } from '../../infra/db/schema.js';
@@ -58,6 +58,8 @@ export interface NewGeneration {
 export interface WrittenGeneration {
   userMessage: MessageRow;
   reply: MessageRow;
+  /** The ids of each one's siblings (same parent and role), oldest first, itself included: what the client shows. */
+  siblingIds: { userMessage: string[]; reply: string[] };
   /** The user's replies already unfinished before this one (its fair-scheduling rank). */
   earlierUnfinished: number;
   /** Whether the chatroom had no unfinished reply: this one's turn is now. */
@@ -81,6 +83,12 @@ export async function writeGeneration(tx: Executor, generation: NewGeneration): 
       : []),
     sql`(${replyId}::uuid, ${chatroomId}::uuid, ${userId}::uuid, ${promptId}::uuid, 'model', '', 'pending', ${day}::date, ${at}::timestamptz, null::timestamptz)`,
   ];
+  const promptParent = 'write' in prompt ? prompt.write.parentId : prompt.existing.parentId;
+  const idsOf = (where: SQL) => sql`coalesce((select string_agg(id::text, ',' order by seq) from messages where ${where}), '')`;
+  const promptSiblings = idsOf(
+    promptParent === null ? sql`parent_id is null and chatroom_id = ${chatroomId} and role = 'user'` : sql`parent_id = ${promptParent} and role = 'user'`,
+  );
+  const replySiblings = idsOf(sql`parent_id = ${promptId} and role = 'model'`);
   const result = await executeRaw(
     tx,
     sql`with counts as (
@@ -94,7 +102,8 @@ export async function writeGeneration(tx: Executor, generation: NewGeneration): 
     ), moved as (
       update chatrooms set current_message_id = ${replyId} where id = ${chatroomId} and exists (select 1 from inserted)
     )
-    select inserted.*, counts.user_unfinished, counts.room_unfinished from counts left join inserted on true order by inserted.seq`,
+    select inserted.*, counts.user_unfinished, counts.room_unfinished, ${promptSiblings} as prompt_siblings, ${replySiblings} as reply_siblings
+    from counts left join inserted on true order by inserted.seq`,
   );
   const counts = result[0];
   if (!counts || counts.id === null) return undefined; // the cap: nothing was written
@@ -102,5 +111,11 @@ export async function writeGeneration(tx: Executor, generation: NewGeneration): 
   const reply = written.find((row) => row.id === replyId);
   const userMessage = 'write' in prompt ? written.find((row) => row.id === promptId) : prompt.existing;
   if (!reply || !userMessage) throw new Error('writing a generation returned fewer rows than it wrote');
-  return { userMessage, reply, earlierUnfinished: Number(counts.user_unfinished), chatroomWasIdle: Number(counts.room_unfinished) === 0 };
+  // The statement saw the messages before it wrote: the new ones join their siblings last (the newest).
+  const listed = (ids: unknown) => String(ids).split(',').filter(Boolean);
+  const siblingIds = {
+    userMessage: 'write' in prompt ? [...listed(counts.prompt_siblings), promptId] : listed(counts.prompt_siblings),
+    reply: [...listed(counts.reply_siblings), replyId],
+  };
+  return { userMessage, reply, siblingIds, earlierUnfinished: Number(counts.user_unfinished), chatroomWasIdle: Number(counts.room_unfinished) === 0 };
 }

@@ -5,13 +5,13 @@ type Level = Exclude<LogLevel, 'silent'>;
 type Logger = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
 /**
- * Fastify's childLoggerFactory: each request's `request.log` without a pino child built per request.
- * Building one serialises the request id binding through the redaction setup, on every request, for
- * a logger most requests never use (access logs are off below `info`). The child is made the first
- * time the request logs at a level that is on; until then nothing is allocated but this object.
+ * A child logger that is only built when it first logs at a level that is on. Building a pino child
+ * serialises its bindings through the redaction setup: on every request (Fastify's `request.log`) and
+ * every job, for a logger most of them never use (request logs are off below `info`). Until it logs,
+ * nothing is allocated but this object. Also Fastify's childLoggerFactory, as it is.
  */
-export function lazyRequestLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  // A route with a log level of its own gets a real child at once: its level is not the parent's.
+export function lazyChildLogger(parent: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions = {}): FastifyBaseLogger {
+  // A child with a level of its own (a route's log level) is a real one at once: its level is not the parent's.
   if (options.level !== undefined) return parent.child(bindings, options);
   const levels = parent as Logger;
   let child: FastifyBaseLogger | undefined;
