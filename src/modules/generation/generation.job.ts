@@ -6,7 +6,7 @@ import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
 import { refundPrompt } from '../billing/allowance.js';
-import { contextFor } from './reply-context.js';
+import { contextWindow } from './context-window.js';
 import { claimTurn, completeReply, failReply, findReply, releaseReply, type ClaimedTurn, type MessageRow } from './reply.repository.js';
 import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
 import type { Scheduler } from './scheduling.js';
@@ -29,6 +29,8 @@ type Deps = {
   onReplyDone?: (reply: MessageRow, chatroomTitle: string) => Promise<void>;
 };
 
+/** At most this many earlier turns are read as a reply's context (the character budget usually cuts sooner). */
+const MAX_CONTEXT_TURNS = 100;
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
 const DEFER_MS = 1_000;
 const SAVE_TRIES = 3;
@@ -164,7 +166,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
     const registering = running.register(replyId);
     let claim: ClaimedTurn | undefined;
     try {
-      claim = await store(() => claimTurn(db, replyId, clock.now()));
+      claim = await store(() => claimTurn(db, replyId, clock.now(), MAX_CONTEXT_TURNS));
     } finally {
       if (!claim) (await registering).dispose();
     }
@@ -174,7 +176,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       // The reply ahead of it finished between the claim and the check.
       return retried ? { kind: 'deferred', blockedBy: 'a reply that just finished' } : generate(replyId, run, jobLog, true);
     }
-    const { reply: claimed, previousStatus, settings, chatroomTitle } = claim;
+    const { reply: claimed, history, previousStatus, settings, chatroomTitle } = claim;
     const registration = await registering;
     const call = linkedAbort(run.signal, registration.signal);
     let text = '';
@@ -184,7 +186,8 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
     try {
       // An earlier attempt may have streamed part of a text that this one replaces.
       if (previousStatus === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
-      const turns = await store(() => contextFor(db, claimed, historyCharBudget));
+      // What the model sees: the turns on the path to the reply, oldest first, cut to the character budget.
+      const turns = contextWindow(history, historyCharBudget);
 
       let streamBroken = false;
       let result: ModelOutcome | undefined;

@@ -2,6 +2,8 @@ import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
+import type { ChatTurn } from '../../integrations/gemini/model.js';
+import { walkUp } from '../messages/path-walk.sql.js';
 
 /** A message row; a reply is a row with role `model`. */
 export type MessageRow = typeof messages.$inferSelect;
@@ -53,6 +55,12 @@ export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Pro
 
 export interface ClaimedTurn {
   reply: MessageRow;
+  /**
+   * The turns before it on its path that can serve as its context, newest first, at most the
+   * number asked for: the prompts, and the model's finished replies (failed and unfinished ones have
+   * nothing to say). Sibling branches are never on the path.
+   */
+  history: ChatTurn[];
   /** What the reply was before this claim: `streaming` means an earlier attempt had begun a text. */
   previousStatus: 'pending' | 'streaming';
   /** The chatroom's own generation settings (null = the server's). */
@@ -63,13 +71,16 @@ export interface ClaimedTurn {
 
 /**
  * Claims a reply for an attempt if its turn has come, in one statement: it is unfinished, and no
- * older reply of its chatroom is (the head). Its text starts over; the chatroom's settings come with
- * it. Undefined otherwise (gone, finished, not a reply, or not its turn: the caller finds out which).
+ * older reply of its chatroom is (the head). Its text starts over; the chatroom's settings and the
+ * reply's history (at most `maxTurns`) come with it. Undefined otherwise (gone, finished, not a
+ * reply, or not its turn: the caller finds out which).
  */
-export async function claimTurn(db: Executor, id: string, now: Date): Promise<ClaimedTurn | undefined> {
+export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: number): Promise<ClaimedTurn | undefined> {
+  const usable = sql`m.id <> ${id} and (m.role = 'user' or m.status = 'done')`;
   const [row] = await executeRaw(
     db,
-    sql`update messages m set status = 'streaming', content = '', updated_at = ${now.toISOString()}::timestamptz
+    sql`${walkUp(id, usable, maxTurns)}
+    update messages m set status = 'streaming', content = '', updated_at = ${now.toISOString()}::timestamptz
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and m.role = 'model' and m.status in ('pending', 'streaming')
       and not exists (
@@ -77,11 +88,19 @@ export async function claimTurn(db: Executor, id: string, now: Date): Promise<Cl
         where h.chatroom_id = m.chatroom_id and h.role = 'model' and h.status in ('pending', 'streaming') and h.seq < m.seq
       )
     returning m.*, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
-      c.temperature as room_temperature, c.title as room_title`,
+      c.temperature as room_temperature, c.title as room_title, (
+        select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content) order by turn.seq desc), '[]')
+        from (
+          select role, content, seq from path where id <> ${id} and (role = 'user' or status = 'done') order by seq desc limit ${maxTurns}
+        ) turn
+      ) as history`,
   );
   if (!row) return undefined;
+  // json arrives parsed from node-postgres and as text from PGlite.
+  const history = (typeof row.history === 'string' ? JSON.parse(row.history) : row.history) as ChatTurn[];
   return {
     reply: rowOf(messages, row),
+    history,
     previousStatus: row.previous_status === 'streaming' ? 'streaming' : 'pending',
     settings: {
       model: (row.room_model as string | null) ?? null,
