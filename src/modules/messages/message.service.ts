@@ -207,9 +207,22 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     return rows.map((row) => toMessageDto(row, siblings.get(row.id)));
   }
 
-  async function presentOne(row: MessageRow): Promise<MessageDto> {
-    const [dto] = await present([row]);
-    return dto ?? toMessageDto(row);
+  /**
+   * Presentations of one message in progress, by its state: a thousand listeners of one reply all
+   * present it at its end, at once, and share one query for its siblings instead of a thousand.
+   */
+  const presenting = new Map<string, Promise<MessageDto>>();
+
+  function presentOne(row: MessageRow): Promise<MessageDto> {
+    const key = `${row.id}:${row.status}:${row.updatedAt.getTime()}:${row.content.length}`;
+    let shared = presenting.get(key);
+    if (!shared) {
+      shared = present([row]).then(([dto]) => dto ?? toMessageDto(row));
+      presenting.set(key, shared);
+      const forget = () => presenting.delete(key);
+      shared.then(forget, forget);
+    }
+    return shared;
   }
 
   async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>) {
