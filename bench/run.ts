@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,18 +48,25 @@ async function startReporting(script: string, extraEnv: Record<string, string> =
   children.push(child);
   for await (const line of createInterface({ input: child.stdout })) {
     const message = JSON.parse(line) as Record<string, string>;
-    if (message.ready) return message;
+    if (message.ready) return { ...message, pid: String(child.pid) };
   }
   throw new Error(`${script} exited before it was ready`);
 }
 
+/** BENCH_CPU_PROF=dir: every server writes a V8 CPU profile there when it stops (bench/profile-summary.ts reads them). */
+const profileDir = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
+
 /** A role of the compiled server, as the image starts it. */
 async function startServer(role: string, serverEnv: Record<string, string>, healthUrl?: string): Promise<ChildProcess> {
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const profiling = profileDir ? ` --cpu-prof --cpu-prof-dir=${profileDir}` : '';
   const child = spawn(process.execPath, [join(ROOT, 'dist/main.js'), role], {
-    env: { ...env, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS, ...serverEnv },
+    env: { ...env, NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS}${profiling}`, ...serverEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
+  // Profiles are named by pid: which process was which.
+  if (profileDir) appendFileSync(join(profileDir, 'processes.txt'), `${child.pid} ${role} ${serverEnv.DATABASE_URL ? 'PostgreSQL+Redis' : 'embedded'} port ${serverEnv.PORT}\n`);
   if (!healthUrl) {
     const [code] = (await once(child, 'exit')) as [number];
     if (code !== 0) throw new Error(`${role} exited with ${code}`);
@@ -83,6 +90,38 @@ function load<T>(task: object): Promise<T> {
 }
 
 const rssMb = (pid: number | undefined) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0; // gone meanwhile
+  }
+}
+/** Processes by their command name (`postgres` backends, `redis-server`). */
+const pidsNamed = (name: string) =>
+  readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+/** CPU used by each part of the system, so that a run can say where each message's CPU went. */
+function cpuByPart(deployment: Deployment, modelPid: number | undefined): Record<string, number> {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + cpuMs(pid), 0);
+  return {
+    [deployment.mode === 'embedded' ? 'api+worker (all)' : 'api']: cpuMs(deployment.apiPid),
+    ...(deployment.workerPid ? { worker: cpuMs(deployment.workerPid) } : {}),
+    ...(deployment.mode === 'embedded' ? {} : { PostgreSQL: sum(pidsNamed('postgres')), Redis: sum(pidsNamed('redis-server')) }),
+    'fake model': cpuMs(modelPid),
+  };
+}
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
 function client(base: string) {
@@ -122,6 +161,7 @@ interface Deployment {
   metricsUrl: string;
   /** The process that serves the API (`api`, or `all` embedded). */
   apiPid: number | undefined;
+  workerPid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -172,6 +212,7 @@ async function deploy(mode: ModeName, modelUrl: string, extraEnv: Record<string,
     base,
     metricsUrl: database ? `http://127.0.0.1:${workerPort}/metrics` : `${base}/metrics`,
     apiPid: processes[0]?.pid,
+    workerPid: processes[1]?.pid,
     async stop() {
       for (const child of processes) {
         child.kill('SIGTERM');
@@ -268,23 +309,33 @@ async function main(): Promise<number> {
         return { token, room: await api.room(token) };
       })));
     }
-    const runs = new Map<ModeName, { result: HttpResult; modelMs: number }[]>();
+    const runs = new Map<ModeName, { result: HttpResult; modelMs: number; cpuPerMessage: Record<string, number> }[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const mode of modes) {
         const deployment = deployments.get(mode)?.cached;
         if (!deployment) continue;
         const before = await modelSeconds(deployment.metricsUrl);
+        const cpuBefore = cpuByPart(deployment, Number(model.pid));
         const result = await load<HttpResult & { count: number }>({ kind: 'messages', base: deployment.base, senders: people.get(mode), seconds: SECONDS });
+        const cpuAfter = cpuByPart(deployment, Number(model.pid));
         const after = await modelSeconds(deployment.metricsUrl);
         const modelMs = ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000;
-        runs.set(mode, [...(runs.get(mode) ?? []), { result, modelMs }]);
+        const cpuPerMessage = Object.fromEntries(Object.entries(cpuAfter).map(([part, ms]) => [part, (ms - (cpuBefore[part] ?? 0)) / Math.max(1, result.count)]));
+        runs.set(mode, [...(runs.get(mode) ?? []), { result, modelMs, cpuPerMessage }]);
       }
     }
     for (const [mode, results] of runs) {
       const overhead = median(results.map(({ result, modelMs }) => result.p50 - modelMs));
       overheads.set(`${mode} ${senders}`, overhead);
       const modelMs = median(results.map((r) => r.modelMs));
-      collect(mode, `POST message → reply, ${senders} sender(s)`, results.map((r) => r.result), `model ${modelMs.toFixed(1)} ms; queue overhead p50 ${overhead.toFixed(1)} ms`);
+      const parts = Object.keys(results[0]?.cpuPerMessage ?? {});
+      const cpu = parts.map((part) => `${part} ${median(results.map((r) => r.cpuPerMessage[part] ?? 0)).toFixed(1)}`).join(', ');
+      collect(
+        mode,
+        `POST message → reply, ${senders} sender(s)`,
+        results.map((r) => r.result),
+        `model ${modelMs.toFixed(1)} ms; queue overhead p50 ${overhead.toFixed(1)} ms; CPU ms per message: ${cpu}`,
+      );
     }
   }
   for (const mode of modes) {
