@@ -42,7 +42,7 @@ psql "$admin_url" -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $database"
 database_url=$("$node_bin" -e "const u = new URL(process.argv[1]); u.pathname = '/' + process.argv[2]; console.log(u.href)" "$admin_url" "$database")
 # What the image sets (Dockerfile ENV) plus what a deployment must provide.
 run_env=(
-  NODE_ENV=production NODE_OPTIONS="--enable-source-maps --max-semi-space-size=8" HOST=127.0.0.1 PORT="$api_port" WORKER_PORT="$worker_port"
+  NODE_ENV=production NODE_OPTIONS="--max-semi-space-size=8" HOST=127.0.0.1 PORT="$api_port" WORKER_PORT="$worker_port"
   DATABASE_URL="$database_url" REDIS_URL="$redis_url" REDIS_KEY_PREFIX="$prefix"
   JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" STRIPE_SIMULATOR=true
   PUBLIC_BASE_URL="http://127.0.0.1:$api_port" OTP_SENDER=log LOG_LEVEL=warn
