@@ -3,9 +3,9 @@
  *
  *   node --import tsx bench/profile-summary.ts <dir or .cpuprofile> [top=25]
  *
- * For each profile: self time by package (node_modules name, `app` for our code, node's own modules,
- * `(native)` for the engine: system calls, GC, idle), the functions with the most self time, and the
- * most expensive call paths into a system call (which library's round trips cost the most).
+ * For each profile, as shares of the time the process was busy: self time by package (node_modules
+ * name, `app` for our code, node's own modules, and the engine's own: garbage collection, socket
+ * writes, other), the functions with the most self time, and whose round trips the socket writes were.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ interface Profile {
 }
 
 const [target = '.', topArgument = '25'] = process.argv.slice(2);
+const SOCKET_WRITES = ['writev', 'writeUtf8String', 'writeBuffer', 'writeLatin1String'];
 const top = Number(topArgument);
 
 const packageOf = (url: string) => {
@@ -46,7 +47,10 @@ function summarise(file: string, roles: Map<string, string>) {
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
   const self = new Map<number, number>();
   profile.samples.forEach((id, index) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
-  const total = [...self.values()].reduce((sum, time) => sum + time, 0);
+  // Shares are of the time the process was busy: idle samples (waiting for I/O) are left out.
+  const idle = [...self].filter(([id]) => nodes.get(id)?.callFrame.functionName === '(idle)').reduce((sum, [, time]) => sum + time, 0);
+  const sampled = [...self.values()].reduce((sum, time) => sum + time, 0);
+  const total = sampled - idle;
 
   const add = (map: Map<string, number>, key: string, time: number) => map.set(key, (map.get(key) ?? 0) + time);
   const byPackage = new Map<string, number>();
@@ -54,10 +58,13 @@ function summarise(file: string, roles: Map<string, string>) {
   const intoSyscalls = new Map<string, number>();
   for (const [id, time] of self) {
     const node = nodes.get(id);
-    if (!node) continue;
-    add(byPackage, packageOf(node.callFrame.url), time);
+    if (!node || node.callFrame.functionName === '(idle)') continue;
+    const name = node.callFrame.functionName;
+    // The engine's own time, told apart: collecting garbage, or a system call made for a socket.
+    const native = name === '(garbage collector)' ? '(garbage collector)' : SOCKET_WRITES.includes(name) ? '(socket writes)' : '(native, other)';
+    add(byPackage, node.callFrame.url ? packageOf(node.callFrame.url) : native, time);
     add(byFunction, where(node.callFrame), time);
-    if (['writev', 'writeUtf8String', 'writeBuffer', 'writeLatin1String'].includes(node.callFrame.functionName)) {
+    if (SOCKET_WRITES.includes(name)) {
       // The first library frame above the write says whose round trip it was.
       let current = parents.get(id);
       let caller = '(unknown)';
@@ -72,7 +79,7 @@ function summarise(file: string, roles: Map<string, string>) {
       add(intoSyscalls, caller, time);
     }
   }
-  const pid = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1] ?? '';
+  const pid = /\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1] ?? '';
   const percent = (time: number) => `${((100 * time) / total).toFixed(1).padStart(5)}%`;
   const list = (map: Map<string, number>, count: number) =>
     [...map]
@@ -80,7 +87,7 @@ function summarise(file: string, roles: Map<string, string>) {
       .slice(0, count)
       .map(([key, time]) => `  ${percent(time)}  ${key}`)
       .join('\n');
-  console.log(`\n# ${file}${roles.get(pid) ? ` (${roles.get(pid)})` : ''}: ${(total / 1e6).toFixed(1)} s sampled`);
+  console.log(`\n# ${file}${roles.get(pid) ? ` (${roles.get(pid)})` : ''}: busy ${(total / 1e6).toFixed(1)} s of ${(sampled / 1e6).toFixed(1)} s sampled; shares of the busy time`);
   console.log(`\nSelf time by package\n${list(byPackage, top)}`);
   console.log(`\nFunctions with the most self time\n${list(byFunction, top)}`);
   console.log(`\nSocket writes (system calls), by the library that made them\n${list(intoSyscalls, 10)}`);

@@ -32,6 +32,8 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const SENDER_COUNTS = smoke ? [1, 10] : [1, 10, 100];
 const SSE_LISTENERS = smoke ? 20 : Number(env.BENCH_SSE_LISTENERS ?? 1000);
 const ROOMS = 20;
+/** BENCH_ONLY=http,messages,sse: a subset of the scenarios (1-3, 4, 5); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 /** The image's NODE_OPTIONS (Dockerfile), so that the servers run as they run in production. */
@@ -283,7 +285,7 @@ async function main(): Promise<number> {
     );
   }
   const measured = new Map<string, HttpResult[]>();
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < (only.has('http') ? ROUNDS : 0); round++) {
     for (const target of targets) {
       const result = await load<HttpResult>({
         kind: 'http',
@@ -296,11 +298,11 @@ async function main(): Promise<number> {
       measured.set(key, [...(measured.get(key) ?? []), result]);
     }
   }
-  for (const target of targets) collect(target.mode, target.scenario, measured.get(`${target.mode}\n${target.scenario}`) ?? []);
+  if (only.has('http')) for (const target of targets) collect(target.mode, target.scenario, measured.get(`${target.mode}\n${target.scenario}`) ?? []);
 
   // Scenario 4: POST message → stored reply, with an instant model, each sender in its own chatroom;
   // the modes alternate within each round.
-  for (const senders of SENDER_COUNTS) {
+  for (const senders of only.has('messages') ? SENDER_COUNTS : []) {
     const people = new Map<ModeName, { token: string; room: string }[]>();
     for (const mode of modes) {
       const api = client(deployments.get(mode)?.cached.base ?? '');
@@ -349,7 +351,7 @@ async function main(): Promise<number> {
 
   // Scenario 5: listeners of one reply from a slow model, on one api process.
   const slowModel = await startReporting('bench/fake-model.ts', { BENCH_MODEL_CHUNK_DELAY_MS: '100', BENCH_MODEL_CHUNKS: smoke ? '10' : '100' });
-  for (const mode of modes) {
+  for (const mode of only.has('sse') ? modes : []) {
     const streaming = await deploy(mode, slowModel.url ?? '', { MAX_OPEN_STREAMS_PER_USER: String(SSE_LISTENERS + 10) });
     const api = client(streaming.base);
     const token = await api.signIn();
@@ -408,6 +410,7 @@ function report() {
   // The issue's targets, against this run.
   const lines: [string, string, boolean][] = [];
   const target = (what: string, value: number, goal: number, unit: string, atMost: boolean) =>
+    Number.isFinite(value) && // a scenario this run did not measure
     lines.push([what, `${fmt(value, unit === '×' ? 2 : 1)}${unit === '×' ? '×' : ` ${unit}`} (${atMost ? '≤' : '≥'} ${goal}${unit === '×' ? '×' : ` ${unit}`})`, atMost ? value <= goal : value >= goal]);
   const main: ModeName = services ? 'PostgreSQL + Redis' : 'embedded';
   const ratio = (prefix: string, mode: ModeName = main) => (find(mode, prefix)?.rps ?? NaN) / ceiling;

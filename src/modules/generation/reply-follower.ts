@@ -10,6 +10,12 @@ export type FollowedEvent =
   /** The last event: the reply as stored, or undefined when it is gone (its chatroom was deleted). */
   | { id: string; type: 'end'; reply: MessageRow | undefined };
 
+/**
+ * Why a follower's stream read is aborted: every follow ends so. A reason given up front spares the
+ * DOMException (with its stack trace) that abort() would build each time.
+ */
+const FOLLOWING_ENDED = new Error('the follower is done with this stream');
+
 /** The position of an end that was learnt from the database rather than from the stream. */
 export const END_POSITION = 'end';
 
@@ -48,7 +54,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
   async function* follow(replyId: string, after: string, signal: AbortSignal, { knownUnfinished = false } = {}): AsyncGenerator<FollowedEvent[]> {
     // Our own signal for the stream read, so that ending on a database check also ends the read.
     const reading = new AbortController();
-    const stopReading = () => reading.abort();
+    const stopReading = () => reading.abort(FOLLOWING_ENDED);
     signal.addEventListener('abort', stopReading, { once: true });
     const batches = stream.read(replyId, after, reading.signal);
     let last = after;
@@ -99,7 +105,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
       }
     } finally {
       signal.removeEventListener('abort', stopReading);
-      reading.abort();
+      reading.abort(FOLLOWING_ENDED);
       void batches.return(undefined).catch(() => undefined);
     }
   }
