@@ -162,8 +162,11 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
   function ensureLoop() {
     if (loop || closed) return;
     // The blocking read outlasts the shared client's command timeout by design: give it its own bound.
-    reader ??= redis.duplicate({ connectionName: `${prefix}reply-stream-reader`, enableAutoPipelining: false, maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
-    reader.on('error', (error) => log.warn({ err: error }, 'reply stream reader connection error'));
+    if (!reader) {
+      reader = redis.duplicate({ connectionName: `${prefix}reply-stream-reader`, enableAutoPipelining: false, maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
+      // Once, with the connection: the loop restarts whenever followers come back, the connection stays.
+      reader.on('error', (error) => log.warn({ err: error }, 'reply stream reader connection error'));
+    }
     const connection = reader;
     loop = readLoop(connection).finally(() => {
       loop = undefined;
