@@ -24,9 +24,13 @@ export interface Broadcast {
   close(): Promise<void>;
 }
 
-/** Redis is asked regularly whether the subscriber connection still works: a half-open one delivers nothing and says nothing. */
-const HEARTBEAT_MS = 5_000;
-const HEARTBEAT_TIMEOUT_MS = 2_000;
+/**
+ * Redis is asked every second whether the subscriber connection still works: a half-open one
+ * delivers nothing and says nothing. Without an answer for STALE_AFTER_MS the process stops trusting
+ * what it heard (`live` is false) and reconnects.
+ */
+const HEARTBEAT_MS = 1_000;
+const STALE_AFTER_MS = 2_500;
 const PUBLISH_TIMEOUT_MS = 1_000;
 /** How long a publisher waits for every listening process to confirm; one that takes longer is stuck, and logged. */
 const CONFIRM_TIMEOUT_MS = 1_000;
@@ -43,6 +47,10 @@ interface Envelope {
  * Redis pub/sub: one subscriber connection per process (opened on the first subscription or
  * publication), whatever the number of channels. Each receiver confirms a message on the publisher's
  * own channel once its handlers ran; PUBLISH tells the publisher how many receivers to wait for.
+ *
+ * `live` means: the connection is up, answered a PING within STALE_AFTER_MS, and Redis acknowledged
+ * the subscription of every channel with a handler (a channel added later included). Anything less
+ * and a receiver could be deaf while it believes it hears.
  */
 export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast {
   // ioredis does not prefix channels: deployments sharing a Redis keep apart by naming them with the prefix.
@@ -54,10 +62,20 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
   const pending = new Map<string, { confirmed: number; expected: number; done(): void }>();
   let subscriber: Redis | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  let subscribed = false;
+  /** Channels (Redis names) whose subscription Redis acknowledged on the current connection. */
+  const acknowledged = new Set<string>();
+  let lastAnswerAt = 0;
   let closed = false;
   /** Publishers waiting for the subscription to come up, so that they can hear confirmations. */
-  const subscribedWaiters: (() => void)[] = [];
+  const subscribedWaiters = new Set<() => void>();
+
+  const redisName = (channel: string) => `${prefix}${channel}`;
+  /** Whether every channel with a handler is acknowledged: worked out when either changes, not per call. */
+  let allAcknowledged = false;
+  const recount = () => {
+    allAcknowledged = acknowledged.has(confirmations) && [...handlers.keys()].every((channel) => acknowledged.has(redisName(channel)));
+  };
+  const isLive = () => allAcknowledged && subscriber?.status === 'ready' && Date.now() - lastAnswerAt < STALE_AFTER_MS;
 
   const settle = (id: string) => {
     const waiting = pending.get(id);
@@ -85,15 +103,20 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
     redis.publish(envelope.from, envelope.id).catch((error: unknown) => log.warn({ err: error }, 'could not confirm a broadcast message'));
   }
 
-  async function subscribeAll(connection: Redis) {
+  /** Subscribes `channels` (Redis names); once acknowledged, whatever was sent before is lost to us: a gap. */
+  async function subscribeChannels(connection: Redis, channels: string[]) {
     try {
-      await connection.subscribe(confirmations, ...[...handlers.keys()].map((channel) => `${prefix}${channel}`));
-      subscribed = true;
+      await connection.subscribe(...channels);
+      if (connection !== subscriber) return; // closed meanwhile
+      for (const channel of channels) acknowledged.add(channel);
+      recount();
+      lastAnswerAt = Date.now();
       for (const handler of gapHandlers) handler();
-      for (const wake of subscribedWaiters.splice(0)) wake();
+      if (isLive()) for (const wake of [...subscribedWaiters]) wake();
     } catch (error) {
-      // Reconnection brings us back here ('ready'); until then nobody trusts what we would have heard.
-      log.warn({ err: error }, 'broadcast subscription failed; retrying on reconnection');
+      // Nobody may believe they hear a channel Redis did not take: start over on a new connection.
+      log.warn({ err: error }, 'broadcast subscription failed; reconnecting');
+      connection.disconnect(true);
     }
   }
 
@@ -107,20 +130,40 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
       enableAutoPipelining: false,
     });
     connection.on('error', (error) => log.warn({ err: error }, 'broadcast subscriber connection error'));
-    connection.on('close', () => (subscribed = false));
-    connection.on('ready', () => void subscribeAll(connection));
+    connection.on('close', () => {
+      acknowledged.clear();
+      recount();
+    });
+    connection.on('ready', () => void subscribeChannels(connection, [confirmations, ...[...handlers.keys()].map(redisName)]));
     connection.on('message', receive);
     heartbeat = setInterval(() => {
-      if (!subscribed) return;
-      withTimeout(connection.ping(), HEARTBEAT_TIMEOUT_MS, 'the broadcast subscriber').catch((error: unknown) => {
-        log.warn({ err: error }, 'broadcast subscriber does not answer; reconnecting');
-        subscribed = false;
+      if (connection.status !== 'ready') return;
+      connection.ping().then(
+        () => (lastAnswerAt = Date.now()),
+        () => undefined, // the staleness check below decides
+      );
+      if (acknowledged.size > 0 && Date.now() - lastAnswerAt >= STALE_AFTER_MS) {
+        log.warn('broadcast subscriber does not answer; reconnecting');
+        acknowledged.clear();
+        recount();
         connection.disconnect(true);
-      });
+      }
     }, HEARTBEAT_MS);
     heartbeat.unref();
     subscriber = connection;
     return connection;
+  }
+
+  async function untilLive(): Promise<void> {
+    if (isLive()) return;
+    let wake = () => undefined as void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    subscribedWaiters.add(wake);
+    try {
+      await withTimeout(woken, CONFIRM_TIMEOUT_MS, 'the broadcast subscription').catch(() => undefined);
+    } finally {
+      subscribedWaiters.delete(wake);
+    }
   }
 
   return {
@@ -128,22 +171,18 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
       ensureStarted();
       const id = randomUUID();
       const envelope: Envelope = { id, from: confirmations, body };
-      if (!subscribed) {
-        // Just starting (the process's first publication): wait for the subscription, within bounds.
-        await withTimeout(new Promise<void>((resolve) => subscribedWaiters.push(resolve)), CONFIRM_TIMEOUT_MS, 'the broadcast subscription').catch(
-          () => undefined,
-        );
-      }
-      // Still not listening: we cannot hear confirmations, but the others must still be told.
-      if (!subscribed) {
-        await withTimeout(redis.publish(`${prefix}${channel}`, JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
+      // Just starting (the process's first publication) or reconnecting: wait, within bounds, to hear confirmations.
+      await untilLive();
+      if (!acknowledged.has(confirmations)) {
+        // Still not listening: we cannot hear confirmations, but the others must still be told.
+        await withTimeout(redis.publish(redisName(channel), JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
         return;
       }
       let done = () => undefined as void;
       const confirmed = new Promise<void>((resolve) => (done = resolve));
       pending.set(id, { confirmed: 0, expected: Number.POSITIVE_INFINITY, done });
       try {
-        const receivers = await withTimeout(redis.publish(`${prefix}${channel}`, JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
+        const receivers = await withTimeout(redis.publish(redisName(channel), JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
         const waiting = pending.get(id);
         if (waiting) waiting.expected = receivers;
         settle(id);
@@ -162,25 +201,27 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
         return;
       }
       handlers.set(channel, new Set([handler]));
+      recount();
       const connection = ensureStarted();
-      // A new channel on a live connection: heard from its subscription on, nothing to announce.
-      if (subscribed) connection.subscribe(`${prefix}${channel}`).catch((error: unknown) => log.warn({ err: error, channel }, 'broadcast subscription failed'));
+      // Not live for this channel until Redis acknowledges it; a connection not ready yet subscribes it on 'ready'.
+      if (connection.status === 'ready') void subscribeChannels(connection, [redisName(channel)]);
     },
     get live() {
-      return subscribed;
+      return isLive();
     },
     onGap(handler) {
       gapHandlers.add(handler);
     },
     close() {
       closed = true;
-      subscribed = false;
       clearInterval(heartbeat);
       handlers.clear();
       gapHandlers.clear();
+      acknowledged.clear();
+      recount();
       for (const waiting of pending.values()) waiting.done();
       pending.clear();
-      for (const wake of subscribedWaiters.splice(0)) wake();
+      for (const wake of [...subscribedWaiters]) wake();
       subscriber?.disconnect();
       subscriber = undefined;
       return Promise.resolve();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { getTableColumns, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
 import type { Executor } from './client.js';
 
@@ -33,6 +33,17 @@ export async function executeRaw(db: Executor, query: SQL): Promise<Record<strin
   const result = await db._.session.prepareQuery(compiled, undefined, nameOf(compiled.sql), false).execute();
   // node-postgres answers a QueryResult, PGlite a Results object: both carry `rows`.
   return (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/**
+ * The columns of `table`, named one by one (`alias.` before each, if given), for what a hand-written
+ * query returns: never `*`. A prepared statement whose result gains a column (a migration that adds
+ * one, during a rolling deploy) fails on every pooled connection ("cached plan must not change
+ * result type"); a fixed list keeps its result what it was.
+ */
+export function columnsOf(table: PgTable, alias?: string): SQL {
+  const names = Object.values(getTableColumns(table)).map((column) => `${alias ? `${alias}.` : ''}"${column.name}"`);
+  return sql.raw(names.join(', '));
 }
 
 /** The columns of `table` in a raw row, mapped as the query builder maps them. */

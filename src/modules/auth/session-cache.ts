@@ -22,6 +22,8 @@ type Deps = {
 export type SessionCache = ReturnType<typeof createSessionCache>;
 
 const CHANNEL = 'sessions';
+/** How often an announcement that could not be published is tried again. */
+const RETRY_MS = 500;
 
 /**
  * Authenticating every request against PostgreSQL cost a query per request. This keeps the answer in
@@ -29,6 +31,7 @@ const CHANNEL = 'sessions';
  *
  * - Every change to a session, its user or the user's subscriptions is announced to every process
  *   (`sessionEnded`, `accountChanged`, after its transaction commits); each drops what it holds at once.
+ *   An announcement that cannot be published is tried again until the copies it covers have aged out.
  * - The announcements travel by Broadcast. While this process is not subscribed (Redis unreachable,
  *   reconnecting) nothing is served from the cache, and after each (re)subscription it is emptied,
  *   since whatever was announced meanwhile is lost.
@@ -59,14 +62,39 @@ export function createSessionCache({ broadcast, ttlMs, maxEntries = 10_000, log 
     });
   }
 
-  async function announce(message: string) {
-    forget(message); // here at once, whatever happens to the broadcast
+  /** Announcements that could not be published: tried again until every copy they cover has aged out. */
+  const unannounced = new Map<string, number>();
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  function retryLater() {
+    if (retryTimer !== undefined || unannounced.size === 0) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void (async () => {
+        for (const [message, until] of unannounced) {
+          unannounced.delete(message);
+          if (until > Date.now()) await publish(message, until);
+        }
+        retryLater();
+      })();
+    }, RETRY_MS);
+    retryTimer.unref();
+  }
+
+  async function publish(message: string, until: number) {
     try {
       await broadcast.publish(CHANNEL, message);
     } catch (error) {
-      // Other processes keep their copy until it ages out (ttlMs), unless their own connection fails too.
-      log.error({ err: error }, 'could not announce a session change to other processes; their cached copy ages out within the session cache TTL');
+      // Other processes keep their copy until it is told or ages out (ttlMs), unless their own connection fails too.
+      if (!unannounced.has(message)) log.error({ err: error }, 'could not announce a session change to other processes; trying again until their copies age out');
+      unannounced.set(message, until);
+      retryLater();
     }
+  }
+
+  async function announce(message: string) {
+    forget(message); // here at once, whatever happens to the broadcast
+    await publish(message, Date.now() + ttlMs);
   }
 
   return {

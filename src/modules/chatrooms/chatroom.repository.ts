@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { selectRowsOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, selectRowsOf } from '../../infra/db/raw-rows.js';
 import { chatrooms } from '../../infra/db/schema.js';
 import type { Position } from '../../http/pagination.js';
 
@@ -39,7 +39,7 @@ export function listChatrooms(db: Executor, userId: string, limit: number, after
   return selectRowsOf(
     db,
     chatrooms,
-    sql`select * from chatrooms where user_id = ${userId} ${older} order by created_at desc, id desc limit ${limit}`,
+    sql`select ${columnsOf(chatrooms)} from chatrooms where user_id = ${userId} ${older} order by created_at desc, id desc limit ${limit}`,
   );
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { ChatTurn } from '../../integrations/gemini/model.js';
 import { walkUp } from '../messages/path-walk.sql.js';
@@ -34,7 +34,7 @@ export async function firstFinishedReplyOf(db: Executor, chatroomId: string): Pr
 export async function chatroomHead(db: Executor, chatroomId: string): Promise<{ head: MessageRow; earlierUnfinished: number } | undefined> {
   const [row] = await executeRaw(
     db,
-    sql`select m.*, (
+    sql`select ${columnsOf(messages, 'm')}, (
       select count(*) from messages e
       where e.user_id = m.user_id and e.role = 'model' and e.status in ('pending', 'streaming') and e.seq < m.seq
     )::int as earlier_unfinished
@@ -87,7 +87,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
         select 1 from messages h
         where h.chatroom_id = m.chatroom_id and h.role = 'model' and h.status in ('pending', 'streaming') and h.seq < m.seq
       )
-    returning m.*, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
+    returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
       c.temperature as room_temperature, c.title as room_title, (
         select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content) order by turn.seq desc), '[]')
         from (
@@ -148,7 +148,7 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
       prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int,
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
     where id = ${id} and status = 'streaming'
-    returning *`,
+    returning ${columnsOf(messages)}`,
   );
   return row && rowOf(messages, row);
 }

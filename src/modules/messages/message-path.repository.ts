@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { selectRowsOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, selectRowsOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { MessageRow } from '../generation/reply.repository.js';
 import { walkUp } from './path-walk.sql.js';
@@ -12,13 +12,13 @@ export function latestOnPath(db: Executor, tipId: string, limit: number, beforeS
   return selectRowsOf(
     db,
     messages,
-    sql`${walkUp(tipId, older, limit)} select * from path where ${olderInPath} order by seq desc limit ${limit}`,
+    sql`${walkUp(tipId, older, limit)} select ${columnsOf(messages)} from path where ${olderInPath} order by seq desc limit ${limit}`,
   );
 }
 
 /** The whole path from the root to `tipId`, oldest first (export). */
 export function wholePath(db: Executor, tipId: string): Promise<MessageRow[]> {
-  return selectRowsOf(db, messages, sql`${walkUp(tipId, sql`true`, undefined)} select * from path order by seq asc`);
+  return selectRowsOf(db, messages, sql`${walkUp(tipId, sql`true`, undefined)} select ${columnsOf(messages)} from path order by seq asc`);
 }
 
 /**
@@ -35,7 +35,7 @@ export async function newestDescendantOf(db: Executor, messageId: string): Promi
       union all
       select c.* from subtree cross join lateral (select * from messages where messages.parent_id = subtree.id offset 0) c
     )
-    select * from subtree order by seq desc limit 1`,
+    select ${columnsOf(messages)} from subtree order by seq desc limit 1`,
   );
   return row;
 }

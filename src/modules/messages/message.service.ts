@@ -16,7 +16,7 @@ import type { Scheduler } from '../generation/scheduling.js';
 import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage, type MessageRow } from './message.repository.js';
-import { lockChatroomAndSpend, writeGeneration, type PromptOf } from './send.repository.js';
+import { lockChatroomAndSpend, lockSender, writeGeneration, type PromptOf } from './send.repository.js';
 import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
 import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -134,7 +134,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
    * allowance spent, the cap checked, the messages written and the reply made the current message.
    * After commit: the list cache told and the generation scheduled, together.
    *
-   * A plain send (no key, nothing to validate) takes the short way: chatroom lock and spending in one
+   * A plain send (no key, nothing to validate) takes the short way: the locks and the spending in one
    * statement, then the write in another: four round trips with BEGIN and COMMIT.
    */
   async function startGeneration(
@@ -160,6 +160,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
         ({ room, used } = locked);
         promptOf = await prompt(tx, room);
       } else {
+        await lockSender(tx, user.id);
         room = await lockOwnedChatroom(tx, user.id, chatroomId);
         if (!room) throw chatroomNotFound(chatroomId);
         if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {

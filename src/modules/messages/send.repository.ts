@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { executeRaw, rowOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { chatrooms, messages } from '../../infra/db/schema.js';
 import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
 import type { MessageRow } from './message.repository.js';
@@ -12,10 +12,12 @@ import type { MessageRow } from './message.repository.js';
  */
 
 /**
- * Locks the user's chatroom (sends to one chatroom take turns) and spends one prompt of `day` if
- * the allowance has one left (the row is created or incremented only while `used < limit`; `limit`
- * null = unlimited). Undefined when the user has no such chatroom (nothing is spent); `used`
- * undefined when the allowance is used up.
+ * Locks the user (all of a user's sends take turns, so that the count of their unfinished replies in
+ * `writeGeneration` sees every earlier send, whichever day's allowance it spent) and their chatroom
+ * (sends to one chatroom take turns), and spends one prompt of `day` if the allowance has one left
+ * (the row is created or incremented only while `used < limit`; `limit` null = unlimited). Undefined
+ * when the user has no such chatroom (nothing is spent); `used` undefined when the allowance is used
+ * up. The user is locked before the chatroom, as `lockSender` does: always in that order.
  */
 export async function lockChatroomAndSpend(
   tx: Executor,
@@ -26,18 +28,25 @@ export async function lockChatroomAndSpend(
 ): Promise<{ room: ChatroomRow; used: number | undefined } | undefined> {
   const [row] = await executeRaw(
     tx,
-    sql`with room as (
-      select * from chatrooms where id = ${chatroomId} and user_id = ${userId} for update
+    sql`with sender as (
+      select id from users where id = ${userId} for no key update
+    ), room as (
+      select chatrooms.* from chatrooms join sender on chatrooms.user_id = sender.id where chatrooms.id = ${chatroomId} for update of chatrooms
     ), spent as (
       insert into daily_usage (user_id, day, used) select ${userId}, ${day}, 1 from room
       on conflict (user_id, day) do update set used = daily_usage.used + 1
         where ${limit}::int is null or daily_usage.used < ${limit}::int
       returning used
     )
-    select room.*, (select used from spent) as spent_used from room`,
+    select ${columnsOf(chatrooms, 'room')}, (select used from spent) as spent_used from room`,
   );
   if (!row) return undefined;
   return { room: rowOf(chatrooms, row), used: row.spent_used === null ? undefined : Number(row.spent_used) };
+}
+
+/** The user's sends take turns (see `lockChatroomAndSpend`); the longer way of a send takes this lock first. */
+export async function lockSender(tx: Executor, userId: string): Promise<void> {
+  await executeRaw(tx, sql`select id from users where id = ${userId} for no key update`);
 }
 
 /** The prompt of a generation: a new one to write, or the existing one a regenerated reply answers. */
@@ -69,9 +78,9 @@ export interface WrittenGeneration {
 /**
  * Writes the prompt (unless it exists) and a pending reply, and makes the reply the chatroom's
  * current message, in one statement, unless the user already has `maxUnfinished` replies waiting or
- * being generated: then nothing is written and the answer is undefined. Run it after spending, which
- * locks the user's allowance row until commit: the user's sends take turns there, so the count here
- * sees every earlier one and the cap cannot be raced past.
+ * being generated: then nothing is written and the answer is undefined. Run it in a later statement
+ * than the user's lock (`lockChatroomAndSpend`, `lockSender`): its snapshot then sees every earlier
+ * send of the user, so the cap cannot be raced past.
  */
 export async function writeGeneration(tx: Executor, generation: NewGeneration): Promise<WrittenGeneration | undefined> {
   const { chatroomId, userId, prompt, replyId, day, now, maxUnfinished } = generation;
@@ -102,7 +111,7 @@ export async function writeGeneration(tx: Executor, generation: NewGeneration): 
     ), moved as (
       update chatrooms set current_message_id = ${replyId} where id = ${chatroomId} and exists (select 1 from inserted)
     )
-    select inserted.*, counts.user_unfinished, counts.room_unfinished, ${promptSiblings} as prompt_siblings, ${replySiblings} as reply_siblings
+    select ${columnsOf(messages, 'inserted')}, counts.user_unfinished, counts.room_unfinished, ${promptSiblings} as prompt_siblings, ${replySiblings} as reply_siblings
     from counts left join inserted on true order by inserted.seq`,
   );
   const counts = result[0];
