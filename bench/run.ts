@@ -412,32 +412,35 @@ function report() {
   const target = (what: string, value: number, goal: number, unit: string, atMost: boolean) =>
     Number.isFinite(value) && // a scenario this run did not measure
     lines.push([what, `${fmt(value, unit === '×' ? 2 : 1)}${unit === '×' ? '×' : ` ${unit}`} (${atMost ? '≤' : '≥'} ${goal}${unit === '×' ? '×' : ` ${unit}`})`, atMost ? value <= goal : value >= goal]);
+  // The issue sets its ratio targets for either mode, the rest (latency, memory, Redis connections,
+  // embedded against the services) for PostgreSQL + Redis: an embedded-only run is not judged by those.
   const main: ModeName = services ? 'PostgreSQL + Redis' : 'embedded';
   const ratio = (prefix: string, mode: ModeName = main) => (find(mode, prefix)?.rps ?? NaN) / ceiling;
   target(`cached GET /chatroom, ${main}`, ratio('GET /chatroom, '), 0.3, '×', false);
   target(`GET /user/me, ${main}`, ratio('GET /user/me'), 0.25, '×', false);
-  target(`POST → reply p50, 1 sender, ${main}`, find(main, 'POST message → reply, 1 ')?.p50 ?? NaN, 8, 'ms', true);
-  target(`POST → reply p50, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p50 ?? NaN, 15, 'ms', true);
-  target(`POST → reply p99, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p99 ?? NaN, 50, 'ms', true);
-  if (SENDER_COUNTS.includes(100)) target(`queue overhead p50, 100 senders, ${main}`, overheads.get(`${main} 100`) ?? NaN, 5, 'ms', true);
-  const sse = memory.get(main)?.sse;
-  if (sse) {
-    target(`api RSS with ${SSE_LISTENERS} SSE listeners, ${main}`, sse.peak, 300, 'MB', true);
-    if (services) lines.push([`Redis connections with ${SSE_LISTENERS} listeners`, `${sse.clientsBefore} → ${sse.clientsPeak}`, sse.clientsPeak - sse.clientsBefore <= 1]);
-  }
   if (services) {
+    target(`POST → reply p50, 1 sender, ${main}`, find(main, 'POST message → reply, 1 ')?.p50 ?? NaN, 8, 'ms', true);
+    target(`POST → reply p50, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p50 ?? NaN, 15, 'ms', true);
+    target(`POST → reply p99, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p99 ?? NaN, 50, 'ms', true);
+    if (SENDER_COUNTS.includes(100)) target(`queue overhead p50, 100 senders, ${main}`, overheads.get(`${main} 100`) ?? NaN, 5, 'ms', true);
+    const sse = memory.get(main)?.sse;
+    if (sse) {
+      target(`api RSS with ${SSE_LISTENERS} SSE listeners, ${main}`, sse.peak, 300, 'MB', true);
+      lines.push([`Redis connections with ${SSE_LISTENERS} listeners`, `${sse.clientsBefore} → ${sse.clientsPeak}`, sse.clientsPeak - sse.clientsBefore <= 1]);
+    }
     for (const prefix of ['GET /chatroom, ', 'GET /chatroom (cache off)', 'GET /user/me']) {
       const slower = (find(main, prefix)?.rps ?? NaN) / (find('embedded', prefix)?.rps ?? NaN);
       target(`embedded vs ${main}, ${prefix.replace(/, $/, ' (cached)')}: times slower`, slower, 3, '×', true);
     }
+    target(`api RSS idle, ${main}`, memory.get(main)?.idle ?? NaN, 150, 'MB', true);
   }
-  target(`api RSS idle, ${main}`, memory.get(main)?.idle ?? NaN, 150, 'MB', true);
   console.log(
     smoke
       ? '\nTargets (bench issue): a smoke run measures nothing; the table only shows that every figure is produced\n\n| Target | Measured | Met |\n|---|---|---|'
       : '\nTargets (bench issue), this run\n\n| Target | Measured | Met |\n|---|---|---|',
   );
   for (const [what, value, met] of lines) console.log(`| ${what} | ${value} | ${met ? 'yes' : '**no**'} |`);
+  if (!services) console.log('\nThe latency, memory and embedded-against-services targets are for PostgreSQL + Redis: set BENCH_DATABASE_URL and BENCH_REDIS_URL.');
 }
 
 const code = await main().catch((error: unknown) => {
