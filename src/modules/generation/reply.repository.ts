@@ -111,16 +111,6 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
   };
 }
 
-/** Claims an unfinished reply for an attempt: its text starts over. Undefined if it is already finished. */
-export async function startReply(db: Executor, id: string, now: Date): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .update(messages)
-    .set({ status: 'streaming', content: '', updatedAt: now })
-    .where(and(eq(messages.id, id), unfinished))
-    .returning();
-  return row;
-}
-
 /**
  * Gives a reply back to the queue (a retry later, or another worker after a shutdown): `pending`
  * means nobody is generating it, so a stop ends it at once instead of waiting for a worker.
