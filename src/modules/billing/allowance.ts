@@ -1,5 +1,6 @@
-import { and, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
+import { executeRaw } from '../../infra/db/raw-rows.js';
 import { dailyUsage } from '../../infra/db/schema.js';
 
 export type Tier = 'basic' | 'pro';
@@ -32,21 +33,21 @@ export const allowanceState = (used: number, limit: number | null, now: Date): A
 });
 
 /**
- * Spends one prompt of `day` in one statement: the row is created or incremented only while
- * `used < limit`, so parallel requests can never spend past the limit. Returns the new count, or
- * undefined when the allowance is used up.
+ * The statement that spends one prompt of `day`: the row is created or incremented only while
+ * `used < limit` (`limit` null = unlimited), so parallel requests can never spend past the limit. It
+ * returns `used` after spending, or no row when the allowance is used up. `when` is a further
+ * condition for spending at all: a send spends in the statement that locks its chatroom, if it has one.
  */
+export const spendOneStatement = (userId: string, day: string, limit: number | null, when: SQL = sql`true`): SQL =>
+  sql`insert into daily_usage (user_id, day, used) select ${userId}::uuid, ${day}::date, 1 where ${when}
+    on conflict (user_id, day) do update set used = daily_usage.used + 1
+      where ${limit}::int is null or daily_usage.used < ${limit}::int
+    returning used`;
+
+/** Spends one prompt of `day` (see `spendOneStatement`): the new count, or undefined when the allowance is used up. */
 export async function spendPrompt(db: Executor, userId: string, day: string, limit: number | null): Promise<number | undefined> {
-  const [row] = await db
-    .insert(dailyUsage)
-    .values({ userId, day, used: 1 })
-    .onConflictDoUpdate({
-      target: [dailyUsage.userId, dailyUsage.day],
-      set: { used: sql`${dailyUsage.used} + 1` },
-      ...(limit === null ? {} : { setWhere: lt(dailyUsage.used, limit) }),
-    })
-    .returning({ used: dailyUsage.used });
-  return row?.used;
+  const [row] = await executeRaw(db, spendOneStatement(userId, day, limit));
+  return row === undefined ? undefined : Number(row.used);
 }
 
 /** Gives one prompt back to `day` (a reply that failed for good). The caller makes sure it happens once. */

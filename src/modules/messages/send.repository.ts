@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { chatrooms, messages } from '../../infra/db/schema.js';
+import { spendOneStatement } from '../billing/allowance.js';
 import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
 import type { MessageRow } from './message.repository.js';
 
@@ -10,6 +11,9 @@ import type { MessageRow } from './message.repository.js';
  * write, and each round trip to PostgreSQL costs as much as the work in it. Both run inside the
  * send's transaction, whose locks they take.
  */
+
+/** The user's row, locked: all of a user's sends take turns on it. */
+const lockUserRow = (userId: string) => sql`select id from users where id = ${userId} for no key update`;
 
 /**
  * Locks the user (all of a user's sends take turns, so that the count of their unfinished replies in
@@ -29,14 +33,11 @@ export async function lockChatroomAndSpend(
   const [row] = await executeRaw(
     tx,
     sql`with sender as (
-      select id from users where id = ${userId} for no key update
+      ${lockUserRow(userId)}
     ), room as (
       select chatrooms.* from chatrooms join sender on chatrooms.user_id = sender.id where chatrooms.id = ${chatroomId} for update of chatrooms
     ), spent as (
-      insert into daily_usage (user_id, day, used) select ${userId}, ${day}, 1 from room
-      on conflict (user_id, day) do update set used = daily_usage.used + 1
-        where ${limit}::int is null or daily_usage.used < ${limit}::int
-      returning used
+      ${spendOneStatement(userId, day, limit, sql`exists (select 1 from room)`)}
     )
     select ${columnsOf(chatrooms, 'room')}, (select used from spent) as spent_used from room`,
   );
@@ -46,7 +47,7 @@ export async function lockChatroomAndSpend(
 
 /** The user's sends take turns (see `lockChatroomAndSpend`); the longer way of a send takes this lock first. */
 export async function lockSender(tx: Executor, userId: string): Promise<void> {
-  await executeRaw(tx, sql`select id from users where id = ${userId} for no key update`);
+  await executeRaw(tx, lockUserRow(userId));
 }
 
 /** The prompt of a generation: a new one to write, or the existing one a regenerated reply answers. */
