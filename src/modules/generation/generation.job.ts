@@ -251,7 +251,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
    * need not read it back from the database.
    */
   async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger, final?: MessageRow) {
-    await tellListeners(replyId, final ? { type: 'end', final } : { type: 'end' }, jobLog);
+    await tellListeners(replyId, { type: 'end', final }, jobLog);
     await finishScheduling(chatroomId, jobLog);
   }
 

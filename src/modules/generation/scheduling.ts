@@ -21,6 +21,9 @@ export type Scheduler = ReturnType<typeof createScheduler>;
  * still unfinished. A user with one prompt waiting goes ahead of the 2nd..100th of someone's burst.
  */
 export function createScheduler({ database: { db }, queue }: Deps) {
+  /** Enqueues a reply known to be its chatroom's head, behind `earlierUnfinished` replies of the same user. */
+  const enqueueHead = (replyId: string, earlierUnfinished: number): Promise<void> => queue.enqueue(replyId, { priority: 1 + earlierUnfinished });
+
   /** The unfinished reply that must finish before `reply` may run; undefined when it is its turn. */
   async function blockerOf(reply: MessageRow): Promise<MessageRow | undefined> {
     const head = (await chatroomHead(db, reply.chatroomId))?.head;
@@ -33,10 +36,9 @@ export function createScheduler({ database: { db }, queue }: Deps) {
     /** Enqueues the reply whose turn it is in the chatroom, if there is one. Idempotent. */
     async scheduleNext(chatroomId: string): Promise<void> {
       const next = await chatroomHead(db, chatroomId);
-      if (next) await queue.enqueue(next.head.id, { priority: 1 + next.earlierUnfinished });
+      if (next) await enqueueHead(next.head.id, next.earlierUnfinished);
     },
 
-    /** Enqueues a reply known to be its chatroom's head, behind `earlierUnfinished` replies of the same user. */
-    enqueueHead: (replyId: string, earlierUnfinished: number): Promise<void> => queue.enqueue(replyId, { priority: 1 + earlierUnfinished }),
+    enqueueHead,
   };
 }

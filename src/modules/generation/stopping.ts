@@ -94,9 +94,7 @@ export type ReplyStopper = ReturnType<typeof createReplyStopper>;
 /** The api's side of stopping: one reply, or every reply of a chatroom that is being deleted. */
 export function createReplyStopper({ database, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
   async function announceEnd(replyId: string, final?: MessageRow) {
-    await stream
-      .append(replyId, final ? { type: 'end', final } : { type: 'end' })
-      .catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
+    await stream.append(replyId, { type: 'end', final }).catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
   }
 
   /** Ends a reply nobody is generating: its followers end, and the next reply of the chatroom gets its turn. */
