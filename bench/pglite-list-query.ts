@@ -6,13 +6,11 @@
  *
  *   node --import tsx bench/pglite-list-query.ts [calls]
  */
-import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { PGlite } from '@electric-sql/pglite';
 import { openDatabase } from '../src/infra/db/client.js';
-import { columnsOf } from '../src/infra/db/raw-rows.js';
-import { chatrooms, users } from '../src/infra/db/schema.js';
-import { insertChatroom, listChatrooms } from '../src/modules/chatrooms/chatroom.repository.js';
+import { users } from '../src/infra/db/schema.js';
+import { insertChatroom, listChatrooms, listChatroomsStatement } from '../src/modules/chatrooms/chatroom.repository.js';
 
 const CALLS = Number(process.argv[2] ?? 5000);
 const ROOMS = 20;
@@ -24,9 +22,7 @@ if (!user) throw new Error('no user');
 for (let i = 0; i < ROOMS; i++) await insertChatroom(db, user.id, `Room ${i}`, undefined, new Date(Date.now() - i * 60_000));
 
 // The statement listChatrooms sends (first page: limit + 1 rows), for PGlite's client on its own.
-const statement = new PgDialect().sqlToQuery(
-  sql`select ${columnsOf(chatrooms)} from chatrooms where user_id = ${user.id} order by created_at desc, id desc limit ${ROOMS + 1}`,
-);
+const statement = new PgDialect().sqlToQuery(listChatroomsStatement(user.id, ROOMS + 1));
 const client = (db as unknown as { $client: PGlite }).$client;
 
 async function microsecondsPerCall(work: () => Promise<unknown>): Promise<number> {

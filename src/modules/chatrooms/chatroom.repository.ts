@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, selectRowsOf } from '../../infra/db/raw-rows.js';
 import { chatrooms } from '../../infra/db/schema.js';
@@ -33,14 +33,15 @@ export async function insertChatroom(db: Executor, userId: string, title: string
   return row;
 }
 
+/** The statement of `listChatrooms` (bench/pglite-list-query.ts also runs it on PGlite's own client). */
+export function listChatroomsStatement(userId: string, limit: number, after?: Position): SQL {
+  const older = after ? sql`and (created_at, id) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : sql``;
+  return sql`select ${columnsOf(chatrooms)} from chatrooms where user_id = ${userId} ${older} order by created_at desc, id desc limit ${limit}`;
+}
+
 /** Newest first; `limit` rows after `after`. Prepared (it serves every list the cache does not). */
 export function listChatrooms(db: Executor, userId: string, limit: number, after?: Position): Promise<ChatroomRow[]> {
-  const older = after ? sql`and (created_at, id) < (${after.createdAt.toISOString()}::timestamptz, ${after.id}::uuid)` : sql``;
-  return selectRowsOf(
-    db,
-    chatrooms,
-    sql`select ${columnsOf(chatrooms)} from chatrooms where user_id = ${userId} ${older} order by created_at desc, id desc limit ${limit}`,
-  );
+  return selectRowsOf(db, chatrooms, listChatroomsStatement(userId, limit, after));
 }
 
 /** The chatroom if `userId` owns it: another user's room is as absent as a missing one. */
