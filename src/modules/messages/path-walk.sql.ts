@@ -2,11 +2,11 @@ import { sql, type SQL } from 'drizzle-orm';
 
 /**
  * The path of a conversation: from a message up through its parents to the root, as the `with
- * recursive path` that starts a query. Every query that walks it does so one primary-key lookup per step and stops as soon as it has what it needs, so that the
- * cost follows the rows asked for, not the length of the chat. Each step is a LATERAL subquery with
- * `limit 1`, which the planner cannot flatten into a join: as a join it chose to scan the whole table
- * at every step while the table was small or its statistics stale (a 600-message chat cost 55 ms
- * per walk; this way, 0.6 ms).
+ * recursive path` that starts a query. Every query that walks it does so one primary-key lookup per
+ * step and stops as soon as it has what it needs, so that the cost follows the rows asked for, not
+ * the length of the chat. Each step is a LATERAL subquery with `limit 1`, which the planner cannot
+ * flatten into a join: as a join it chose to scan the whole table at every step while the table was
+ * small or its statistics stale (a 600-message chat cost 55 ms per walk; this way, 0.6 ms).
  *
  * `counted` is a condition on the row `m`; the walk stops once `limit` rows that meet it are in
  * (undefined: walk to the root). The result is a relation `path` with the columns of `messages`.
