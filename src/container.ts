@@ -22,10 +22,11 @@ import { memoryStopSignals, redisStopSignals, type StopSignals } from './infra/s
 import { createGenerationJob } from './modules/generation/generation.job.js';
 import { timedModel } from './modules/generation/timed-model.js';
 import { startRecovery } from './modules/generation/recovery.js';
-import { createReplyFollower, type ReplyFollower } from './modules/generation/reply-follower.js';
+import { createReplyFollower, type ReplyFollower } from './modules/replies/reply-follower.js';
 import { createRetryPolicy } from './modules/generation/retry-policy.js';
 import { createScheduler } from './modules/generation/scheduling.js';
-import { createReplyStopper, createRunningReplies } from './modules/generation/stopping.js';
+import { createReplyStopper } from './modules/replies/reply-stopper.js';
+import { createRunningReplies } from './modules/replies/running-replies.js';
 import { createTitling } from './modules/generation/titles.js';
 import { createMessageService, type MessageService } from './modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from './modules/messages/stream-slots.js';
@@ -166,7 +167,6 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
   const queueOptions = {
     concurrency: config.GENERATION_CONCURRENCY,
     callsPerMinute: config.GEMINI_CALLS_PER_MINUTE,
-    retry: retryPolicy,
     log,
   };
   const queue = config.REDIS_URL

@@ -54,7 +54,7 @@ describe('a reply stream that fails while the model streams', () => {
     gemini.enqueue({ kind: 'reply', chunks: ['one ', 'two ', 'three'] });
     const { user, room, reply } = await pendingReply();
     const logsBefore = t.logs.length;
-    await jobOf(t, { stream: streamFailingAt((n) => n >= 2), maxAttempts: 3 })(reply.id, { attempt: 1, maxAttempts: 3, signal: new AbortController().signal });
+    await jobOf(t, { stream: streamFailingAt((n) => n >= 2), maxAttempts: 3 })(reply.id, { attempt: 1, signal: new AbortController().signal });
 
     expect(await pollUntilFinished(t, user, room, reply.id)).toMatchObject({ status: 'done', content: 'one two three', error: null });
     expect(gemini.requests).toHaveLength(1);
@@ -67,7 +67,7 @@ describe('a reply stream that fails while the model streams', () => {
   it('gives listeners the whole text again once the stream takes writes again', async () => {
     gemini.enqueue({ kind: 'reply', chunks: ['a', 'b', 'c', 'd'] });
     const { user, room, reply } = await pendingReply();
-    await jobOf(t, { stream: streamFailingAt((n) => n === 2) })(reply.id, { attempt: 1, maxAttempts: 1, signal: new AbortController().signal });
+    await jobOf(t, { stream: streamFailingAt((n) => n === 2) })(reply.id, { attempt: 1, signal: new AbortController().signal });
 
     const stored = await pollUntilFinished(t, user, room, reply.id);
     expect(stored.content).toBe('abcd');

@@ -334,7 +334,7 @@ describe('the worker', () => {
     const room = await createRoom(t, user);
     const { reply } = (await sendMessage(t, user, room, 'once')).json<Exchange>();
     const job = jobOf(t);
-    await job(reply.id, { attempt: 1, maxAttempts: 1, signal: new AbortController().signal });
+    await job(reply.id, { attempt: 1, signal: new AbortController().signal });
     expect(gemini.requests).toHaveLength(1);
     const stored = await pollUntilFinished(t, user, room, reply.id);
     expect(stored).toMatchObject({ content: 'final words', completedAt: reply.completedAt });

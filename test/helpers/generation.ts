@@ -2,7 +2,7 @@ import type { ReplyStream } from '../../src/infra/reply-stream.js';
 import { createGenerationJob } from '../../src/modules/generation/generation.job.js';
 import { createRetryPolicy } from '../../src/modules/generation/retry-policy.js';
 import { createScheduler } from '../../src/modules/generation/scheduling.js';
-import { createRunningReplies } from '../../src/modules/generation/stopping.js';
+import { createRunningReplies } from '../../src/modules/replies/running-replies.js';
 import type { TestApp } from './app.js';
 
 /** The generation job wired to a test app's drivers, to run it by hand (optionally on another reply stream). */

@@ -2,10 +2,9 @@ import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { closeRedis } from '../redis.js';
-import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
+import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler } from './generation-queue.js';
 
 type Options = {
-  retry: RetrySchedule;
   redisUrl: string;
   /** BullMQ keys live under this prefix (it does not support ioredis' keyPrefix). */
   prefix: string;
@@ -15,10 +14,12 @@ type Options = {
 };
 
 const QUEUE_NAME = 'generation';
-const BACKOFF_TYPE = 'generation-retry-policy';
+
+/** A job's data: the reply, and which attempt its next run is (absent: the first). */
+type JobData = { replyId: string; attempt?: number };
 
 /** BullMQ on Redis: any number of api processes enqueue, any number of workers consume. */
-export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, retry, log }: Options): GenerationQueue {
+export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, log }: Options): GenerationQueue {
   // BullMQ does not close connections it is given: we keep them and close them ourselves.
   const connections: Redis[] = [];
   const connect = (role: 'producer' | 'worker') => {
@@ -41,8 +42,6 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
       connection: (producerConnection = connect('producer')),
       prefix,
       defaultJobOptions: {
-        attempts: retry.maxAttempts,
-        backoff: { type: BACKOFF_TYPE },
         // Finished jobs go at once: the reply row is the record, and a later enqueue of the same
         // reply (the recovery sweep, the next reply of a chatroom) must not meet a leftover job id.
         removeOnComplete: true,
@@ -68,30 +67,32 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     consume(handler: JobHandler) {
       // Fired only when shutdown's grace has run out: the running generations stop and go back.
       const interrupt = new AbortController();
-      const processJob = async (job: Job<{ replyId: string }>, token?: string) => {
-        const run = { attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? retry.maxAttempts, signal: interrupt.signal };
+      const processJob = async (job: Job<JobData>, token?: string) => {
+        // The attempt travels in the job's data: BullMQ's own retries and backoff are not used, the
+        // handler's verdict says what happens (a job enqueued by an older version counts from 1).
+        const attempt = job.data.attempt ?? job.attemptsMade + 1;
+        let verdict;
         try {
-          const outcome = await handler(job.data.replyId, run);
-          if (outcome) {
-            // Not an attempt: BullMQ counts only thrown errors, and DelayedError is not one.
-            await job.moveToDelayed(Date.now() + outcome.deferMs, token);
-            throw new DelayedError();
-          }
+          verdict = await handler(job.data.replyId, { attempt, signal: interrupt.signal });
         } catch (error) {
           if (error instanceof JobInterrupted) {
             await job.moveToWait(token);
             throw new WaitingError();
           }
-          throw error;
+          log.error({ err: error, replyId: job.data.replyId, attempt }, 'generation job crashed; dropped (the recovery sweep schedules its reply again)');
+          return;
         }
+        if (verdict.kind === 'finished') return;
+        if (verdict.kind === 'retry') await job.updateData({ ...job.data, attempt: attempt + 1 });
+        await job.moveToDelayed(Date.now() + verdict.delayMs, token);
+        throw new DelayedError(); // tells BullMQ the job moved: neither completed nor failed
       };
-      const worker = new Worker<{ replyId: string }>(QUEUE_NAME, processJob, {
+      const worker = new Worker<JobData>(QUEUE_NAME, processJob, {
         connection: connect('worker'),
         prefix,
         concurrency,
         // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
         limiter: { max: callsPerMinute, duration: 60_000 },
-        settings: { backoffStrategy: (attemptsMade: number) => retry.delayMs(attemptsMade) },
       });
       worker.on('error', (error) => log.error({ err: error }, 'generation worker error'));
       const consumer = {

@@ -1,8 +1,7 @@
 /** What a job handler learns about its run. */
 export interface JobRun {
-  /** 1-based; a job handed back at shutdown keeps its number. */
+  /** 1-based; a job handed back at shutdown, or deferred, keeps its number. */
   attempt: number;
-  maxAttempts: number;
   /**
    * Aborted when the worker shuts down and its grace has run out: the handler stops its work and
    * throws JobInterrupted, and the job goes back to the queue without counting an attempt.
@@ -10,16 +9,24 @@ export interface JobRun {
   signal: AbortSignal;
 }
 
-/** A job that cannot run yet (an earlier reply of its chatroom is unfinished): try again after `delayMs`, no attempt counted. */
-export interface JobDeferred {
-  deferMs: number;
-}
+/**
+ * What the handler decided about its job; the queue only carries it out, the same way in both
+ * drivers (the handler owns the retry policy):
+ * - `finished`: the job is done with, whatever became of its reply;
+ * - `defer`: it cannot run yet (an earlier reply of its chatroom is unfinished): again after
+ *   `delayMs`, as the same attempt;
+ * - `retry`: this attempt failed and the policy gives it another: again after `delayMs`, as the next attempt.
+ */
+export type JobVerdict = { kind: 'finished' } | { kind: 'defer'; delayMs: number } | { kind: 'retry'; delayMs: number };
 
 /**
- * Handles one job. Throwing means "try again later" (with the retry policy's backoff) while
- * attempts remain; the handler itself must settle the job's outcome on its last attempt.
+ * Handles one job. It settles its job with a verdict; it throws JobInterrupted to hand the job back
+ * at shutdown. Any other throw is a bug: the queue logs it and drops the job (the recovery sweep
+ * finds the reply unfinished and schedules it again).
  */
-export type JobHandler = (replyId: string, run: JobRun) => Promise<JobDeferred | undefined>;
+export type JobHandler = (replyId: string, run: JobRun) => Promise<JobVerdict>;
+
+export const FINISHED: JobVerdict = { kind: 'finished' };
 
 /** Thrown by a handler whose run was interrupted by shutdown: the job is handed back, not failed. */
 export class JobInterrupted extends Error {
@@ -37,13 +44,6 @@ export interface JobConsumer {
 export interface EnqueueOptions {
   /** Lower runs first (1 = first); equal priorities run in the order enqueued. */
   priority: number;
-}
-
-/** When and how often a failed job runs again; the generation module owns the policy. */
-export interface RetrySchedule {
-  maxAttempts: number;
-  /** Delay before attempt `attempt + 1`, after attempt `attempt` failed. */
-  delayMs(attempt: number): number;
 }
 
 /**

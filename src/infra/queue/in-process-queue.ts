@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
+import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler } from './generation-queue.js';
 
-type Options = { retry: RetrySchedule; concurrency: number; callsPerMinute: number; log: FastifyBaseLogger };
+type Options = { concurrency: number; callsPerMinute: number; log: FastifyBaseLogger };
 
 interface QueuedJob {
   replyId: string;
@@ -12,12 +12,12 @@ interface QueuedJob {
 }
 
 /**
- * The embedded queue: same contract as the BullMQ one (priorities, deferral, retries with the
- * policy's backoff, calls-per-minute limit, hand-back at shutdown), for a single process. Jobs live
+ * The embedded queue: same contract as the BullMQ one (priorities, the handler's verdicts carried
+ * out, calls-per-minute limit, hand-back at shutdown), for a single process. Jobs live
  * in memory; if the process dies the recovery sweep finds their replies unfinished in the database
  * and enqueues them again.
  */
-export function createInProcessQueue({ concurrency, callsPerMinute, retry, log }: Options): GenerationQueue {
+export function createInProcessQueue({ concurrency, callsPerMinute, log }: Options): GenerationQueue {
   const ready: QueuedJob[] = []; // sorted by (priority, order)
   const live = new Map<string, QueuedJob>(); // every job ready, running or waiting to run again
   const startTimes: number[] = []; // for the calls-per-minute limit
@@ -56,16 +56,31 @@ export function createInProcessQueue({ concurrency, callsPerMinute, retry, log }
     }
   }
 
+  /** Runs the job again after `delayMs`, behind the jobs of its priority that are ready by then. */
+  function again(job: QueuedJob, delayMs: number) {
+    job.order = ++order;
+    later(delayMs, () => {
+      makeReady(job);
+      pump();
+    });
+  }
+
   function run(handle: JobHandler, job: QueuedJob): void {
     const { signal } = interrupt;
-    const settled = handle(job.replyId, { attempt: job.attempt, maxAttempts: retry.maxAttempts, signal })
-      .then((outcome) => {
-        if (!outcome) return void live.delete(job.replyId);
-        job.order = ++order;
-        later(outcome.deferMs, () => {
-          makeReady(job);
-          pump();
-        });
+    const settled = handle(job.replyId, { attempt: job.attempt, signal })
+      .then((verdict) => {
+        switch (verdict.kind) {
+          case 'finished':
+            live.delete(job.replyId);
+            return;
+          case 'defer':
+            again(job, verdict.delayMs);
+            return;
+          case 'retry':
+            job.attempt += 1;
+            again(job, verdict.delayMs);
+            return;
+        }
       })
       .catch((error: unknown) => {
         if (error instanceof JobInterrupted) {
@@ -73,17 +88,8 @@ export function createInProcessQueue({ concurrency, callsPerMinute, retry, log }
           makeReady(job);
           return;
         }
-        if (job.attempt >= retry.maxAttempts) {
-          live.delete(job.replyId);
-          log.error({ err: error, replyId: job.replyId, attempt: job.attempt }, 'generation job failed for good');
-          return;
-        }
-        later(retry.delayMs(job.attempt), () => {
-          job.attempt += 1;
-          job.order = ++order;
-          makeReady(job);
-          pump();
-        });
+        live.delete(job.replyId);
+        log.error({ err: error, replyId: job.replyId, attempt: job.attempt }, 'generation job crashed; dropped (the recovery sweep schedules its reply again)');
       })
       .finally(() => {
         running.delete(settled);

@@ -2,25 +2,27 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { withTimeout } from '../../infra/deadline.js';
-import { JobInterrupted, type JobHandler, type JobRun } from '../../infra/queue/generation-queue.js';
-import type { ReplyStream } from '../../infra/reply-stream.js';
-import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
-import { refundPrompt } from '../billing/allowance.js';
-import { contextWindow } from './context-window.js';
-import { claimTurn, completeReply, failReply, findReply, releaseReply, type ClaimedTurn, type MessageRow } from './reply.repository.js';
-import { classifyFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
-import type { Scheduler } from './scheduling.js';
 import { lazyChildLogger } from '../../infra/lazy-logger.js';
 import type { Metrics } from '../../infra/metrics.js';
-import { endStopped, StopRequested, type createRunningReplies } from './stopping.js';
+import { FINISHED, JobInterrupted, type JobHandler, type JobRun, type JobVerdict } from '../../infra/queue/generation-queue.js';
+import type { ReplyStream } from '../../infra/reply-stream.js';
+import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
+import { endFailed, endStopped } from '../replies/reply-endings.js';
+import { claimTurn, completeReply, findReply, releaseReply, type ClaimedTurn } from '../replies/reply.repository.js';
+import { isFinished, type MessageRow } from '../replies/reply-state.js';
+import { StopRequested, type RunningReplies } from '../replies/running-replies.js';
+import { contextWindow } from './context-window.js';
+import { createListenerFeed, type ListenerFeed } from './listener-feed.js';
+import { decideAfterFailure, StorageError, type Failure, type FailureCode, type FailureSource, type RetryPolicy } from './retry-policy.js';
+import type { Scheduler } from './scheduling.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
   model: ChatModel;
   stream: Pick<ReplyStream, 'append'>;
   scheduler: Pick<Scheduler, 'blockerOf' | 'scheduleNext'>;
-  running: Pick<ReturnType<typeof createRunningReplies>, 'register'>;
-  policy: Pick<RetryPolicy, 'retries'>;
+  running: Pick<RunningReplies, 'register'>;
+  policy: RetryPolicy;
   clock: Clock;
   log: FastifyBaseLogger;
   historyCharBudget: number;
@@ -34,8 +36,6 @@ const MAX_CONTEXT_TURNS = 100;
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
 const DEFER_MS = 1_000;
 const SAVE_TRIES = 3;
-/** A stream write that takes longer is given up (a Redis outage can hold a command for long): the generation goes on. */
-const STREAM_WRITE_TIMEOUT_MS = 1_000;
 const SCHEDULE_TIMEOUT_MS = 3_000;
 
 /** What the client is told when a reply fails; the raw error stays in the log. */
@@ -51,15 +51,41 @@ const FAILURE_MESSAGES: Record<FailureCode, string> = {
   GENERATION_FAILED: 'The reply could not be generated; the prompt was given back',
 };
 
-/** How one run of the job ended: logged in one place (and the place to count it). */
-type JobOutcome =
-  | { kind: 'done'; finishReason: string | null; chars: number; turns: number }
-  | { kind: 'stopped'; chars: number }
-  | { kind: 'failed'; failure: Failure; error: unknown }
-  | { kind: 'retrying'; failure: Failure; error: unknown }
-  | { kind: 'interrupted' }
+/** Step 1, the claim: the reply's turn, or why there is none. */
+type Claim =
+  | { kind: 'claimed'; turn: ClaimedTurn }
   | { kind: 'deferred'; blockedBy: string }
   | { kind: 'skipped'; reason: 'finished' | 'gone' | 'not a reply' };
+
+/** Step 2, the generation: how the model call ended. */
+type Generation =
+  | { kind: 'completed'; text: string; result: ModelOutcome; turns: number }
+  | { kind: 'stopped'; text: string }
+  | { kind: 'interrupted'; error: unknown }
+  | { kind: 'errored'; error: unknown };
+
+/** Step 3, the persistence, and so the run: how it ended. Logged in one place, and told to the queue. */
+type JobOutcome =
+  | { kind: 'done'; reply: MessageRow | undefined; finishReason: string | null; chars: number; turns: number }
+  | { kind: 'stopped'; reply: MessageRow | undefined; chars: number }
+  | { kind: 'failed'; reply: MessageRow | undefined; failure: Failure; error: unknown }
+  | { kind: 'retrying'; failure: Failure; error: unknown; delayMs: number }
+  | Exclude<Claim, { kind: 'claimed' }>;
+
+/** What the queue does with the job after `outcome`. */
+function verdictOf(outcome: JobOutcome): JobVerdict {
+  switch (outcome.kind) {
+    case 'retrying':
+      return { kind: 'retry', delayMs: outcome.delayMs };
+    case 'deferred':
+      return { kind: 'defer', delayMs: DEFER_MS };
+    case 'done':
+    case 'stopped':
+    case 'failed':
+    case 'skipped':
+      return FINISHED;
+  }
+}
 
 /** An abort controller that follows every parent signal. */
 function linkedAbort(...parents: AbortSignal[]) {
@@ -77,14 +103,27 @@ function linkedAbort(...parents: AbortSignal[]) {
   };
 }
 
+/** A storage failure of ours, told apart from the model's; tried `tries` times. */
+async function store<T>(what: () => Promise<T>, tries = 1): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await what();
+    } catch (error) {
+      if (attempt >= tries) throw new StorageError('database', error);
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
 /**
- * The worker's job: generate one reply. Idempotent: a reply already finished is left alone, so a
- * duplicate or re-run job changes nothing.
+ * The worker's job: generate one reply, as claim → generate → persist, each step a function that
+ * answers how it ended. Idempotent: a reply already finished is left alone, so a duplicate or
+ * re-run job changes nothing. The job decides retries (the policy) and tells the queue its verdict.
  */
 export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics, onReplyDone }: Deps): JobHandler {
   const { db } = database;
 
-  function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome) {
+  function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome | { kind: 'interrupted' }) {
     const durationMs = Date.now() - startedAt;
     const fields = { replyId, attempt: run.attempt, outcome: outcome.kind, durationMs };
     switch (outcome.kind) {
@@ -97,9 +136,12 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
         return;
       }
       case 'done':
+        metrics.generationDuration.observe({ outcome: outcome.kind, code: '' }, durationMs / 1000);
+        log.info({ ...fields, finishReason: outcome.finishReason, chars: outcome.chars, turns: outcome.turns }, 'reply generated');
+        return;
       case 'stopped':
         metrics.generationDuration.observe({ outcome: outcome.kind, code: '' }, durationMs / 1000);
-        log.info({ ...fields, ...outcome, kind: undefined }, outcome.kind === 'done' ? 'reply generated' : 'reply stopped');
+        log.info({ ...fields, chars: outcome.chars }, 'reply stopped');
         return;
       case 'interrupted':
       case 'deferred':
@@ -109,157 +151,134 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
     }
   }
 
-  /** The stream is how listeners learn of progress, not where the reply lives: its failures never fail the reply. */
-  async function tellListeners(replyId: string, event: Parameters<ReplyStream['append']>[1], jobLog: FastifyBaseLogger): Promise<boolean> {
-    try {
-      await withTimeout(stream.append(replyId, event), STREAM_WRITE_TIMEOUT_MS, 'the reply stream');
-      return true;
-    } catch (error) {
-      jobLog.warn({ err: error, source: 'storage' satisfies FailureSource, code: 'REPLY_STREAM_UNAVAILABLE' }, 'could not write to the reply stream');
-      return false;
-    }
-  }
-
-  /** A storage failure of ours, told apart from the model's. */
-  async function store<T>(what: () => Promise<T>, tries = 1): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await what();
-      } catch (error) {
-        if (attempt >= tries) throw new StorageError('database', error);
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
-  }
-
-  /** Marks the reply failed and gives its prompt back, in one transaction, exactly once. */
-  async function fail(replyId: string, code: FailureCode): Promise<MessageRow | undefined> {
-    return database.transaction(async (tx) => {
-      const failed = await failReply(tx, replyId, { code, message: FAILURE_MESSAGES[code] }, clock.now());
-      if (failed?.allowanceDay) await refundPrompt(tx, failed.userId, failed.allowanceDay);
-      return failed;
-    });
-  }
-
-  /** Why a reply could not be claimed, and what to do about it; `retry` when its turn came meanwhile. */
-  async function unclaimed(replyId: string, jobLog: FastifyBaseLogger): Promise<JobOutcome | 'retry'> {
+  /** Why a reply could not be claimed; `free` when its turn came between the claim and this look. */
+  async function whyUnclaimed(replyId: string, jobLog: FastifyBaseLogger): Promise<Exclude<Claim, { kind: 'claimed' }> | { kind: 'free' }> {
     const reply = await store(() => findReply(db, replyId));
     if (!reply) {
       // Deleted with its chatroom: end the stream, so that anyone still following it stops.
-      await tellListeners(replyId, { type: 'end' }, jobLog);
+      await createListenerFeed(stream, replyId, jobLog).end();
       return { kind: 'skipped', reason: 'gone' };
     }
     if (reply.role !== 'model') return { kind: 'skipped', reason: 'not a reply' };
-    if (reply.status === 'done' || reply.status === 'failed') {
+    if (isFinished(reply)) {
       // A re-run of a finished reply (its worker died after saving it): make sure the chatroom moves on.
-      await finishScheduling(reply.chatroomId, jobLog);
+      await scheduleNext(reply.chatroomId, jobLog);
       return { kind: 'skipped', reason: 'finished' };
     }
     const blocker = await store(() => scheduler.blockerOf(reply));
-    if (!blocker) return 'retry';
+    if (!blocker) return { kind: 'free' };
     await scheduler.scheduleNext(reply.chatroomId);
     return { kind: 'deferred', blockedBy: blocker.id };
   }
 
-  async function generate(replyId: string, run: JobRun, jobLog: FastifyBaseLogger, retried = false): Promise<JobOutcome> {
-    // Registered for stop requests while the claim runs: a stop lands in the registry or in its check.
-    const registering = running.register(replyId);
-    let claim: ClaimedTurn | undefined;
-    try {
-      claim = await store(() => claimTurn(db, replyId, clock.now(), MAX_CONTEXT_TURNS));
-    } finally {
-      if (!claim) (await registering).dispose();
+  /** Step 1: the reply's turn, claimed in one statement; a second try when the reply ahead finished meanwhile. */
+  async function claim(replyId: string, jobLog: FastifyBaseLogger): Promise<Claim> {
+    for (let tries = 1; ; tries++) {
+      const turn = await store(() => claimTurn(db, replyId, clock.now(), MAX_CONTEXT_TURNS));
+      if (turn) return { kind: 'claimed', turn };
+      const why = await whyUnclaimed(replyId, jobLog);
+      if (why.kind !== 'free') return why;
+      if (tries === 2) return { kind: 'deferred', blockedBy: 'a reply that just finished' };
     }
-    if (!claim) {
-      const outcome = await unclaimed(replyId, jobLog);
-      if (outcome !== 'retry') return outcome;
-      // The reply ahead of it finished between the claim and the check.
-      return retried ? { kind: 'deferred', blockedBy: 'a reply that just finished' } : generate(replyId, run, jobLog, true);
-    }
-    const { reply: claimed, history, previousStatus, settings, chatroomTitle } = claim;
-    const registration = await registering;
-    const call = linkedAbort(run.signal, registration.signal);
-    let text = '';
-    let outcome: JobOutcome;
-    /** The reply as this job stored it in the end: its followers get it with the end of the stream. */
-    let final: MessageRow | undefined;
+  }
+
+  /** Step 2: the model call, its text streamed to the listeners. Never throws: every ending is an answer. */
+  async function generate(turn: ClaimedTurn, run: JobRun, feed: ListenerFeed, stopSignal: AbortSignal): Promise<Generation> {
+    const call = linkedAbort(run.signal, stopSignal);
     try {
-      // An earlier attempt may have streamed part of a text that this one replaces.
-      if (previousStatus === 'streaming' || run.attempt > 1) await tellListeners(replyId, { type: 'reset' }, jobLog);
+      if (turn.previousStatus === 'streaming' || run.attempt > 1) await feed.restart();
+      call.signal.throwIfAborted();
       // What the model sees: the turns on the path to the reply, oldest first, cut to the character budget.
-      const turns = contextWindow(history, historyCharBudget);
-
-      let streamBroken = false;
-      let result: ModelOutcome | undefined;
-      try {
-        call.signal.throwIfAborted();
-        result = await model.generate(
-          turns,
-          async (delta) => {
-            text += delta;
-            // After a failed write the listeners may have missed text: once the stream takes
-            // writes again, they drop what they have and get the whole text so far.
-            if (streamBroken) {
-              streamBroken = !((await tellListeners(replyId, { type: 'reset' }, jobLog)) && (await tellListeners(replyId, { type: 'delta', text }, jobLog)));
-            } else {
-              streamBroken = !(await tellListeners(replyId, { type: 'delta', text: delta }, jobLog));
-            }
-          },
-          call.signal,
-          settings,
-        );
-      } catch (error) {
-        if (!call.signal.aborted) throw error;
-        // Shutdown: the reply stays unfinished and its job goes back to the queue.
-        if (!(call.signal.reason instanceof StopRequested)) throw new JobInterrupted('the worker is shutting down', { cause: error });
-      }
-
-      if (result) {
-        const { finishReason, usage } = result;
-        const saved = { content: text, finishReason, promptTokens: usage?.promptTokens ?? null, outputTokens: usage?.outputTokens ?? null };
-        final = await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
-        outcome = { kind: 'done', finishReason, chars: text.length, turns: turns.length };
-      } else {
-        final = await store(() => endStopped(database, replyId, text, ['streaming'], clock.now()), SAVE_TRIES);
-        outcome = { kind: 'stopped', chars: text.length };
-      }
+      const turns = contextWindow(turn.history, historyCharBudget);
+      const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings);
+      return { kind: 'completed', text: feed.text, result, turns: turns.length };
     } catch (error) {
-      const retrying = !(error instanceof JobInterrupted) && policy.retries(classifyFailure(error), run.attempt);
-      if (error instanceof JobInterrupted || retrying) {
-        // Back to the queue: nobody generates it until the next attempt takes it.
-        await releaseReply(db, replyId, clock.now()).catch((releaseError: unknown) =>
-          jobLog.warn({ err: releaseError, source: 'storage' satisfies FailureSource }, 'could not mark the reply pending again'),
-        );
-      }
-      if (error instanceof JobInterrupted) throw error;
-      const failure = classifyFailure(error);
-      if (retrying) return { kind: 'retrying', failure, error };
-      final = await fail(replyId, failure.code);
-      outcome = { kind: 'failed', failure, error };
+      if (!call.signal.aborted) return { kind: 'errored', error };
+      // A stop keeps the text so far; a shutdown hands the job back with the reply unfinished.
+      return call.signal.reason instanceof StopRequested ? { kind: 'stopped', text: feed.text } : { kind: 'interrupted', error };
     } finally {
       call.dispose();
-      registration.dispose();
     }
-    await finish(claimed.chatroomId, replyId, jobLog, final);
-    if (outcome.kind === 'done') await onReplyDone?.(claimed, chatroomTitle);
-    return outcome;
   }
 
-  /**
-   * The reply is finished: its listeners end, and the next reply of its chatroom gets its turn. The
-   * end carries the reply as stored (when this job stored it), so that its followers, however many,
-   * need not read it back from the database.
-   */
-  async function finish(chatroomId: string, replyId: string, jobLog: FastifyBaseLogger, final?: MessageRow) {
-    await tellListeners(replyId, { type: 'end', final }, jobLog);
-    await finishScheduling(chatroomId, jobLog);
+  /** Step 3: the reply as the generation left it, stored; or given back to the queue for another attempt. */
+  async function persist(
+    replyId: string,
+    turn: ClaimedTurn,
+    generation: Generation,
+    run: JobRun,
+    jobLog: FastifyBaseLogger,
+  ): Promise<Extract<JobOutcome, { kind: 'done' | 'stopped' | 'failed' | 'retrying' }>> {
+    let error: unknown;
+    switch (generation.kind) {
+      case 'interrupted':
+        await release(replyId, jobLog);
+        throw new JobInterrupted('the worker is shutting down', { cause: generation.error });
+      case 'completed': {
+        const { text, result, turns } = generation;
+        const saved = { content: text, finishReason: result.finishReason, promptTokens: result.usage?.promptTokens ?? null, outputTokens: result.usage?.outputTokens ?? null };
+        try {
+          const reply = await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
+          return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };
+        } catch (storeError) {
+          error = storeError;
+        }
+        break;
+      }
+      case 'stopped':
+        try {
+          const reply = await store(() => endStopped(database, replyId, generation.text, ['streaming'], clock.now()), SAVE_TRIES);
+          return { kind: 'stopped', reply, chars: generation.text.length };
+        } catch (storeError) {
+          error = storeError;
+        }
+        break;
+      case 'errored':
+        error = generation.error;
+        break;
+    }
+    const verdict = decideAfterFailure(policy, error, run.attempt);
+    if (verdict.kind === 'retry') {
+      await release(replyId, jobLog);
+      return { kind: 'retrying', failure: verdict.failure, error, delayMs: verdict.delayMs };
+    }
+    const reply = await endFailed(database, replyId, { code: verdict.failure.code, message: FAILURE_MESSAGES[verdict.failure.code] }, clock.now());
+    return { kind: 'failed', reply, failure: verdict.failure, error };
   }
 
-  async function finishScheduling(chatroomId: string, jobLog: FastifyBaseLogger) {
+  /** Back to the queue: nobody generates it until the next attempt takes it (a stop ends it at once meanwhile). */
+  async function release(replyId: string, jobLog: FastifyBaseLogger) {
+    await releaseReply(db, replyId, clock.now()).catch((error: unknown) =>
+      jobLog.warn({ err: error, source: 'storage' satisfies FailureSource }, 'could not mark the reply pending again'),
+    );
+  }
+
+  async function scheduleNext(chatroomId: string, jobLog: FastifyBaseLogger) {
     await withTimeout(scheduler.scheduleNext(chatroomId), SCHEDULE_TIMEOUT_MS, 'the queue').catch((error: unknown) =>
       // The recovery sweep schedules it later; the reply itself is safe.
       jobLog.error({ err: error, source: 'storage' satisfies FailureSource }, 'could not schedule the next reply of the chatroom'),
     );
+  }
+
+  async function runJob(replyId: string, run: JobRun, jobLog: FastifyBaseLogger): Promise<JobOutcome> {
+    const claimed = await claim(replyId, jobLog);
+    if (claimed.kind !== 'claimed') return claimed;
+    const { turn } = claimed;
+    const feed = createListenerFeed(stream, replyId, jobLog);
+    const registration = await running.register(replyId);
+    let outcome: Awaited<ReturnType<typeof persist>>;
+    try {
+      outcome = await persist(replyId, turn, await generate(turn, run, feed, registration.signal), run, jobLog);
+    } finally {
+      registration.dispose();
+    }
+    if (outcome.kind === 'retrying') return outcome;
+    // The reply is finished: its listeners end with it as stored (a thousand followers need not
+    // read it back), and the next reply of its chatroom gets its turn.
+    await feed.end(outcome.reply);
+    await scheduleNext(turn.reply.chatroomId, jobLog);
+    if (outcome.kind === 'done') await onReplyDone?.(turn.reply, turn.chatroomTitle);
+    return outcome;
   }
 
   return async (replyId, run) => {
@@ -267,13 +286,12 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
     const jobLog = lazyChildLogger(log, { replyId, attempt: run.attempt });
     let outcome: JobOutcome;
     try {
-      outcome = await generate(replyId, run, jobLog);
+      outcome = await runJob(replyId, run, jobLog);
     } catch (error) {
       if (error instanceof JobInterrupted) record(replyId, run, startedAt, { kind: 'interrupted' });
       throw error;
     }
     record(replyId, run, startedAt, outcome);
-    if (outcome.kind === 'retrying') throw outcome.error; // the queue runs it again after the policy's backoff
-    return outcome.kind === 'deferred' ? { deferMs: DEFER_MS } : undefined;
+    return verdictOf(outcome);
   };
 }

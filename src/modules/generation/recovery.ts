@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
-import { staleChatroomHeads } from './reply.repository.js';
+import { staleChatroomHeads } from '../replies/reply.repository.js';
 import type { Scheduler } from './scheduling.js';
 
 type Deps = {

@@ -1,10 +1,9 @@
 import { ModelError, type ModelErrorCode } from '../../integrations/gemini/model.js';
-import type { RetrySchedule } from '../../infra/queue/generation-queue.js';
 
 /**
  * The one home of the generation retry policy: what a failure is, whether it is worth another
- * attempt, how many attempts, and how long to wait between them. Both queue drivers take their
- * schedule from here; the job asks it what to do with a failure.
+ * attempt, how many attempts, and how long to wait between them. The job asks it what to do with a
+ * failure and tells the queue its verdict; neither queue driver retries anything on its own.
  */
 
 /** Where a failure came from: told apart in the reply's error code and in the logs. */
@@ -40,9 +39,20 @@ export function classifyFailure(error: unknown): Failure {
   return { source: 'internal', code: 'GENERATION_FAILED', retryable: true };
 }
 
-export interface RetryPolicy extends RetrySchedule {
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** Delay before attempt `attempt + 1`, after attempt `attempt` failed. */
+  delayMs(attempt: number): number;
   /** Whether a failure of attempt `attempt` gets another attempt. */
   retries(failure: Failure, attempt: number): boolean;
+}
+
+/** What becomes of a reply whose attempt failed with `error`. */
+export type FailureVerdict = { kind: 'retry'; failure: Failure; delayMs: number } | { kind: 'fail'; failure: Failure };
+
+export function decideAfterFailure(policy: RetryPolicy, error: unknown, attempt: number): FailureVerdict {
+  const failure = classifyFailure(error);
+  return policy.retries(failure, attempt) ? { kind: 'retry', failure, delayMs: policy.delayMs(attempt) } : { kind: 'fail', failure };
 }
 
 /** Exponential backoff with jitter: base·2^(n-1), scaled by a random factor in [0.5, 1). */

@@ -1,6 +1,7 @@
 import type { Database } from '../../infra/db/client.js';
 import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
-import { chatroomHead, type MessageRow } from './reply.repository.js';
+import { chatroomHead } from '../replies/reply.repository.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
 type Deps = {
   database: Pick<Database, 'db'>;

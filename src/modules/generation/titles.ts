@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../infra/db/client.js';
-import { JobInterrupted, type GenerationQueue, type JobHandler } from '../../infra/queue/generation-queue.js';
+import { FINISHED, JobInterrupted, type GenerationQueue, type JobHandler } from '../../infra/queue/generation-queue.js';
 import type { ChatModel } from '../../integrations/gemini/model.js';
 import { DEFAULT_CHATROOM_TITLE, type ChatroomService } from '../chatrooms/chatroom.service.js';
-import { findReply, firstFinishedReplyOf, type MessageRow } from './reply.repository.js';
+import { findReply, firstFinishedReplyOf } from '../replies/reply.repository.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
 export const TITLE_MAX_CHARS = 60;
 
@@ -75,7 +76,7 @@ export function createTitling({ database: { db }, model, queue, chatrooms, log }
       return async (jobId, run) => {
         if (!jobId.startsWith(TITLE_JOB_PREFIX)) return generation(jobId, run);
         await titleJob(jobId.slice(TITLE_JOB_PREFIX.length), run.signal);
-        return undefined;
+        return FINISHED;
       };
     },
   };

@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, selectRowsOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
-import type { MessageRow } from '../generation/reply.repository.js';
-import { walkUp } from './path-walk.sql.js';
+import type { MessageRow } from '../replies/reply-state.js';
+import { walkUp } from '../replies/path-walk.sql.js';
 
 /** Newest first, `limit` messages of the path from the root to `tipId` older than `beforeSeq`. */
 export function latestOnPath(db: Executor, tipId: string, limit: number, beforeSeq?: number): Promise<MessageRow[]> {

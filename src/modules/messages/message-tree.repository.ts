@@ -1,7 +1,7 @@
 import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { messages } from '../../infra/db/schema.js';
-import type { MessageRow } from '../generation/reply.repository.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
 const siblingKey = (parentId: string | null, role: string) => `${parentId ?? 'root'}:${role}`;
 

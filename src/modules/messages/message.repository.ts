@@ -1,10 +1,8 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { messages } from '../../infra/db/schema.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
-import type { MessageRow } from '../generation/reply.repository.js';
-
-export type { MessageRow };
 type NewMessage = Pick<typeof messages.$inferInsert, 'chatroomId' | 'userId' | 'parentId' | 'role' | 'content' | 'status' | 'allowanceDay'>;
 
 export async function insertMessage(db: Executor, message: NewMessage, now: Date): Promise<MessageRow> {

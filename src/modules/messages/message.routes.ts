@@ -9,8 +9,8 @@ import { STREAM_START } from '../../infra/reply-stream.js';
 import type { SessionService } from '../auth/session.service.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
-import type { ReplyFollower } from '../generation/reply-follower.js';
-import type { MessageRow } from './message.repository.js';
+import type { ReplyFollower } from '../replies/reply-follower.js';
+import type { MessageRow } from '../replies/reply-state.js';
 import { exportFileName, toMarkdown } from './conversation-export.js';
 import {
   chatroomExportSchema,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
 import { storableText } from '../../http/text.js';
 import { chatroomSchema } from '../chatrooms/chatroom.schemas.js';
-import type { MessageRow } from './message.repository.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
 export const messageSchema = z
   .object({

@@ -11,11 +11,12 @@ import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
 import { lockOwnedChatroom, setCurrentMessage, type ChatroomRow } from '../chatrooms/chatroom.repository.js';
 import { toChatroomDto } from '../chatrooms/chatroom.schemas.js';
-import type { ReplyFollower } from '../generation/reply-follower.js';
+import type { ReplyFollower } from '../replies/reply-follower.js';
 import type { Scheduler } from '../generation/scheduling.js';
-import { StopUnavailable, type ReplyStopper } from '../generation/stopping.js';
+import { StopUnavailable, type ReplyStopper } from '../replies/reply-stopper.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
-import { findMessage, findOwnedMessage, type MessageRow } from './message.repository.js';
+import { findMessage, findOwnedMessage } from './message.repository.js';
+import { isFinished, type MessageRow } from '../replies/reply-state.js';
 import { lockChatroomAndSpend, lockSender, writeGeneration, type PromptOf } from './send.repository.js';
 import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
 import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
@@ -54,7 +55,6 @@ const requestHashOf = (...parts: string[]) => createHash('sha256').update(parts.
 const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined) =>
   // A send without parentId hashes as it always did, so keys stored before branches still match.
   parentId === undefined ? requestHashOf(chatroomId, content) : requestHashOf(chatroomId, content, `parent:${parentId ?? 'root'}`);
-const isFinished = (message: MessageRow) => message.status === 'done' || message.status === 'failed';
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
 const SCHEDULE_TIMEOUT_MS = 3_000;

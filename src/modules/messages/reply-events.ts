@@ -1,7 +1,7 @@
 import type { EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
-import { END_POSITION, type FollowedEvent, type ReplyFollower } from '../generation/reply-follower.js';
-import type { MessageRow } from '../generation/reply.repository.js';
+import { END_POSITION, type FollowedEvent, type ReplyFollower } from '../replies/reply-follower.js';
+import { isFinished, type MessageRow } from '../replies/reply-state.js';
 import type { MessageDto } from './message.schemas.js';
 
 export interface ReplyEventsOptions {
@@ -12,8 +12,6 @@ export interface ReplyEventsOptions {
   /** The final Message of `done`, as every Message is shown (with its siblings). */
   present: (reply: MessageRow) => Promise<MessageDto>;
 }
-
-const isFinished = (reply: MessageRow) => reply.status === 'done' || reply.status === 'failed';
 
 /** The text a client should hold after `events`: a reset drops what came before it. */
 function textAfterLastReset(events: FollowedEvent[]): string {

@@ -3,8 +3,9 @@ import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { chatrooms, messages } from '../../infra/db/schema.js';
 import { spendOneStatement } from '../billing/allowance.js';
+import { isUnfinishedReply } from '../replies/reply.sql.js';
 import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
-import type { MessageRow } from './message.repository.js';
+import type { MessageRow } from '../replies/reply-state.js';
 
 /*
  * The statements of a send, each doing as much as one statement can: a send is the product's hot
@@ -102,8 +103,8 @@ export async function writeGeneration(tx: Executor, generation: NewGeneration): 
   const result = await executeRaw(
     tx,
     sql`with counts as (
-      select count(*)::int as user_unfinished, (count(*) filter (where chatroom_id = ${chatroomId}))::int as room_unfinished
-      from messages where user_id = ${userId} and role = 'model' and status in ('pending', 'streaming')
+      select count(*)::int as user_unfinished, (count(*) filter (where u.chatroom_id = ${chatroomId}))::int as room_unfinished
+      from messages u where u.user_id = ${userId} and ${isUnfinishedReply('u')}
     ), inserted as (
       insert into messages (id, chatroom_id, user_id, parent_id, role, content, status, allowance_day, created_at, completed_at, updated_at)
       select v.*, ${at}::timestamptz from (values ${sql.join(rows, sql`, `)}) v

@@ -1,80 +1,21 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
-import { withTimeout } from '../../infra/deadline.js';
 import { STREAM_START, type ReplyStream } from '../../infra/reply-stream.js';
 import type { StopSignals } from '../../infra/stop-signals.js';
-import { refundPrompt } from '../billing/allowance.js';
+import { endStopped } from './reply-endings.js';
 import type { ReplyFollower } from './reply-follower.js';
-import { findReply, stopReply, unfinishedRepliesIn, type MessageRow } from './reply.repository.js';
-import type { Scheduler } from './scheduling.js';
-
-const CHECK_TIMEOUT_MS = 1_000;
+import { findReply, unfinishedRepliesIn } from './reply.repository.js';
+import { isFinished, UNFINISHED_STATUSES, type MessageRow } from './reply-state.js';
 
 /** A stop that could not reach the worker generating the reply (the signal channel is down). */
 export class StopUnavailable extends Error {
   override name = 'StopUnavailable';
 }
 
-/** The abort reason of a generation that its owner stopped. */
-export class StopRequested extends Error {
-  override name = 'StopRequested';
-}
-
-/**
- * Ends a reply as stopped with `text`, if it is still in one of `from`; a reply stopped before
- * its first text gives its prompt back, in the same transaction, exactly once.
- */
-export async function endStopped(
-  database: Pick<Database, 'transaction'>,
-  replyId: string,
-  text: string,
-  from: ('pending' | 'streaming')[],
-  now: Date,
-): Promise<MessageRow | undefined> {
-  return database.transaction(async (tx) => {
-    const stopped = await stopReply(tx, replyId, text, from, now);
-    if (stopped && text === '' && stopped.allowanceDay) await refundPrompt(tx, stopped.userId, stopped.allowanceDay);
-    return stopped;
-  });
-}
-
-/**
- * The worker's side: the replies this process is generating, each with an abort controller that a
- * stop request (from any process, through the signals) aborts with StopRequested.
- */
-export function createRunningReplies({ signals, log }: { signals: StopSignals; log: FastifyBaseLogger }) {
-  const running = new Map<string, AbortController>();
-  let subscribed: Promise<void> | undefined;
-  const onStop = (replyId: string) => running.get(replyId)?.abort(new StopRequested(`reply ${replyId} was stopped`));
-
-  return {
-    /** Starts listening for stop requests (once per process). */
-    listen(): Promise<void> {
-      subscribed ??= signals.subscribe(onStop).catch((error: unknown) => {
-        subscribed = undefined;
-        log.error({ err: error }, 'could not subscribe to stop requests');
-      });
-      return subscribed;
-    },
-    /**
-     * Registers a generation before it starts, then checks for a stop requested earlier: a request
-     * lands either in the registry or in the check, never in neither.
-     */
-    async register(replyId: string): Promise<{ signal: AbortSignal; dispose(): void }> {
-      const controller = new AbortController();
-      running.set(replyId, controller);
-      const dispose = () => {
-        if (running.get(replyId) === controller) running.delete(replyId);
-      };
-      try {
-        if (await withTimeout(signals.isRequested(replyId), CHECK_TIMEOUT_MS, 'the stop signals')) onStop(replyId);
-      } catch (error) {
-        log.warn({ err: error, replyId }, 'could not check for a stop request; the published one still reaches us');
-      }
-      return { signal: controller.signal, dispose };
-    },
-  };
+/** What moves a chatroom on once its head has ended: the generation module's scheduler. */
+export interface NextTurn {
+  scheduleNext(chatroomId: string): Promise<void>;
 }
 
 type StopperDeps = {
@@ -82,7 +23,7 @@ type StopperDeps = {
   signals: Pick<StopSignals, 'request'>;
   stream: Pick<ReplyStream, 'append'>;
   follower: Pick<ReplyFollower, 'follow'>;
-  scheduler: Pick<Scheduler, 'scheduleNext'>;
+  scheduler: NextTurn;
   clock: Clock;
   log: FastifyBaseLogger;
   /** How long a stop waits for the worker to end the reply before ending it itself. */
@@ -91,7 +32,7 @@ type StopperDeps = {
 
 export type ReplyStopper = ReturnType<typeof createReplyStopper>;
 
-/** The api's side of stopping: one reply, or every reply of a chatroom that is being deleted. */
+/** The api's side of stopping (the worker's is running-replies.ts): one reply, or every reply of a chatroom that is being deleted. */
 export function createReplyStopper({ database, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
   async function announceEnd(replyId: string, final?: MessageRow) {
     await stream.append(replyId, { type: 'end', final }).catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
@@ -115,7 +56,7 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
      * worker ends it within `waitMs` (one was killed), the text followed so far is kept here.
      */
     async stop(reply: MessageRow): Promise<MessageRow> {
-      if (reply.status === 'done' || reply.status === 'failed') return reply;
+      if (isFinished(reply)) return reply;
       const signalled = await signals.request(reply.id).then(
         () => true,
         (error: unknown) => {
@@ -144,7 +85,7 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
         clearTimeout(timer);
       }
       log.warn({ replyId: reply.id }, 'no worker ended the stopped reply in time; ending it with the text seen so far');
-      const stopped = await endStopped(database, reply.id, text, ['pending', 'streaming'], clock.now());
+      const stopped = await endStopped(database, reply.id, text, UNFINISHED_STATUSES, clock.now());
       if (stopped) {
         await announceEnd(reply.id, stopped);
         await scheduler.scheduleNext(reply.chatroomId);

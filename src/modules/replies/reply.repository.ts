@@ -3,12 +3,13 @@ import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { ChatTurn } from '../../integrations/gemini/model.js';
-import { walkUp } from '../messages/path-walk.sql.js';
+import { walkUp } from './path-walk.sql.js';
+import { nextStatus, STOPPED, statesBefore, UNFINISHED_STATUSES, type MessageRow, type UnfinishedStatus } from './reply-state.js';
+import { isChatroomHead, isUnfinishedReply, statusIn } from './reply.sql.js';
 
-/** A message row; a reply is a row with role `model`. */
-export type MessageRow = typeof messages.$inferSelect;
-
-const unfinished = inArray(messages.status, ['pending', 'streaming']);
+/** Where a reply may take `transition` from (reply-state.ts), as a condition of the query builder. */
+const canTake = (transition: Parameters<typeof statesBefore>[0]) => inArray(messages.status, [...statesBefore(transition)]);
+const unfinished = inArray(messages.status, [...UNFINISHED_STATUSES]);
 
 export async function findReply(db: Executor, id: string): Promise<MessageRow | undefined> {
   const [row] = await db.select().from(messages).where(eq(messages.id, id));
@@ -35,11 +36,10 @@ export async function chatroomHead(db: Executor, chatroomId: string): Promise<{ 
   const [row] = await executeRaw(
     db,
     sql`select ${columnsOf(messages, 'm')}, (
-      select count(*) from messages e
-      where e.user_id = m.user_id and e.role = 'model' and e.status in ('pending', 'streaming') and e.seq < m.seq
+      select count(*) from messages e where e.user_id = m.user_id and ${isUnfinishedReply('e')} and e.seq < m.seq
     )::int as earlier_unfinished
     from messages m
-    where m.chatroom_id = ${chatroomId} and m.role = 'model' and m.status in ('pending', 'streaming')
+    where m.chatroom_id = ${chatroomId} and ${isUnfinishedReply('m')}
     order by m.seq limit 1`,
   );
   return row && { head: rowOf(messages, row), earlierUnfinished: Number(row.earlier_unfinished) };
@@ -80,13 +80,9 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
   const [row] = await executeRaw(
     db,
     sql`${walkUp(id, usable, maxTurns)}
-    update messages m set status = 'streaming', content = '', updated_at = ${now.toISOString()}::timestamptz
+    update messages m set status = ${nextStatus('pending', 'claim')}, content = '', updated_at = ${now.toISOString()}::timestamptz
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
-    where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and m.role = 'model' and m.status in ('pending', 'streaming')
-      and not exists (
-        select 1 from messages h
-        where h.chatroom_id = m.chatroom_id and h.role = 'model' and h.status in ('pending', 'streaming') and h.seq < m.seq
-      )
+    where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
     returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
       c.temperature as room_temperature, c.title as room_title, (
         select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content) order by turn.seq desc), '[]')
@@ -119,7 +115,7 @@ export async function releaseReply(db: Executor, id: string, now: Date): Promise
   await db
     .update(messages)
     .set({ status: 'pending', updatedAt: now })
-    .where(and(eq(messages.id, id), eq(messages.status, 'streaming')));
+    .where(and(eq(messages.id, id), canTake('release')));
 }
 
 export interface ReplyResult {
@@ -137,7 +133,7 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
     sql`update messages set status = 'done', content = ${result.content}, finish_reason = ${result.finishReason},
       prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int,
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
-    where id = ${id} and status = 'streaming'
+    where id = ${id} and ${statusIn('status', statesBefore('complete'))}
     returning ${columnsOf(messages)}`,
   );
   return row && rowOf(messages, row);
@@ -157,17 +153,17 @@ export function replyFromJson(value: unknown): MessageRow | undefined {
   return { ...(row as unknown as MessageRow), createdAt, updatedAt: date(row.updatedAt) ?? createdAt, completedAt: date(row.completedAt) };
 }
 
-export const STOPPED = 'STOPPED';
-
 /**
- * Ends an unfinished reply as stopped with the text it has, if it is still in one of `from`.
- * Returns the row only for the one call that made the change, so that the caller refunds once.
+ * Ends an unfinished reply as stopped with the text it has, if it is still in one of `from` (those
+ * the caller is sure nobody else ends: the api ends only a `pending` one itself). Returns the row
+ * only for the one call that made the change, so that the caller refunds once.
  */
-export async function stopReply(db: Executor, id: string, content: string, from: ('pending' | 'streaming')[], now: Date) {
+export async function stopReply(db: Executor, id: string, content: string, from: readonly UnfinishedStatus[], now: Date) {
+  const allowed = from.filter((state) => statesBefore('stop').includes(state));
   const [row] = await db
     .update(messages)
     .set({ status: 'done', content, finishReason: STOPPED, updatedAt: now, completedAt: now })
-    .where(and(eq(messages.id, id), inArray(messages.status, from)))
+    .where(and(eq(messages.id, id), inArray(messages.status, allowed)))
     .returning();
   return row;
 }
@@ -180,7 +176,7 @@ export async function failReply(db: Executor, id: string, error: { code: string;
   const [row] = await db
     .update(messages)
     .set({ status: 'failed', errorCode: error.code, errorMessage: error.message, updatedAt: now, completedAt: now })
-    .where(and(eq(messages.id, id), unfinished))
+    .where(and(eq(messages.id, id), canTake('fail')))
     .returning();
   return row;
 }

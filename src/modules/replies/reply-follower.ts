@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../infra/db/client.js';
 import { STREAM_START, type ReplyStream, type ReplyStreamEntry } from '../../infra/reply-stream.js';
-import { findReply, replyFromJson, type MessageRow } from './reply.repository.js';
+import { findReply, replyFromJson } from './reply.repository.js';
+import { isFinished, type MessageRow } from './reply-state.js';
 
 /** An event of a followed reply, with the position to resume after it. */
 export type FollowedEvent =
@@ -28,8 +29,6 @@ type Deps = {
 };
 
 export type ReplyFollower = ReturnType<typeof createReplyFollower>;
-
-const isFinished = (reply: MessageRow) => reply.status === 'done' || reply.status === 'failed';
 
 /**
  * The one home for following a reply: SSE streams, the waiting POST, resumption and stop all read
