@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { modelChoices } from './config.js';
-import type { Container } from './container.js';
+import type { Services } from './composition/services.js';
+import type { Config } from './config.js';
+import type { Clock } from './infra/clock.js';
 import { lazyChildLogger } from './infra/lazy-logger.js';
 import { chatPageRoutes } from './http/chat-page.routes.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
@@ -25,9 +27,16 @@ import { userRoutes } from './modules/users/user.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Builds the HTTP app on a container. Never listens: main.ts does, tests inject. */
-export async function buildApp(container: Container): Promise<FastifyInstance> {
-  const { config, log } = container;
+/** What the HTTP app is built on: the services, never a driver or a connection. */
+export interface AppDeps {
+  config: Config;
+  log: FastifyBaseLogger;
+  clock: Clock;
+  services: Services;
+}
+
+/** Builds the HTTP app on the services. Never listens: main.ts does, tests inject. */
+export async function buildApp({ config, log, clock, services }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -67,7 +76,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
     void reply.header('x-request-id', request.id);
     if (closing) void reply.header('connection', 'close');
   });
-  const { httpRequestDuration } = container.metrics;
+  const { httpRequestDuration } = services.metrics;
   app.addHook('onResponse', async (request, reply) => {
     // The route template, never the raw URL: ids in label values would make unbounded series.
     httpRequestDuration.observe(
@@ -91,7 +100,7 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   const limits = createAuthRateLimits({
-    store: container.rateLimitStore,
+    store: services.rateLimitStore,
     log,
     perIpPerMinute: config.AUTH_RATE_LIMIT_PER_MINUTE,
     perNumberPerMinute: config.AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE,
@@ -107,30 +116,30 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
         'GET /readyz': { summary: 'Readiness: database, Redis and queue reachable (200), else 503 naming each check', operationId: 'getReadiness' },
       }),
     );
-    await probes.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
+    await probes.register(healthRoutes(services.readiness));
   });
-  if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
-  await app.register(authRoutes({ auth: container.auth, sessions: container.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
-  await app.register(userRoutes({ sessions: container.sessions }));
-  await app.register(chatroomRoutes({ sessions: container.sessions, chatrooms: container.chatrooms, models: modelChoices(config) }));
+  if (metricsExposed(config)) await app.register(metricsRoutes({ metrics: services.metrics, token: config.METRICS_TOKEN }));
+  await app.register(authRoutes({ auth: services.auth, sessions: services.sessions, limits, defaultRegion: config.PHONE_DEFAULT_REGION }));
+  await app.register(userRoutes({ sessions: services.sessions }));
+  await app.register(chatroomRoutes({ sessions: services.sessions, chatrooms: services.chatrooms, models: modelChoices(config) }));
   await app.register(
     messageRoutes({
-      sessions: container.sessions,
-      messages: container.messages,
-      follower: container.follower,
-      streamSlots: container.streamSlots,
-      clock: container.clock,
+      sessions: services.sessions,
+      messages: services.messages,
+      follower: services.follower,
+      streamSlots: services.streamSlots,
+      clock: clock,
       replyWaitMs: config.REPLY_WAIT_MS,
       keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
   await app.register(
     billingRoutes({
-      sessions: container.sessions,
-      subscriptions: container.subscriptions,
+      sessions: services.sessions,
+      subscriptions: services.subscriptions,
       publicBaseUrl: config.PUBLIC_BASE_URL,
       providerCallLimit: perUserLimit({
-        store: container.rateLimitStore,
+        store: services.rateLimitStore,
         log,
         scope: 'checkout',
         max: config.CHECKOUT_RATE_LIMIT_PER_HOUR,
@@ -138,9 +147,9 @@ export async function buildApp(container: Container): Promise<FastifyInstance> {
       }),
     }),
   );
-  await app.register(webhookRoutes({ webhooks: container.webhooks, events: container.metrics.webhookEvents }));
-  const { simulator } = container.payments;
-  if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: container.clock }));
+  await app.register(webhookRoutes({ webhooks: services.webhooks, events: services.metrics.webhookEvents }));
+  const { simulator } = services.payments;
+  if (simulator) await app.register(simulatorRoutes({ ...simulator, clock: clock }));
 
   return app;
 }

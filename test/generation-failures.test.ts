@@ -143,8 +143,8 @@ describe('the recovery sweep', () => {
       }
     }
     const enqueued: string[] = [];
-    const scheduler = createScheduler({ database: t.container.database, queue: { enqueue: (id) => Promise.resolve(void enqueued.push(id)) } });
-    const recovery = startRecovery({ database: t.container.database, scheduler, clock: t.clock, log: t.container.log, intervalSeconds: 3600, pageSize: 2 });
+    const scheduler = createScheduler({ replies: t.container.replies, queue: { enqueue: (id) => Promise.resolve(void enqueued.push(id)) } });
+    const recovery = startRecovery({ replies: t.container.replies, scheduler, clock: t.clock, log: t.container.log, intervalSeconds: 3600, pageSize: 2 });
     recovery.stop();
     expect(await recovery.sweep(now)).toBe(5);
     // (The sweep at start-up ran too: the same replies again, which the queue's job ids make harmless.)

@@ -1,15 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Container } from '../container.js';
+import type { AppDeps } from '../app.js';
 import { healthRoutes } from './health.routes.js';
 import { metricsExposed, metricsRoutes } from './metrics.routes.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './problem.js';
 
 /** The worker role's own small server on WORKER_PORT: /healthz, /readyz and /metrics, nothing else. */
-export async function buildWorkerServer(container: Container): Promise<FastifyInstance> {
-  const { config } = container;
-  const server = Fastify({ loggerInstance: container.log, frameworkErrors: frameworkErrorProblem });
+export async function buildWorkerServer({ config, log, services }: Pick<AppDeps, 'config' | 'log'> & { services: Pick<AppDeps['services'], 'readiness' | 'metrics'> }): Promise<FastifyInstance> {
+  const server = Fastify({ loggerInstance: log, frameworkErrors: frameworkErrorProblem });
   registerProblemHandlers(server);
-  await server.register(healthRoutes({ database: container.database, redis: container.redis, queue: container.queue }));
-  if (metricsExposed(config)) await server.register(metricsRoutes({ metrics: container.metrics, token: config.METRICS_TOKEN }));
+  await server.register(healthRoutes(services.readiness));
+  if (metricsExposed(config)) await server.register(metricsRoutes({ metrics: services.metrics, token: config.METRICS_TOKEN }));
   return server;
 }

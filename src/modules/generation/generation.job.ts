@@ -1,14 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
-import type { Database } from '../../infra/db/client.js';
 import { withTimeout } from '../../infra/deadline.js';
 import { lazyChildLogger } from '../../infra/lazy-logger.js';
 import type { Metrics } from '../../infra/metrics.js';
 import { FINISHED, JobInterrupted, type JobHandler, type JobRun, type JobVerdict } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
-import { endFailed, endStopped } from '../replies/reply-endings.js';
-import { claimTurn, completeReply, findReply, releaseReply, type ClaimedTurn } from '../replies/reply.repository.js';
+import type { ClaimedTurn } from '../replies/reply.repository.js';
+import type { ReplyStore } from '../replies/reply-store.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
 import { StopRequested, type RunningReplies } from '../replies/running-replies.js';
 import { contextWindow } from './context-window.js';
@@ -17,7 +16,7 @@ import { decideAfterFailure, StorageError, type Failure, type FailureCode, type 
 import type { Scheduler } from './scheduling.js';
 
 type Deps = {
-  database: Pick<Database, 'db' | 'transaction'>;
+  replies: Pick<ReplyStore, 'find' | 'claimTurn' | 'complete' | 'release' | 'endStopped' | 'endFailed'>;
   model: ChatModel;
   stream: Pick<ReplyStream, 'append'>;
   scheduler: Pick<Scheduler, 'blockerOf' | 'scheduleNext'>;
@@ -120,9 +119,7 @@ async function store<T>(what: () => Promise<T>, tries = 1): Promise<T> {
  * answers how it ended. Idempotent: a reply already finished is left alone, so a duplicate or
  * re-run job changes nothing. The job decides retries (the policy) and tells the queue its verdict.
  */
-export function createGenerationJob({ database, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics, onReplyDone }: Deps): JobHandler {
-  const { db } = database;
-
+export function createGenerationJob({ replies, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics, onReplyDone }: Deps): JobHandler {
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome | { kind: 'interrupted' }) {
     const durationMs = Date.now() - startedAt;
     const fields = { replyId, attempt: run.attempt, outcome: outcome.kind, durationMs };
@@ -153,7 +150,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
 
   /** Why a reply could not be claimed; `free` when its turn came between the claim and this look. */
   async function whyUnclaimed(replyId: string, jobLog: FastifyBaseLogger): Promise<Exclude<Claim, { kind: 'claimed' }> | { kind: 'free' }> {
-    const reply = await store(() => findReply(db, replyId));
+    const reply = await store(() => replies.find(replyId));
     if (!reply) {
       // Deleted with its chatroom: end the stream, so that anyone still following it stops.
       await createListenerFeed(stream, replyId, jobLog).end();
@@ -174,7 +171,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
   /** Step 1: the reply's turn, claimed in one statement; a second try when the reply ahead finished meanwhile. */
   async function claim(replyId: string, jobLog: FastifyBaseLogger): Promise<Claim> {
     for (let tries = 1; ; tries++) {
-      const turn = await store(() => claimTurn(db, replyId, clock.now(), MAX_CONTEXT_TURNS));
+      const turn = await store(() => replies.claimTurn(replyId, clock.now(), MAX_CONTEXT_TURNS));
       if (turn) return { kind: 'claimed', turn };
       const why = await whyUnclaimed(replyId, jobLog);
       if (why.kind !== 'free') return why;
@@ -218,7 +215,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
         const { text, result, turns } = generation;
         const saved = { content: text, finishReason: result.finishReason, promptTokens: result.usage?.promptTokens ?? null, outputTokens: result.usage?.outputTokens ?? null };
         try {
-          const reply = await store(() => completeReply(db, replyId, saved, clock.now()), SAVE_TRIES);
+          const reply = await store(() => replies.complete(replyId, saved, clock.now()), SAVE_TRIES);
           return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };
         } catch (storeError) {
           error = storeError;
@@ -227,7 +224,7 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       }
       case 'stopped':
         try {
-          const reply = await store(() => endStopped(database, replyId, generation.text, ['streaming'], clock.now()), SAVE_TRIES);
+          const reply = await store(() => replies.endStopped(replyId, generation.text, ['streaming'], clock.now()), SAVE_TRIES);
           return { kind: 'stopped', reply, chars: generation.text.length };
         } catch (storeError) {
           error = storeError;
@@ -242,13 +239,13 @@ export function createGenerationJob({ database, model, stream, scheduler, runnin
       await release(replyId, jobLog);
       return { kind: 'retrying', failure: verdict.failure, error, delayMs: verdict.delayMs };
     }
-    const reply = await endFailed(database, replyId, { code: verdict.failure.code, message: FAILURE_MESSAGES[verdict.failure.code] }, clock.now());
+    const reply = await replies.endFailed(replyId, { code: verdict.failure.code, message: FAILURE_MESSAGES[verdict.failure.code] }, clock.now());
     return { kind: 'failed', reply, failure: verdict.failure, error };
   }
 
   /** Back to the queue: nobody generates it until the next attempt takes it (a stop ends it at once meanwhile). */
   async function release(replyId: string, jobLog: FastifyBaseLogger) {
-    await releaseReply(db, replyId, clock.now()).catch((error: unknown) =>
+    await replies.release(replyId, clock.now()).catch((error: unknown) =>
       jobLog.warn({ err: error, source: 'storage' satisfies FailureSource }, 'could not mark the reply pending again'),
     );
   }

@@ -1,11 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
-import type { Database } from '../../infra/db/client.js';
-import { staleChatroomHeads } from '../replies/reply.repository.js';
+import type { ReplyStore } from '../replies/reply-store.js';
 import type { Scheduler } from './scheduling.js';
 
 type Deps = {
-  database: Pick<Database, 'db'>;
+  replies: Pick<ReplyStore, 'staleChatroomHeads'>;
   scheduler: Pick<Scheduler, 'scheduleNext'>;
   clock: Clock;
   log: FastifyBaseLogger;
@@ -21,12 +20,12 @@ type Deps = {
  * no-op (the job id is the reply id). A sweep walks every such chatroom, page by page in chatroom id
  * order, so a backlog larger than a page can never hide the chatrooms behind it.
  */
-export function startRecovery({ database, scheduler, clock, log, intervalSeconds, pageSize = 500 }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
+export function startRecovery({ replies, scheduler, clock, log, intervalSeconds, pageSize = 500 }: Deps): { stop(): void; sweep(before: Date): Promise<number> } {
   async function sweep(before: Date): Promise<number> {
     let scheduled = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await staleChatroomHeads(database.db, before, after, pageSize);
+      const page = await replies.staleChatroomHeads(before, after, pageSize);
       for (const { chatroomId } of page) await scheduler.scheduleNext(chatroomId);
       scheduled += page.length;
       after = page.at(-1)?.chatroomId;

@@ -1,10 +1,9 @@
-import type { Database } from '../../infra/db/client.js';
 import type { GenerationQueue } from '../../infra/queue/generation-queue.js';
-import { chatroomHead } from '../replies/reply.repository.js';
+import type { ReplyStore } from '../replies/reply-store.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
 type Deps = {
-  database: Pick<Database, 'db'>;
+  replies: Pick<ReplyStore, 'chatroomHead'>;
   queue: Pick<GenerationQueue, 'enqueue'>;
 };
 
@@ -21,13 +20,13 @@ export type Scheduler = ReturnType<typeof createScheduler>;
  * Fairness: a job's priority is 1 + the number of the same user's replies asked for before it and
  * still unfinished. A user with one prompt waiting goes ahead of the 2nd..100th of someone's burst.
  */
-export function createScheduler({ database: { db }, queue }: Deps) {
+export function createScheduler({ replies, queue }: Deps) {
   /** Enqueues a reply known to be its chatroom's head, behind `earlierUnfinished` replies of the same user. */
   const enqueueHead = (replyId: string, earlierUnfinished: number): Promise<void> => queue.enqueue(replyId, { priority: 1 + earlierUnfinished });
 
   /** The unfinished reply that must finish before `reply` may run; undefined when it is its turn. */
   async function blockerOf(reply: MessageRow): Promise<MessageRow | undefined> {
-    const head = (await chatroomHead(db, reply.chatroomId))?.head;
+    const head = (await replies.chatroomHead(reply.chatroomId))?.head;
     return head && head.id !== reply.id && head.seq < reply.seq ? head : undefined;
   }
 
@@ -36,7 +35,7 @@ export function createScheduler({ database: { db }, queue }: Deps) {
 
     /** Enqueues the reply whose turn it is in the chatroom, if there is one. Idempotent. */
     async scheduleNext(chatroomId: string): Promise<void> {
-      const next = await chatroomHead(db, chatroomId);
+      const next = await replies.chatroomHead(chatroomId);
       if (next) await enqueueHead(next.head.id, next.earlierUnfinished);
     },
 

@@ -1,9 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database } from '../../infra/db/client.js';
 import { FINISHED, JobInterrupted, type GenerationQueue, type JobHandler } from '../../infra/queue/generation-queue.js';
 import type { ChatModel } from '../../integrations/gemini/model.js';
 import { DEFAULT_CHATROOM_TITLE, type ChatroomService } from '../chatrooms/chatroom.service.js';
-import { findReply, firstFinishedReplyOf } from '../replies/reply.repository.js';
+import type { ReplyStore } from '../replies/reply-store.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
 export const TITLE_MAX_CHARS = 60;
@@ -17,7 +16,7 @@ const TITLE_JOB_PREFIX = 'title-';
 const TITLE_PRIORITY = 10_000;
 
 type Deps = {
-  database: Pick<Database, 'db'>;
+  replies: Pick<ReplyStore, 'find' | 'firstFinishedOf'>;
   model: Pick<ChatModel, 'proposeTitle'>;
   queue: Pick<GenerationQueue, 'enqueue'>;
   chatrooms: Pick<ChatroomService, 'find' | 'applyGeneratedTitle'>;
@@ -31,16 +30,16 @@ export type Titling = ReturnType<typeof createTitling>;
  * job asks the model for a short title and stores it unless the owner renamed the chatroom first.
  * Outside the user's allowance; best effort (a failed title is logged, never retried or shown).
  */
-export function createTitling({ database: { db }, model, queue, chatrooms, log }: Deps) {
+export function createTitling({ replies, model, queue, chatrooms, log }: Deps) {
   async function untitledFirstReply(chatroomId: string): Promise<MessageRow | undefined> {
     const room = await chatrooms.find(chatroomId);
     if (room?.title !== DEFAULT_CHATROOM_TITLE) return undefined;
-    return firstFinishedReplyOf(db, chatroomId);
+    return replies.firstFinishedOf(chatroomId);
   }
 
   const titleJob = async (chatroomId: string, signal: AbortSignal): Promise<void> => {
     const first = await untitledFirstReply(chatroomId);
-    const prompt = first?.parentId ? await findReply(db, first.parentId) : undefined;
+    const prompt = first?.parentId ? await replies.find(first.parentId) : undefined;
     if (!first || !prompt) return;
     let title: string;
     try {

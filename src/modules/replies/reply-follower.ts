@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Database } from '../../infra/db/client.js';
 import { STREAM_START, type ReplyStream, type ReplyStreamEntry } from '../../infra/reply-stream.js';
-import { findReply, replyFromJson } from './reply.repository.js';
+import { replyFromJson } from './reply.repository.js';
+import type { ReplyStore } from './reply-store.js';
 import { isFinished, type MessageRow } from './reply-state.js';
 
 /** An event of a followed reply, with the position to resume after it. */
@@ -21,7 +21,7 @@ const FOLLOWING_ENDED = new Error('the follower is done with this stream');
 export const END_POSITION = 'end';
 
 type Deps = {
-  database: Pick<Database, 'db'>;
+  replies: Pick<ReplyStore, 'find'>;
   stream: Pick<ReplyStream, 'read' | 'range'>;
   log: FastifyBaseLogger;
   /** How often a quiet follower checks the database: a reply that vanished or ended unseen still ends its followers. */
@@ -36,7 +36,7 @@ export type ReplyFollower = ReturnType<typeof createReplyFollower>;
  * already there (possibly empty), then live ones; always ends with an `end` event, even when the
  * stream is unavailable (the database is then polled) or the reply was deleted.
  */
-export function createReplyFollower({ database: { db }, stream, log, recheckMs }: Deps) {
+export function createReplyFollower({ replies, stream, log, recheckMs }: Deps) {
   function toEvents(entries: ReplyStreamEntry[]): { events: FollowedEvent[]; endId: string | undefined; final: MessageRow | undefined } {
     const events: FollowedEvent[] = [];
     for (const { id, event } of entries) {
@@ -76,7 +76,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
 
         if (outcome === 'recheck') {
           checkSoon = false;
-          const reply = await findReply(db, replyId);
+          const reply = await replies.find(replyId);
           if (reply && !isFinished(reply)) continue;
           // Finished (or gone) without an end in the stream yet: whatever the stream holds, then the end.
           const rest = reply && next ? await stream.range(replyId, last).catch(() => []) : [];
@@ -94,7 +94,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
         last = outcome.batch.value.at(-1)?.id ?? last;
         if (endId !== undefined) {
           // The end names the reply as stored when its writer had it: a thousand followers need no thousand reads.
-          const reply = final ?? (await findReply(db, replyId));
+          const reply = final ?? (await replies.find(replyId));
           yield [...events, { id: endId, type: 'end', reply }];
           return;
         }
@@ -119,7 +119,7 @@ export function createReplyFollower({ database: { db }, stream, log, recheckMs }
         const end = batch.at(-1);
         if (end?.type === 'end') return end.reply;
       }
-      return findReply(db, reply.id);
+      return replies.find(reply.id);
     },
   };
 }

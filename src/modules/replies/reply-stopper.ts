@@ -1,11 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
-import type { Database } from '../../infra/db/client.js';
 import { STREAM_START, type ReplyStream } from '../../infra/reply-stream.js';
 import type { StopSignals } from '../../infra/stop-signals.js';
-import { endStopped } from './reply-endings.js';
 import type { ReplyFollower } from './reply-follower.js';
-import { findReply, unfinishedRepliesIn } from './reply.repository.js';
+import type { ReplyStore } from './reply-store.js';
 import { isFinished, UNFINISHED_STATUSES, type MessageRow } from './reply-state.js';
 
 /** A stop that could not reach the worker generating the reply (the signal channel is down). */
@@ -19,7 +17,7 @@ export interface NextTurn {
 }
 
 type StopperDeps = {
-  database: Pick<Database, 'db' | 'transaction'>;
+  replies: Pick<ReplyStore, 'find' | 'unfinishedIn' | 'endStopped'>;
   signals: Pick<StopSignals, 'request'>;
   stream: Pick<ReplyStream, 'append'>;
   follower: Pick<ReplyFollower, 'follow'>;
@@ -33,14 +31,14 @@ type StopperDeps = {
 export type ReplyStopper = ReturnType<typeof createReplyStopper>;
 
 /** The api's side of stopping (the worker's is running-replies.ts): one reply, or every reply of a chatroom that is being deleted. */
-export function createReplyStopper({ database, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
+export function createReplyStopper({ replies, signals, stream, follower, scheduler, clock, log, waitMs }: StopperDeps) {
   async function announceEnd(replyId: string, final?: MessageRow) {
     await stream.append(replyId, { type: 'end', final }).catch((error: unknown) => log.warn({ err: error, replyId }, 'could not end the reply stream'));
   }
 
   /** Ends a reply nobody is generating: its followers end, and the next reply of the chatroom gets its turn. */
   async function stopPending(reply: MessageRow): Promise<MessageRow | undefined> {
-    const stopped = await endStopped(database, reply.id, '', ['pending'], clock.now());
+    const stopped = await replies.endStopped(reply.id, '', ['pending'], clock.now());
     if (!stopped) return undefined;
     // An earlier attempt may have streamed text that this ending drops.
     await stream.append(reply.id, { type: 'reset' }).catch(() => undefined);
@@ -85,12 +83,12 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
         clearTimeout(timer);
       }
       log.warn({ replyId: reply.id }, 'no worker ended the stopped reply in time; ending it with the text seen so far');
-      const stopped = await endStopped(database, reply.id, text, UNFINISHED_STATUSES, clock.now());
+      const stopped = await replies.endStopped(reply.id, text, UNFINISHED_STATUSES, clock.now());
       if (stopped) {
         await announceEnd(reply.id, stopped);
         await scheduler.scheduleNext(reply.chatroomId);
       }
-      return stopped ?? (await findReply(database.db, reply.id)) ?? reply;
+      return stopped ?? (await replies.find(reply.id)) ?? reply;
     },
 
     /**
@@ -99,11 +97,11 @@ export function createReplyStopper({ database, signals, stream, follower, schedu
      * of those replies, so that their followers end (they find the reply gone).
      */
     async chatroomDeleting(chatroomId: string): Promise<{ deleted(): Promise<void> }> {
-      const replies = await unfinishedRepliesIn(database.db, chatroomId);
-      for (const reply of replies) await endStopped(database, reply.id, '', ['pending'], clock.now());
+      const unfinished = await replies.unfinishedIn(chatroomId);
+      for (const reply of unfinished) await replies.endStopped(reply.id, '', ['pending'], clock.now());
       return {
         async deleted() {
-          for (const reply of replies) {
+          for (const reply of unfinished) {
             // Signalled only once the rows are gone: a worker that stopped earlier could store its reply
             // as stopped and end its stream with `done` before the delete, racing it. Now it finds the
             // reply gone, and every follower ends with MESSAGE_NOT_FOUND. A missed signal costs
