@@ -5,13 +5,19 @@
  *   messages  senders, each in its own chatroom, each sending one prompt after another and waiting
  *             for the stored reply (POST …/message, the waiting form)  → { count, rps, p50, p99, errors }
  *   sse       listeners of one reply's stream                  → { opened, completed, errors }
+ *   streaming clients, each sending one prompt in its own chatroom, all at once, and reading its
+ *             reply as an event stream (POST …/message, Accept: text/event-stream) from a model
+ *             that stamps its chunks (bench/chunk-stamp.ts)  → delays and chunk counts (below)
  */
 import autocannon from 'autocannon';
+import { request } from 'node:http';
+import { nowMs, readStamps } from './chunk-stamp.js';
 
 type Task =
   | { kind: 'http'; url: string; headers: Record<string, string>; connections: number; seconds: number }
   | { kind: 'messages'; base: string; senders: { token: string; room: string }[]; seconds: number }
-  | { kind: 'sse'; url: string; token: string; listeners: number };
+  | { kind: 'sse'; url: string; token: string; listeners: number }
+  | { kind: 'streaming'; base: string; clients: { token: string; room: string }[]; chunks: number };
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
@@ -69,6 +75,110 @@ async function sse(task: Extract<Task, { kind: 'sse' }>) {
   return { opened, completed, errors };
 }
 
+/** What one streaming client saw. */
+interface StreamTally {
+  delaysMs: number[];
+  /** Chunk indexes read, each with how many times. */
+  seen: Map<number, number>;
+  completed: boolean;
+  resets: number;
+  failure?: string;
+}
+
+/**
+ * Sends one prompt as an event stream and reads it: every `delta` may carry several stamped chunks
+ * (or part of one), each read at the moment its last byte arrived. node:http rather than fetch: 500
+ * streams in one process, and the client's own overhead is part of every delay it measures.
+ */
+function streamOne(base: string, token: string, room: string): Promise<StreamTally> {
+  const tally: StreamTally = { delaysMs: [], seen: new Map(), completed: false, resets: 0 };
+  return new Promise((resolve) => {
+    const fail = (failure: string) => {
+      tally.failure ??= failure;
+      resolve(tally);
+    };
+    const body = JSON.stringify({ content: 'Stream me a long answer.' });
+    const req = request(`${base}/chatroom/${room}/message`, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    req.on('error', (error) => fail(String(error)));
+    req.end(body);
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return fail(`status ${res.statusCode}`);
+      }
+      res.setEncoding('utf8');
+      let buffered = '';
+      let partialStamp = '';
+      const onEvent = (event: string, data: string, readAtMs: number) => {
+        if (event === 'delta') {
+          const { stamps, rest } = readStamps(partialStamp + (JSON.parse(data) as { text: string }).text);
+          partialStamp = rest;
+          for (const { index, sentAtMs } of stamps) {
+            tally.seen.set(index, (tally.seen.get(index) ?? 0) + 1);
+            tally.delaysMs.push(readAtMs - sentAtMs);
+          }
+        } else if (event === 'reset') {
+          // A retry starts the text over: what came before is dropped, and comes again.
+          tally.resets++;
+          tally.seen.clear();
+          partialStamp = '';
+        } else if (event === 'done') tally.completed = true;
+        else if (event === 'error') tally.failure ??= `error event ${data}`;
+      };
+      res.on('data', (chunk: string) => {
+        const readAtMs = nowMs();
+        buffered += chunk;
+        let end;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const frame = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of frame.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (data) onEvent(event, data, readAtMs);
+        }
+      });
+      res.on('end', () => (tally.completed ? resolve(tally) : fail('ended without done')));
+      res.on('error', (error) => fail(String(error)));
+    });
+  });
+}
+
+async function streaming(task: Extract<Task, { kind: 'streaming' }>) {
+  const tallies = await Promise.all(task.clients.map(({ token, room }) => streamOne(task.base, token, room)));
+  const delays = Float64Array.from(tallies.flatMap((tally) => tally.delaysMs)).sort();
+  let lost = 0;
+  let duplicated = 0;
+  for (const { seen } of tallies) {
+    for (let index = 0; index < task.chunks; index++) {
+      const times = seen.get(index) ?? 0;
+      if (times === 0) lost++;
+      else duplicated += times - 1;
+    }
+  }
+  const failures = tallies.flatMap((tally) => (tally.failure ? [tally.failure] : []));
+  return {
+    clients: tallies.length,
+    completed: tallies.filter((tally) => tally.completed).length,
+    errors: failures.length,
+    firstFailure: failures[0],
+    resets: tallies.reduce((sum, tally) => sum + tally.resets, 0),
+    chunksRead: delays.length,
+    lost,
+    duplicated,
+    p50: delays[Math.floor(delays.length * 0.5)] ?? NaN,
+    p99: delays[Math.min(delays.length - 1, Math.floor(delays.length * 0.99))] ?? NaN,
+    max: delays.at(-1) ?? NaN,
+  };
+}
+
 const task = JSON.parse(process.argv[2] ?? '{}') as Task;
-const result = task.kind === 'http' ? await http(task) : task.kind === 'messages' ? await messages(task) : await sse(task);
+const result =
+  task.kind === 'http' ? await http(task) : task.kind === 'messages' ? await messages(task) : task.kind === 'sse' ? await sse(task) : await streaming(task);
 console.log(JSON.stringify(result));

@@ -11,11 +11,13 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379 npm run bench   both modes
  *   BENCH_SMOKE=1 npm run bench                          seconds-long: proves the suite works, measures nothing
+ *   BENCH_BASELINE_DIR=../other npm run bench            the same scenarios on another checkout's build too
+ *                                                        (its dist/ built), alternating with this one
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,17 +33,44 @@ const SECONDS = smoke ? 1 : Number(env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const SENDER_COUNTS = smoke ? [1, 10] : [1, 10, 100];
 const SSE_LISTENERS = smoke ? 20 : Number(env.BENCH_SSE_LISTENERS ?? 1000);
+/** The streaming scenario: replies at once (one client each), chunks per reply, ms between chunks. */
+const STREAMS = smoke ? 20 : Number(env.BENCH_STREAMS ?? 500);
+const STREAM_CHUNKS = smoke ? 20 : Number(env.BENCH_STREAM_CHUNKS ?? 100);
+const STREAM_CHUNK_MS = Number(env.BENCH_STREAM_CHUNK_MS ?? 20);
 const ROOMS = 20;
-/** BENCH_ONLY=http,messages,sse: a subset of the scenarios (1-3, 4, 5); all by default. */
-const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse').split(',').map((part) => part.trim()));
+/** BENCH_ONLY=http,messages,sse,streaming: a subset of the scenarios (1-3, 4, 5, 6); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
-/** The image's NODE_OPTIONS (Dockerfile), so that the servers run as they run in production. */
-const PRODUCTION_NODE_OPTIONS = /NODE_OPTIONS="([^"]+)"/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+
+/** A checkout whose build is under test: this one, and the baseline (BENCH_BASELINE_DIR) it is compared with. */
+interface Build {
+  name: 'current' | 'baseline';
+  dir: string;
+  /** The image's NODE_OPTIONS (the checkout's Dockerfile), so that the servers run as they run in production. */
+  nodeOptions: string;
+}
+const buildIn = (name: Build['name'], dir: string): Build => {
+  if (!existsSync(join(dir, 'dist/main.js'))) throw new Error(`${dir}/dist/main.js is missing: build that checkout first (npm run build)`);
+  const dockerfile = join(dir, 'Dockerfile');
+  const nodeOptions = existsSync(dockerfile) ? (/NODE_OPTIONS="([^"]+)"/.exec(readFileSync(dockerfile, 'utf8'))?.[1] ?? '') : '';
+  return { name, dir, nodeOptions };
+};
+const builds: Build[] = [buildIn('current', ROOT), ...(env.BENCH_BASELINE_DIR ? [buildIn('baseline', resolve(env.BENCH_BASELINE_DIR))] : [])];
 
 type ModeName = 'PostgreSQL + Redis' | 'embedded';
 const services = env.BENCH_DATABASE_URL && env.BENCH_REDIS_URL ? { databaseUrl: env.BENCH_DATABASE_URL, redisUrl: env.BENCH_REDIS_URL } : undefined;
 const modes: ModeName[] = services ? ['PostgreSQL + Redis', 'embedded'] : ['embedded'];
+/**
+ * What a figure was measured on: a mode of one build. The current build's label is the bare mode
+ * name (what the targets read), the baseline's says so.
+ */
+interface Variant {
+  mode: ModeName;
+  build: Build;
+  label: string;
+}
+const variants: Variant[] = modes.flatMap((mode) => builds.map((build) => ({ mode, build, label: build.name === 'current' ? mode : `${mode}, baseline` })));
 const children: ChildProcess[] = [];
 
 /** Starts a helper process that prints one JSON line `{ ready: true, ... }` once it serves. */
@@ -58,17 +87,21 @@ async function startReporting(script: string, extraEnv: Record<string, string> =
 /** BENCH_CPU_PROF=dir: every server writes a V8 CPU profile there when it stops (bench/profile-summary.ts reads them). */
 const profileDir = env.BENCH_CPU_PROF ? resolve(env.BENCH_CPU_PROF) : undefined;
 
-/** A role of the compiled server, as the image starts it. */
-async function startServer(role: string, serverEnv: Record<string, string>, healthUrl?: string): Promise<ChildProcess> {
+/** A role of the compiled server of a build, as the image starts it. */
+async function startServer(role: string, build: Build, serverEnv: Record<string, string>, healthUrl?: string): Promise<ChildProcess> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const profiling = profileDir ? ` --cpu-prof --cpu-prof-dir=${profileDir}` : '';
-  const child = spawn(process.execPath, [join(ROOT, 'dist/main.js'), role], {
-    env: { ...env, NODE_OPTIONS: `${PRODUCTION_NODE_OPTIONS}${profiling}`, ...serverEnv },
+  const child = spawn(process.execPath, [join(build.dir, 'dist/main.js'), role], {
+    cwd: build.dir,
+    env: { ...env, NODE_OPTIONS: `${build.nodeOptions}${profiling}`, ...serverEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
   // Profiles are named by pid: which process was which.
-  if (profileDir) appendFileSync(join(profileDir, 'processes.txt'), `${child.pid} ${role} ${serverEnv.DATABASE_URL ? 'PostgreSQL+Redis' : 'embedded'} port ${serverEnv.PORT}\n`);
+  if (profileDir) {
+    const mode = serverEnv.DATABASE_URL ? 'PostgreSQL+Redis' : 'embedded';
+    appendFileSync(join(profileDir, 'processes.txt'), `${child.pid} ${role} ${mode}${build.name === 'baseline' ? ' baseline' : ''} port ${serverEnv.PORT}\n`);
+  }
   if (!healthUrl) {
     const [code] = (await once(child, 'exit')) as [number];
     if (code !== 0) throw new Error(`${role} exited with ${code}`);
@@ -159,6 +192,7 @@ async function modelSeconds(metricsUrl: string): Promise<{ sum: number; count: n
 
 interface Deployment {
   mode: ModeName;
+  label: string;
   base: string;
   metricsUrl: string;
   /** The process that serves the API (`api`, or `all` embedded). */
@@ -170,7 +204,7 @@ interface Deployment {
 let nextPort = 4100 + Math.floor(Math.random() * 500) * 8;
 
 /** The server under test: migrate + api + worker on PostgreSQL + Redis, or `all` embedded. */
-async function deploy(mode: ModeName, modelUrl: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
+async function deploy({ mode, build, label }: Variant, modelUrl: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const port = nextPort++;
   const workerPort = nextPort++;
   const database = mode === 'embedded' || !services ? undefined : await createScratchDatabase(services.databaseUrl, 'gc_bench_');
@@ -204,13 +238,17 @@ async function deploy(mode: ModeName, modelUrl: string, extraEnv: Record<string,
   const base = `http://127.0.0.1:${port}`;
   const processes: ChildProcess[] = [];
   if (database) {
-    await startServer('migrate', serverEnv);
-    processes.push(await startServer('api', serverEnv, `${base}/readyz`), await startServer('worker', serverEnv, `http://127.0.0.1:${workerPort}/readyz`));
+    await startServer('migrate', build, serverEnv);
+    processes.push(
+      await startServer('api', build, serverEnv, `${base}/readyz`),
+      await startServer('worker', build, serverEnv, `http://127.0.0.1:${workerPort}/readyz`),
+    );
   } else {
-    processes.push(await startServer('all', serverEnv, `${base}/readyz`));
+    processes.push(await startServer('all', build, serverEnv, `${base}/readyz`));
   }
   return {
     mode,
+    label,
     base,
     metricsUrl: database ? `http://127.0.0.1:${workerPort}/metrics` : `${base}/metrics`,
     apiPid: processes[0]?.pid,
@@ -233,17 +271,23 @@ interface HttpResult {
   errors: number;
 }
 interface Row extends HttpResult {
-  mode: ModeName | 'ceiling';
+  /** The variant's label, or the ceiling. */
+  label: string;
   scenario: string;
   note?: string;
+  /** More figures of the scenario, by name with their unit, for the comparison with the baseline. */
+  figures?: Record<string, number>;
 }
+const CEILING = 'ceiling';
 const rows: Row[] = [];
-const memory = new Map<ModeName, { idle: number; loaded: number; sse?: { peak: number; clientsBefore: number; clientsPeak: number; completed: number; opened: number } }>();
-const overheads = new Map<string, number>(); // `${mode} ${senders}` → queue overhead p50
+const memory = new Map<string, { idle: number; loaded: number; sse?: { peak: number; clientsBefore: number; clientsPeak: number; completed: number; opened: number } }>();
+const overheads = new Map<string, number>(); // `${label} ${senders}` → queue overhead p50
+/** The streaming scenario, by variant label: what the targets read. */
+const streamingResults = new Map<string, { p99: number; rssPeakMb: number; lost: number; duplicated: number; errors: number }>();
 
-const collect = (mode: Row['mode'], scenario: string, results: HttpResult[], note?: string) =>
+const collect = (label: string, scenario: string, results: HttpResult[], note?: string) =>
   rows.push({
-    mode,
+    label,
     scenario,
     rps: median(results.map((r) => r.rps)),
     p50: median(results.map((r) => r.p50)),
@@ -256,19 +300,20 @@ async function main(): Promise<number> {
   const cpu = cpus();
   console.log(
     `Benchmark suite, ${new Date().toISOString().slice(0, 10)}: ${modes.join(' and ')}; ${ROUNDS} round(s) of ${SECONDS} s at ${CONNECTIONS} connections; ` +
-      `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}; servers with NODE_OPTIONS="${PRODUCTION_NODE_OPTIONS}"`,
+      `node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'cpu'}; ` +
+      builds.map((build) => `${build.name} build ${build.dir} (servers with NODE_OPTIONS="${build.nodeOptions}")`).join(', '),
   );
   if (!smoke && ROUNDS < 3) console.log('(fewer than three rounds: figures for a quick look, not for publishing)');
   const model = await startReporting('bench/fake-model.ts');
   const bare = await startReporting('bench/bare-server.ts');
 
   // Scenarios 1-3: one user with 20 chatrooms on each deployment; every target alternates in each round.
-  const targets: { mode: Row['mode']; scenario: string; url: string; token?: string }[] = [{ mode: 'ceiling', scenario: 'bare Fastify {ok:true}', url: `${bare.url}/` }];
-  const deployments = new Map<ModeName, { cached: Deployment; uncached: Deployment }>();
-  for (const mode of modes) {
-    const cached = await deploy(mode, model.url ?? '');
-    const uncached = await deploy(mode, model.url ?? '', { CHATROOM_CACHE_TTL_SECONDS: '0' });
-    deployments.set(mode, { cached, uncached });
+  const targets: { label: string; scenario: string; url: string; token?: string }[] = [{ label: CEILING, scenario: 'bare Fastify {ok:true}', url: `${bare.url}/` }];
+  const deployments = new Map<string, { cached: Deployment; uncached: Deployment }>();
+  for (const variant of only.has('http') || only.has('messages') ? variants : []) {
+    const cached = await deploy(variant, model.url ?? '');
+    const uncached = await deploy(variant, model.url ?? '', { CHATROOM_CACHE_TTL_SECONDS: '0' });
+    deployments.set(variant.label, { cached, uncached });
     const seeded = async (deployment: Deployment) => {
       const api = client(deployment.base);
       const token = await api.signIn();
@@ -277,11 +322,11 @@ async function main(): Promise<number> {
     };
     const [cachedToken, uncachedToken] = [await seeded(cached), await seeded(uncached)];
     await sleep(2000); // settled: what an idle process holds
-    memory.set(mode, { idle: rssMb(cached.apiPid), loaded: 0 });
+    memory.set(variant.label, { idle: rssMb(cached.apiPid), loaded: 0 });
     targets.push(
-      { mode, scenario: `GET /chatroom, ${ROOMS} rooms (cached)`, url: `${cached.base}/chatroom`, token: cachedToken },
-      { mode, scenario: 'GET /chatroom (cache off)', url: `${uncached.base}/chatroom`, token: uncachedToken },
-      { mode, scenario: 'GET /user/me', url: `${cached.base}/user/me`, token: cachedToken },
+      { label: variant.label, scenario: `GET /chatroom, ${ROOMS} rooms (cached)`, url: `${cached.base}/chatroom`, token: cachedToken },
+      { label: variant.label, scenario: 'GET /chatroom (cache off)', url: `${uncached.base}/chatroom`, token: uncachedToken },
+      { label: variant.label, scenario: 'GET /user/me', url: `${cached.base}/user/me`, token: cachedToken },
     );
   }
   const measured = new Map<string, HttpResult[]>();
@@ -294,55 +339,55 @@ async function main(): Promise<number> {
         connections: CONNECTIONS,
         seconds: SECONDS,
       });
-      const key = `${target.mode}\n${target.scenario}`;
+      const key = `${target.label}\n${target.scenario}`;
       measured.set(key, [...(measured.get(key) ?? []), result]);
     }
   }
-  if (only.has('http')) for (const target of targets) collect(target.mode, target.scenario, measured.get(`${target.mode}\n${target.scenario}`) ?? []);
+  if (only.has('http')) for (const target of targets) collect(target.label, target.scenario, measured.get(`${target.label}\n${target.scenario}`) ?? []);
 
   // Scenario 4: POST message → stored reply, with an instant model, each sender in its own chatroom;
-  // the modes alternate within each round.
+  // the variants alternate within each round.
   for (const senders of only.has('messages') ? SENDER_COUNTS : []) {
-    const people = new Map<ModeName, { token: string; room: string }[]>();
-    for (const mode of modes) {
-      const api = client(deployments.get(mode)?.cached.base ?? '');
-      people.set(mode, await Promise.all(Array.from({ length: senders }, async () => {
+    const people = new Map<string, { token: string; room: string }[]>();
+    for (const variant of variants) {
+      const api = client(deployments.get(variant.label)?.cached.base ?? '');
+      people.set(variant.label, await Promise.all(Array.from({ length: senders }, async () => {
         const token = await api.signIn();
         return { token, room: await api.room(token) };
       })));
     }
-    const runs = new Map<ModeName, { result: HttpResult; modelMs: number; cpuPerMessage: Record<string, number> }[]>();
+    const runs = new Map<string, { result: HttpResult; modelMs: number; cpuPerMessage: Record<string, number> }[]>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const mode of modes) {
-        const deployment = deployments.get(mode)?.cached;
+      for (const variant of variants) {
+        const deployment = deployments.get(variant.label)?.cached;
         if (!deployment) continue;
         const before = await modelSeconds(deployment.metricsUrl);
         const cpuBefore = cpuByPart(deployment, Number(model.pid));
-        const result = await load<HttpResult & { count: number }>({ kind: 'messages', base: deployment.base, senders: people.get(mode), seconds: SECONDS });
+        const result = await load<HttpResult & { count: number }>({ kind: 'messages', base: deployment.base, senders: people.get(variant.label), seconds: SECONDS });
         const cpuAfter = cpuByPart(deployment, Number(model.pid));
         const after = await modelSeconds(deployment.metricsUrl);
         const modelMs = ((after.sum - before.sum) / Math.max(1, after.count - before.count)) * 1000;
         const cpuPerMessage = Object.fromEntries(Object.entries(cpuAfter).map(([part, ms]) => [part, (ms - (cpuBefore[part] ?? 0)) / Math.max(1, result.count)]));
-        runs.set(mode, [...(runs.get(mode) ?? []), { result, modelMs, cpuPerMessage }]);
+        runs.set(variant.label, [...(runs.get(variant.label) ?? []), { result, modelMs, cpuPerMessage }]);
       }
     }
-    for (const [mode, results] of runs) {
+    for (const [label, results] of runs) {
       const overhead = median(results.map(({ result, modelMs }) => result.p50 - modelMs));
-      overheads.set(`${mode} ${senders}`, overhead);
+      overheads.set(`${label} ${senders}`, overhead);
       const modelMs = median(results.map((r) => r.modelMs));
       const parts = Object.keys(results[0]?.cpuPerMessage ?? {});
       const cpu = parts.map((part) => `${part} ${median(results.map((r) => r.cpuPerMessage[part] ?? 0)).toFixed(1)}`).join(', ');
       collect(
-        mode,
+        label,
         `POST message → reply, ${senders} sender(s)`,
         results.map((r) => r.result),
         `model ${modelMs.toFixed(1)} ms; queue overhead p50 ${overhead.toFixed(1)} ms; CPU ms per message: ${cpu}`,
       );
     }
   }
-  for (const mode of modes) {
-    const entry = memory.get(mode);
-    if (entry) entry.loaded = rssMb(deployments.get(mode)?.cached.apiPid);
+  for (const [label, { cached }] of deployments) {
+    const entry = memory.get(label);
+    if (entry) entry.loaded = rssMb(cached.apiPid);
   }
   for (const { cached, uncached } of deployments.values()) {
     await cached.stop();
@@ -351,12 +396,12 @@ async function main(): Promise<number> {
 
   // Scenario 5: listeners of one reply from a slow model, on one api process.
   const slowModel = await startReporting('bench/fake-model.ts', { BENCH_MODEL_CHUNK_DELAY_MS: '100', BENCH_MODEL_CHUNKS: smoke ? '10' : '100' });
-  for (const mode of only.has('sse') ? modes : []) {
-    const streaming = await deploy(mode, slowModel.url ?? '', { MAX_OPEN_STREAMS_PER_USER: String(SSE_LISTENERS + 10) });
+  for (const variant of only.has('sse') ? variants : []) {
+    const streaming = await deploy(variant, slowModel.url ?? '', { MAX_OPEN_STREAMS_PER_USER: String(SSE_LISTENERS + 10) });
     const api = client(streaming.base);
     const token = await api.signIn();
     const room = await api.room(token);
-    const redis = mode === 'PostgreSQL + Redis' && services ? new Redis(services.redisUrl) : undefined;
+    const redis = variant.mode === 'PostgreSQL + Redis' && services ? new Redis(services.redisUrl) : undefined;
     const redisClients = async () => (redis ? String(await redis.client('LIST')).trim().split('\n').length : 0);
     const clientsBefore = await redisClients();
     const sent = await api.call<{ reply: { id: string } }>('POST', `/chatroom/${room}/message?wait=false`, { content: 'a long answer, please' }, token);
@@ -373,20 +418,23 @@ async function main(): Promise<number> {
       listeners: SSE_LISTENERS,
     });
     clearInterval(sampler);
-    const entry = memory.get(mode);
-    if (entry) entry.sse = { peak, clientsBefore, clientsPeak, completed: listened.completed, opened: listened.opened };
+    const entry = memory.get(variant.label) ?? { idle: NaN, loaded: NaN };
+    memory.set(variant.label, { ...entry, sse: { peak, clientsBefore, clientsPeak, completed: listened.completed, opened: listened.opened } });
     rows.push({
-      mode,
+      label: variant.label,
       scenario: `${SSE_LISTENERS} SSE listeners of one reply`,
       rps: NaN,
       p50: NaN,
       p99: NaN,
       errors: listened.errors,
       note: `${listened.opened} opened, ${listened.completed} got the end; api RSS peak ${peak.toFixed(0)} MB${redis ? `; Redis clients ${clientsBefore} → peak ${clientsPeak}` : ''}`,
+      figures: { 'api RSS peak, MB': peak },
     });
     redis?.disconnect();
     await streaming.stop();
   }
+
+  if (only.has('streaming')) await streamingScenario();
 
   report();
   const failed = rows.some((row) => row.errors > 0);
@@ -394,20 +442,123 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
+interface StreamingRound {
+  clients: number;
+  completed: number;
+  errors: number;
+  firstFailure?: string;
+  resets: number;
+  chunksRead: number;
+  lost: number;
+  duplicated: number;
+  /** The delay a chunk gained between the model writing it and the client reading it, ms. */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Scenario 6: STREAMS replies streaming at once, each to its own client (POST …/message as an event
+ * stream), from a model that writes STREAM_CHUNKS stamped chunks STREAM_CHUNK_MS apart and holds
+ * every reply of a round until all of them have called it, so that they all stream together. Each
+ * client is a user of its own with one chatroom: no per-user cap (waiting replies, open streams) nor
+ * the allowance is reached; the worker runs as many generations at once as there are replies.
+ */
+async function streamingScenario() {
+  const stampedModel = await startReporting('bench/fake-model.ts', {
+    BENCH_MODEL_CHUNKS: String(STREAM_CHUNKS),
+    BENCH_MODEL_CHUNK_DELAY_MS: String(STREAM_CHUNK_MS),
+    BENCH_MODEL_STAMP: '1',
+    BENCH_MODEL_BARRIER: String(STREAMS),
+  });
+  const deployments = new Map<string, { deployment: Deployment; clients: { token: string; room: string }[] }>();
+  for (const variant of variants) {
+    // Titles are a model call of their own after a chatroom's first reply: not the path measured here.
+    const deployment = await deploy(variant, stampedModel.url ?? '', { GENERATION_CONCURRENCY: String(STREAMS), AUTO_TITLE: 'false' });
+    const api = client(deployment.base);
+    const clients: { token: string; room: string }[] = [];
+    for (let i = 0; i < STREAMS; i += 25) {
+      clients.push(...(await Promise.all(Array.from({ length: Math.min(25, STREAMS - i) }, async () => {
+        const token = await api.signIn();
+        return { token, room: await api.room(token) };
+      }))));
+    }
+    deployments.set(variant.label, { deployment, clients });
+  }
+  await sleep(2000); // settled
+
+  const runs = new Map<string, (StreamingRound & { rss: Record<string, number>; cpuMs: Record<string, number> })[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const variant of variants) {
+      const entry = deployments.get(variant.label);
+      if (!entry) continue;
+      const { deployment, clients } = entry;
+      const pids = { [deployment.workerPid ? 'api' : 'all']: deployment.apiPid, ...(deployment.workerPid ? { worker: deployment.workerPid } : {}) };
+      const rss: Record<string, number> = { together: 0 };
+      const sample = () => {
+        let together = 0;
+        for (const [role, pid] of Object.entries(pids)) {
+          const mb = rssMb(pid);
+          rss[role] = Math.max(rss[role] ?? 0, mb);
+          together += mb;
+        }
+        rss.together = Math.max(rss.together ?? 0, together);
+      };
+      const cpuBefore = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuMs(pid)]));
+      const sampler = setInterval(sample, 100);
+      const result = await load<StreamingRound>({ kind: 'streaming', base: deployment.base, clients, chunks: STREAM_CHUNKS });
+      clearInterval(sampler);
+      sample();
+      const cpuUsed = Object.fromEntries(Object.entries(pids).map(([role, pid]) => [role, cpuMs(pid) - (cpuBefore[role] ?? 0)]));
+      if (result.firstFailure) console.log(`streaming, ${variant.label}: ${result.errors} stream(s) failed, the first: ${result.firstFailure}`);
+      runs.set(variant.label, [...(runs.get(variant.label) ?? []), { ...result, rss, cpuMs: cpuUsed }]);
+    }
+  }
+  for (const [label, results] of runs) {
+    const med = (pick: (r: (typeof results)[number]) => number) => median(results.map(pick));
+    const total = (pick: (r: (typeof results)[number]) => number) => results.reduce((sum, r) => sum + pick(r), 0);
+    const roles = Object.keys(results[0]?.cpuMs ?? {});
+    const lost = total((r) => r.lost);
+    const duplicated = total((r) => r.duplicated);
+    const errors = total((r) => r.errors + r.resets);
+    const rssNote = roles.map((role) => `${role} ${med((r) => r.rss[role] ?? NaN).toFixed(0)}`).join(', ');
+    const cpuNote = roles.map((role) => `${role} ${med((r) => r.cpuMs[role] ?? NaN).toFixed(0)}`).join(', ');
+    rows.push({
+      label,
+      scenario: `${STREAMS} replies streaming at once (${STREAM_CHUNKS} chunks, ${STREAM_CHUNK_MS} ms apart): delay added to a chunk`,
+      rps: NaN,
+      p50: med((r) => r.p50),
+      p99: med((r) => r.p99),
+      errors,
+      note:
+        `${total((r) => r.completed)} of ${total((r) => r.clients)} streams got done; ${total((r) => r.chunksRead)} chunks read, ${lost} lost, ${duplicated} duplicated` +
+        `${total((r) => r.resets) ? `, ${total((r) => r.resets)} resets (retries)` : ''}; max delay ${med((r) => r.max).toFixed(0)} ms; ` +
+        `RSS peak MB: ${rssNote}${roles.length > 1 ? `, together ${med((r) => r.rss.together ?? NaN).toFixed(0)}` : ''}; CPU ms: ${cpuNote}`,
+      figures: {
+        ...Object.fromEntries(roles.map((role) => [`${role} RSS peak, MB`, med((r) => r.rss[role] ?? NaN)])),
+        ...Object.fromEntries(roles.map((role) => [`${role} CPU, ms`, med((r) => r.cpuMs[role] ?? NaN)])),
+      },
+    });
+    streamingResults.set(label, { p99: med((r) => r.p99), rssPeakMb: med((r) => r.rss.together ?? NaN), lost, duplicated, errors });
+  }
+  for (const { deployment } of deployments.values()) await deployment.stop();
+}
+
 function report() {
-  const ceiling = rows.find((row) => row.mode === 'ceiling')?.rps ?? NaN;
+  const ceiling = rows.find((row) => row.label === CEILING)?.rps ?? NaN;
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-  const find = (mode: ModeName, prefix: string) => rows.find((row) => row.mode === mode && row.scenario.startsWith(prefix));
-  for (const mode of ['ceiling', ...modes] as const) {
-    console.log(`\n${mode === 'ceiling' ? 'Ceiling' : mode}\n\n| Scenario | req/s | × bare | p50 ms | p99 ms | errors | notes |\n|---|---|---|---|---|---|---|`);
-    for (const row of rows.filter((r) => r.mode === mode)) {
+  const find = (label: string, prefix: string) => rows.find((row) => row.label === label && row.scenario.startsWith(prefix));
+  for (const label of [CEILING, ...variants.map((variant) => variant.label)]) {
+    console.log(`\n${label === CEILING ? 'Ceiling' : label}\n\n| Scenario | req/s | × bare | p50 ms | p99 ms | errors | notes |\n|---|---|---|---|---|---|---|`);
+    for (const row of rows.filter((r) => r.label === label)) {
       console.log(`| ${row.scenario} | ${fmt(row.rps)} | ${fmt(row.rps / ceiling, 2)} | ${fmt(row.p50, 1)} | ${fmt(row.p99, 1)} | ${row.errors} | ${row.note ?? ''} |`);
     }
-    const rss = mode === 'ceiling' ? undefined : memory.get(mode);
-    if (rss) console.log(`\napi process RSS: ${rss.idle.toFixed(0)} MB idle (started, seeded, settled), ${rss.loaded.toFixed(0)} MB after scenarios 1-4`);
+    const rss = memory.get(label);
+    if (rss && Number.isFinite(rss.idle)) console.log(`\napi process RSS: ${rss.idle.toFixed(0)} MB idle (started, seeded, settled), ${rss.loaded.toFixed(0)} MB after scenarios 1-4`);
   }
+  if (builds.length > 1) compareWithBaseline(fmt);
 
-  // The issue's targets, against this run.
+  // The issue's targets, against this run (the current build).
   const lines: [string, string, boolean][] = [];
   const target = (what: string, value: number, goal: number, unit: string, atMost: boolean) =>
     Number.isFinite(value) && // a scenario this run did not measure
@@ -428,6 +579,12 @@ function report() {
       target(`api RSS with ${SSE_LISTENERS} SSE listeners, ${main}`, sse.peak, 300, 'MB', true);
       lines.push([`Redis connections with ${SSE_LISTENERS} listeners`, `${sse.clientsBefore} → ${sse.clientsPeak}`, sse.clientsPeak - sse.clientsBefore <= 1]);
     }
+    const streamed = streamingResults.get(main);
+    if (streamed) {
+      target(`delay added to a chunk, p99, ${STREAMS} replies streaming, ${main}`, streamed.p99, 50, 'ms', true);
+      target(`RSS peak api + worker, ${STREAMS} replies streaming, ${main}`, streamed.rssPeakMb, 400, 'MB', true);
+      lines.push([`chunks lost / duplicated, ${STREAMS} replies streaming`, `${streamed.lost} / ${streamed.duplicated} (0 / 0)`, streamed.lost === 0 && streamed.duplicated === 0]);
+    }
     for (const prefix of ['GET /chatroom, ', 'GET /chatroom (cache off)', 'GET /user/me']) {
       const slower = (find(main, prefix)?.rps ?? NaN) / (find('embedded', prefix)?.rps ?? NaN);
       target(`embedded vs ${main}, ${prefix.replace(/, $/, ' (cached)')}: times slower`, slower, 3, '×', true);
@@ -441,6 +598,25 @@ function report() {
   );
   for (const [what, value, met] of lines) console.log(`| ${what} | ${value} | ${met ? 'yes' : '**no**'} |`);
   if (!services) console.log('\nThe latency, memory and embedded-against-services targets are for PostgreSQL + Redis: set BENCH_DATABASE_URL and BENCH_REDIS_URL.');
+}
+
+/** Every figure of the current build beside the baseline's, measured in the same rounds, and their ratio. */
+function compareWithBaseline(fmt: (n: number, digits?: number) => string) {
+  console.log('\nBaseline and current, same sitting (current ÷ baseline: below 1 is fewer req/s, or less time, memory or CPU)\n');
+  console.log('| Mode | Scenario | Figure | baseline | current | current ÷ baseline |\n|---|---|---|---|---|---|');
+  for (const variant of variants.filter((v) => v.build.name === 'current')) {
+    for (const row of rows.filter((r) => r.label === variant.label)) {
+      const before = rows.find((r) => r.label === `${variant.mode}, baseline` && r.scenario === row.scenario);
+      if (!before) continue;
+      const figures = (r: Row): Record<string, number> => ({ 'req/s': r.rps, 'p50, ms': r.p50, 'p99, ms': r.p99, errors: r.errors, ...r.figures });
+      const [then, now] = [figures(before), figures(row)];
+      for (const [name, value] of Object.entries(now)) {
+        const old = then[name] ?? NaN;
+        if (!Number.isFinite(value) || !Number.isFinite(old) || (name === 'errors' && value === 0 && old === 0)) continue;
+        console.log(`| ${variant.mode} | ${row.scenario} | ${name} | ${fmt(old, 1)} | ${fmt(value, 1)} | ${fmt(value / old, 2)} |`);
+      }
+    }
+  }
 }
 
 const code = await main().catch((error: unknown) => {

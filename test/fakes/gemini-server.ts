@@ -19,8 +19,14 @@ export type GeminiStep =
       chunkDelayMs?: number;
       finishReason?: string;
       usage?: { promptTokenCount: number; candidatesTokenCount: number };
-      /** Wait for this before the first chunk (stream) or the answer (a test holds the model until it is ready). */
-      gate?: Promise<void>;
+      /**
+       * Wait for this before the first chunk (stream) or the answer (a test holds the model until it is
+       * ready). A function is called as each request arrives (the bench's barrier: every reply of a
+       * round starts together).
+       */
+      gate?: Promise<void> | (() => Promise<void>);
+      /** Rewrites each chunk's text the moment it is written (the bench stamps its send time in it). */
+      stamp?: (text: string, index: number) => string;
       /** Stream: after this many chunks, stop writing and keep the response open (until the client goes). */
       hangAfter?: number;
     }
@@ -211,11 +217,18 @@ function candidate(text: string, finishReason?: string) {
   return { content: { role: 'model', parts: [{ text }] }, ...(finishReason ? { finishReason } : {}), index: 0 };
 }
 
+/** Waits for the step's gate, if any; or until the client has gone. */
+async function passGate(step: Extract<GeminiStep, { kind: 'reply' }>, gone: AbortSignal): Promise<void> {
+  const gate = typeof step.gate === 'function' ? step.gate() : step.gate;
+  if (gate) await Promise.race([gate, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
+}
+
 async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind: 'reply' }>, model: string, usage: Usage, gone: AbortSignal) {
-  if (step.gate) await Promise.race([step.gate, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
+  await passGate(step, gone);
   if (!(await pause((step.chunkDelayMs ?? 0) * step.chunks.length, gone))) return;
+  const texts = step.stamp ? step.chunks.map(step.stamp) : step.chunks;
   sendJson(res, 200, {
-    candidates: [candidate(step.chunks.join(''), step.finishReason ?? 'STOP')],
+    candidates: [candidate(texts.join(''), step.finishReason ?? 'STOP')],
     usageMetadata: usage,
     modelVersion: model,
   });
@@ -230,7 +243,7 @@ async function streamReply(
   recorded: RecordedGeminiRequest,
 ) {
   startEvents(res);
-  if (step.gate) await Promise.race([step.gate, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
+  await passGate(step, gone);
   // An empty reply still needs one event to carry finishReason and usage.
   const chunks = step.chunks.length > 0 ? step.chunks : [''];
   for (const [i, text] of chunks.entries()) {
@@ -238,7 +251,7 @@ async function streamReply(
     if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
     const last = i === chunks.length - 1;
     writeEvent(res, {
-      candidates: [candidate(text, last ? (step.finishReason ?? 'STOP') : undefined)],
+      candidates: [candidate(step.stamp ? step.stamp(text, i) : text, last ? (step.finishReason ?? 'STOP') : undefined)],
       ...(last ? { usageMetadata: usage } : {}),
       modelVersion: model,
     });
