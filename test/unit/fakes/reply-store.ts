@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { ClaimedTurn, ReplyResult } from '../../../src/modules/replies/reply.repository.js';
+import { isFinished, nextStatus, STOPPED, type MessageRow, type UnfinishedStatus } from '../../../src/modules/replies/reply-state.js';
+import type { ReplyStore } from '../../../src/modules/replies/reply-store.js';
+
+/**
+ * The reply store in memory, following the same state machine as the SQL (reply-state.ts): a
+ * reply moves only from the states its transition allows, and only the call that moved it gets
+ * the row back. Refunds are counted per user so that a test can see a prompt given back once.
+ */
+export function memoryReplyStore() {
+  const rows = new Map<string, MessageRow>();
+  const refunds = new Map<string, number>();
+  let seq = 0;
+
+  const move = (id: string, transition: Parameters<typeof nextStatus>[1], from: readonly string[], change: Partial<MessageRow>, now: Date) => {
+    const row = rows.get(id);
+    if (!row || !from.includes(row.status)) return undefined;
+    const status = nextStatus(row.status, transition);
+    if (!status) return undefined;
+    const moved = { ...row, ...change, status, updatedAt: now };
+    rows.set(id, moved);
+    return moved;
+  };
+  const unfinishedOf = (chatroomId: string) =>
+    [...rows.values()].filter((row) => row.chatroomId === chatroomId && row.role === 'model' && !isFinished(row)).sort((a, b) => a.seq - b.seq);
+
+  const store: ReplyStore = {
+    find: (id) => Promise.resolve(rows.get(id)),
+    firstFinishedOf: (chatroomId) =>
+      Promise.resolve([...rows.values()].filter((row) => row.chatroomId === chatroomId && row.role === 'model' && row.status === 'done').sort((a, b) => a.seq - b.seq)[0]),
+    chatroomHead(chatroomId) {
+      const head = unfinishedOf(chatroomId)[0];
+      if (!head) return Promise.resolve(undefined);
+      const earlierUnfinished = [...rows.values()].filter((row) => row.userId === head.userId && row.role === 'model' && !isFinished(row) && row.seq < head.seq).length;
+      return Promise.resolve({ head, earlierUnfinished });
+    },
+    unfinishedIn: (chatroomId) => Promise.resolve(unfinishedOf(chatroomId)),
+    staleChatroomHeads(before, afterChatroomId, limit) {
+      const heads = new Map<string, string>();
+      for (const row of [...rows.values()].sort((a, b) => a.seq - b.seq)) {
+        if (row.role !== 'model' || isFinished(row) || row.updatedAt > before) continue;
+        if (afterChatroomId !== undefined && row.chatroomId <= afterChatroomId) continue;
+        if (!heads.has(row.chatroomId)) heads.set(row.chatroomId, row.id);
+      }
+      const page = [...heads].sort(([a], [b]) => a.localeCompare(b)).slice(0, limit);
+      return Promise.resolve(page.map(([chatroomId, replyId]) => ({ chatroomId, replyId })));
+    },
+    claimTurn(id, now, maxTurns): Promise<ClaimedTurn | undefined> {
+      const row = rows.get(id);
+      if (!row || row.role !== 'model' || isFinished(row) || unfinishedOf(row.chatroomId)[0]?.id !== id) return Promise.resolve(undefined);
+      const previousStatus = row.status as UnfinishedStatus;
+      const reply = move(id, 'claim', ['pending', 'streaming'], { content: '' }, now) as MessageRow;
+      const history = [];
+      for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
+        if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content });
+      }
+      return Promise.resolve({ reply, history, previousStatus, settings: { model: null, systemInstruction: null, temperature: null }, chatroomTitle: 'New chat' });
+    },
+    complete(id, result: ReplyResult, now) {
+      return Promise.resolve(
+        move(id, 'complete', ['streaming'], { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, completedAt: now }, now),
+      );
+    },
+    release(id, now) {
+      move(id, 'release', ['streaming'], {}, now);
+      return Promise.resolve();
+    },
+    endStopped(id, text, from, now) {
+      const row = move(id, 'stop', from, { content: text, finishReason: STOPPED, completedAt: now }, now);
+      if (row && text === '') refunds.set(row.userId, (refunds.get(row.userId) ?? 0) + 1);
+      return Promise.resolve(row);
+    },
+    endFailed(id, error, now) {
+      const row = move(id, 'fail', ['pending', 'streaming'], { errorCode: error.code, errorMessage: error.message, completedAt: now }, now);
+      if (row) refunds.set(row.userId, (refunds.get(row.userId) ?? 0) + 1);
+      return Promise.resolve(row);
+    },
+  };
+
+  return {
+    store,
+    refundsOf: (userId: string) => refunds.get(userId) ?? 0,
+    /** Adds a message; a reply defaults to `pending`, a prompt to `done`. */
+    add(fields: Partial<MessageRow> & Pick<MessageRow, 'chatroomId' | 'role'>): MessageRow {
+      const now = new Date(0);
+      const row: MessageRow = {
+        id: randomUUID(),
+        seq: ++seq,
+        userId: 'user-1',
+        parentId: null,
+        content: '',
+        status: fields.role === 'model' ? 'pending' : 'done',
+        finishReason: null,
+        errorCode: null,
+        errorMessage: null,
+        promptTokens: null,
+        outputTokens: null,
+        allowanceDay: fields.role === 'model' ? '2026-12-05' : null,
+        createdAt: now,
+        updatedAt: now,
+        completedAt: null,
+        ...fields,
+      };
+      rows.set(row.id, row);
+      return row;
+    },
+    get: (id: string) => rows.get(id),
+  };
+}
