@@ -38,7 +38,7 @@ function scriptedModel(steps: Step[]) {
   return { model, calls, onStop: (stop: () => void) => (stopNow = stop) };
 }
 
-function setUp(steps: Step[], { maxAttempts = 3, stream = { failAt: () => false } } = {}) {
+function setUp(steps: Step[], { maxAttempts = 3, stream = { failAt: (_write: number) => false } }: { maxAttempts?: number; stream?: { failAt: (write: number) => boolean } } = {}) {
   const replies = memoryReplyStore();
   const events: ReplyEvent[] = [];
   let writes = 0;

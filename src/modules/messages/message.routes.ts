@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
-import { AppError } from '../../http/app-error.js';
 import { authOf, requireAuth } from '../../http/auth-hook.js';
 import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
@@ -24,7 +23,6 @@ import {
   messageParams,
   messageSchema,
   replyParams,
-  toMessageDto,
   sendMessageBody,
   sendMessageQuery,
   switchBranchBody,
@@ -55,6 +53,15 @@ const LATEST_MESSAGES = 50;
 
 const replyLocation = (reply: MessageRow) => `/chatroom/${reply.chatroomId}/messages/${reply.id}`;
 const senderOf = (request: FastifyRequest): Sender => authOf(request).user;
+
+/** Aborts when the client goes away before the response is sent (the request's 'close' fires once its body is read). */
+function clientLeft(reply: FastifyReply): AbortSignal {
+  const left = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) left.abort();
+  });
+  return left.signal;
+}
 
 export const messageRoutes =
   ({ sessions, messages, follower, streamSlots, clock, replyWaitMs, keepAliveMs }: Deps): FastifyPluginAsyncZod =>
@@ -119,23 +126,9 @@ export const messageRoutes =
       void reply.headers(headers);
       if (!wait) return reply.code(202).header('location', replyLocation(outcome.reply)).send(await presented);
 
-      // The response's 'close' before it finished means the client left (the request's fires once its body is read).
-      const closed = new AbortController();
-      reply.raw.on('close', () => {
-        if (!reply.raw.writableFinished) closed.abort();
-      });
-      // The exchange is presented while the reply is generated; the reply's siblings are those it was born with.
-      const [exchange, final] = await Promise.all([presented, messages.waitForReply(outcome.reply, replyWaitMs, closed.signal)]);
-      const finalDto = toMessageDto(final, exchange.reply.siblingIds);
-      if (final.status === 'done') return reply.code(201).send({ ...exchange, reply: finalDto });
-      if (final.status === 'failed') {
-        // The prompt was given back: the headers say so.
-        void reply.headers(allowanceHeaders(await messages.allowanceOf(sender), clock.now()));
-        throw new AppError('MODEL_FAILED', 502, final.errorMessage ?? 'The model failed to reply', {
-          extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
-        });
-      }
-      return reply.code(202).header('location', replyLocation(final)).send({ ...exchange, reply: finalDto });
+      const answered = await messages.awaitExchange(sender, outcome, replyWaitMs, clientLeft(reply));
+      if (answered.status === 202) void reply.header('location', replyLocation(outcome.reply));
+      return reply.code(answered.status).send(answered.exchange);
     }
 
     // Every answer of the generating routes, errors included, carries the allowance.

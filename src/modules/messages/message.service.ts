@@ -50,6 +50,12 @@ export interface SendOutcome {
   replayed: boolean;
 }
 
+/** A prompt and its reply, as a send answers them. */
+export interface Exchange {
+  userMessage: MessageDto;
+  reply: MessageDto;
+}
+
 /** What an Idempotency-Key is bound to: the same key with another request is refused. */
 const requestHashOf = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex');
 const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined) =>
@@ -226,7 +232,21 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     return shared;
   }
 
-  async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>) {
+  /**
+   * The reply once finished, or as stored when `timeoutMs` runs out (or `signal` aborts). `reply`
+   * is the row as the caller just wrote or read it, so waiting starts without reading it again.
+   */
+  async function waitForReply(reply: MessageRow, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
+    if (isFinished(reply) || timeoutMs <= 0) return reply;
+    const until = deadline(timeoutMs, signal);
+    try {
+      return (await follower.waitUntilFinished(reply, until.signal)) ?? reply;
+    } finally {
+      until.dispose();
+    }
+  }
+
+  async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>): Promise<Exchange> {
     if (siblingIds) return { userMessage: toMessageDto(userMessage, siblingIds.userMessage), reply: toMessageDto(reply, siblingIds.reply) };
     const siblings = await siblingIdsOf(db, [userMessage, reply]);
     return { userMessage: toMessageDto(userMessage, siblings.get(userMessage.id)), reply: toMessageDto(reply, siblings.get(reply.id)) };
@@ -277,17 +297,20 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     },
 
     /**
-     * The reply once finished, or as stored when `timeoutMs` runs out (or `signal` aborts). `reply`
-     * is the row as the caller just wrote or read it, so waiting starts without reading it again.
+     * A send answered when its reply is finished: 201 with the exchange once done, 202 with the
+     * reply as it stands when `timeoutMs` runs out or `signal` aborts (the client left), and a 502
+     * problem when the reply failed (its prompt was given back: the problem's headers say so). The
+     * reply keeps the siblings it was born with.
      */
-    async waitForReply(reply: MessageRow, timeoutMs: number, signal?: AbortSignal): Promise<MessageRow> {
-      if (isFinished(reply) || timeoutMs <= 0) return reply;
-      const until = deadline(timeoutMs, signal);
-      try {
-        return (await follower.waitUntilFinished(reply, until.signal)) ?? reply;
-      } finally {
-        until.dispose();
+    async awaitExchange(user: Sender, outcome: SendOutcome, timeoutMs: number, signal: AbortSignal): Promise<{ status: 201 | 202; exchange: Exchange }> {
+      const [exchange, final] = await Promise.all([presentExchange(outcome), waitForReply(outcome.reply, timeoutMs, signal)]);
+      if (final.status === 'failed') {
+        throw new AppError('MODEL_FAILED', 502, final.errorMessage ?? 'The model failed to reply', {
+          headers: allowanceHeaders(await allowanceOf(user), clock.now()),
+          extensions: { replyId: final.id, error: { code: final.errorCode, message: final.errorMessage } },
+        });
       }
+      return { status: final.status === 'done' ? 201 : 202, exchange: { ...exchange, reply: toMessageDto(final, exchange.reply.siblingIds) } };
     },
 
     /** Stops a reply of the user's (404 otherwise) and answers it as it ended; a finished one unchanged. */
