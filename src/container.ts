@@ -45,6 +45,7 @@ import { deriveAuthKeys, loadOrCreateDevSecret } from './modules/auth/secrets.js
 import { createSessionCache } from './modules/auth/session-cache.js';
 import { createSessionService, type SessionService } from './modules/auth/session.service.js';
 import { memoryBroadcast, redisBroadcast } from './infra/broadcast.js';
+import { createRedisSubscriber } from './infra/redis-subscriber.js';
 
 export interface Container {
   config: Config;
@@ -132,7 +133,9 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     );
   }
   const keys = deriveAuthKeys(config.JWT_SECRET ?? loadOrCreateDevSecret(config.DATA_DIR, log));
-  const broadcast = redis ? redisBroadcast(redis, log) : memoryBroadcast();
+  // One pub/sub connection per process, shared by the session broadcast and the stop signals.
+  const subscriber = redis ? createRedisSubscriber(redis, log) : undefined;
+  const broadcast = subscriber ? redisBroadcast(subscriber, log) : memoryBroadcast();
   const sessions = createSessionService({
     database,
     accessTokens: createAccessTokenCodec(keys.jwt, config.ACCESS_TOKEN_TTL_SECONDS),
@@ -174,7 +177,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
     : createInProcessQueue(queueOptions);
   metrics.trackQueueDepth(() => queue.depth());
   const stream = redis ? redisReplyStream(redis, log) : memoryReplyStream();
-  const stopSignals = redis ? redisStopSignals(redis, log) : memoryStopSignals();
+  const stopSignals = subscriber ? redisStopSignals(subscriber, log) : memoryStopSignals();
   const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
   const scheduler = createScheduler({ database, queue });
   const follower = createReplyFollower({ database, stream, log, recheckMs: FOLLOWER_RECHECK_MS });
@@ -305,6 +308,7 @@ export async function createContainer(config: Config, log: FastifyBaseLogger, ov
       await stream.close();
       await stopSignals.close();
       await broadcast.close();
+      subscriber?.close();
       if (redis) await closeRedis(redis);
       await database.close();
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import { dedicatedConnection } from './redis.js';
 
 /** What the worker tells readers of a reply while it is generated. */
 export type ReplyEvent =
@@ -140,6 +141,8 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
       } catch (error) {
         if (closed) return;
         log.warn({ err: error }, 'reply stream reader failed; retrying');
+        // No answer even past the block time: a half-open connection, which ioredis would keep. Open another.
+        if (error instanceof Error && error.message === 'Command timed out') connection.disconnect(true);
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
@@ -163,9 +166,8 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
     if (loop || closed) return;
     // The blocking read outlasts the shared client's command timeout by design: give it its own bound.
     if (!reader) {
-      reader = redis.duplicate({ connectionName: `${prefix}reply-stream-reader`, enableAutoPipelining: false, maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
       // Once, with the connection: the loop restarts whenever followers come back, the connection stays.
-      reader.on('error', (error) => log.warn({ err: error }, 'reply stream reader connection error'));
+      reader = dedicatedConnection(redis, 'reply-stream-reader', log, { maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
     }
     const connection = reader;
     loop = readLoop(connection).finally(() => {

@@ -1,0 +1,152 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { dedicatedConnection } from './redis.js';
+
+/**
+ * The process's one Redis pub/sub connection, shared by everything that listens to channels (the
+ * session broadcast, the stop signals), and whether what it hears can be trusted.
+ *
+ * Pub/sub delivers nothing that was published while we were not subscribed, and a half-open
+ * connection delivers nothing and says nothing. So a user of this must trust what it heard only while
+ * `live`, and make up for what it may have missed when told of a gap: each in its own way (the
+ * session cache empties itself, the stop signals read back the recent requests).
+ */
+export interface RedisSubscriber {
+  /** The command connection it was made from: for publishing, and for the keys its users keep. */
+  readonly redis: Redis;
+  /** `handler` runs for every message on `channel` (named as keys are: the key prefix is added). */
+  subscribe(channel: string, handler: (message: string) => void): void;
+  /**
+   * Connected, every channel with a handler acknowledged by Redis (one added later included), and
+   * a PING answered within STALE_AFTER_MS. Anything less and a user could be deaf while it believes it hears.
+   */
+  readonly live: boolean;
+  /** Told after each (re)connection, once its channels are acknowledged again: what was published before is lost to us. */
+  onGap(handler: () => void): void;
+  /** Resolves once live, or once `timeoutMs` has passed. */
+  untilLive(timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+/** Redis is asked every second whether the connection still works; without an answer for STALE_AFTER_MS it is dropped and opened again. */
+const HEARTBEAT_MS = 1_000;
+const STALE_AFTER_MS = 2_500;
+
+/** ioredis prefixes keys, not channels: deployments sharing a Redis keep their channels apart with the same prefix. */
+export const channelName = (redis: Redis, channel: string) => `${redis.options.keyPrefix ?? ''}${channel}`;
+
+/** Opens its connection on the first subscription, so that a process that never listens holds none. */
+export function createRedisSubscriber(redis: Redis, log: FastifyBaseLogger): RedisSubscriber {
+  const handlers = new Map<string, Set<(message: string) => void>>(); // by Redis channel name
+  const gapHandlers = new Set<() => void>();
+  /** Channels whose subscription Redis acknowledged on the current connection; a subset of `handlers`' keys. */
+  const acknowledged = new Set<string>();
+  const waiters = new Set<() => void>();
+  let connection: Redis | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  /** Moves on with every closed connection: an answer meant for an older one is not believed. */
+  let generation = 0;
+  let lastAnswerAt = 0;
+  let closed = false;
+
+  const isLive = () =>
+    connection?.status === 'ready' && acknowledged.size === handlers.size && Date.now() - lastAnswerAt < STALE_AFTER_MS;
+
+  /** Subscribes `channels`; after a (re)connection (`afterConnect`), everyone is told of the gap. */
+  async function take(channels: string[], afterConnect: boolean) {
+    const current = connection;
+    const asked = generation;
+    if (!current || channels.length === 0) return;
+    try {
+      await current.subscribe(...channels);
+    } catch (error) {
+      if (asked !== generation || closed) return;
+      // Nobody may believe they hear a channel Redis did not take: start over on a new connection.
+      log.warn({ err: error }, 'Redis subscription failed; reconnecting');
+      current.disconnect(true);
+      return;
+    }
+    if (asked !== generation || closed) return; // that connection is gone: its 'ready' subscribes everything again
+    for (const channel of channels) acknowledged.add(channel);
+    lastAnswerAt = Date.now();
+    if (afterConnect) for (const handler of gapHandlers) handler();
+    if (isLive()) for (const wake of [...waiters]) wake();
+  }
+
+  function lost() {
+    generation++;
+    acknowledged.clear();
+  }
+
+  function start(): Redis {
+    // Subscriptions are redone by us on every 'ready', so that the gap is known and told.
+    const opened = dedicatedConnection(redis, 'subscriber', log, { autoResubscribe: false });
+    opened.on('close', lost);
+    opened.on('ready', () => void take([...handlers.keys()], true));
+    opened.on('message', (channel: string, message: string) => {
+      for (const handler of handlers.get(channel) ?? []) handler(message);
+    });
+    heartbeat = setInterval(() => {
+      if (opened.status !== 'ready') return;
+      if (acknowledged.size > 0 && Date.now() - lastAnswerAt >= STALE_AFTER_MS) {
+        log.warn('Redis subscriber does not answer; reconnecting');
+        lost();
+        opened.disconnect(true);
+        return;
+      }
+      const asked = generation;
+      opened.ping().then(
+        () => (asked === generation ? (lastAnswerAt = Date.now()) : undefined),
+        () => undefined, // the staleness check decides
+      );
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    return opened;
+  }
+
+  return {
+    redis,
+    subscribe(channel, handler) {
+      if (closed) return;
+      const name = channelName(redis, channel);
+      const existing = handlers.get(name);
+      if (existing) {
+        existing.add(handler);
+        return;
+      }
+      handlers.set(name, new Set([handler]));
+      connection ??= start();
+      // Not live until Redis acknowledges it; a connection not ready yet subscribes it on 'ready'.
+      if (connection.status === 'ready') void take([name], false);
+    },
+    get live() {
+      return isLive();
+    },
+    onGap(handler) {
+      gapHandlers.add(handler);
+    },
+    async untilLive(timeoutMs) {
+      if (isLive() || closed) return;
+      let wake = () => undefined as void;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const timer = setTimeout(wake, timeoutMs);
+      waiters.add(wake);
+      try {
+        await woken;
+      } finally {
+        clearTimeout(timer);
+        waiters.delete(wake);
+      }
+    },
+    close() {
+      closed = true;
+      clearInterval(heartbeat);
+      handlers.clear();
+      gapHandlers.clear();
+      lost();
+      for (const wake of [...waiters]) wake();
+      connection?.disconnect();
+      connection = undefined;
+    },
+  };
+}
