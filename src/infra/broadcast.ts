@@ -48,7 +48,6 @@ export function redisBroadcast(subscriber: RedisSubscriber, log: FastifyBaseLogg
   /** Publications waiting for confirmations: how many came, and how many are expected once PUBLISH says. */
   const pending = new Map<string, { confirmed: number; expected: number; done(): void }>();
   const handlers = new Map<string, Set<(message: string) => void>>();
-  const gapHandlers = new Set<() => void>();
   let started = false;
   let closed = false;
 
@@ -69,9 +68,6 @@ export function redisBroadcast(subscriber: RedisSubscriber, log: FastifyBaseLogg
       if (waiting) waiting.confirmed++;
       settle(id);
     });
-    subscriber.onGap(() => {
-      if (!closed) for (const handler of gapHandlers) handler();
-    });
   }
 
   return {
@@ -81,16 +77,14 @@ export function redisBroadcast(subscriber: RedisSubscriber, log: FastifyBaseLogg
       const message = JSON.stringify({ id, from, body } satisfies Envelope);
       // Just starting (the process's first publication) or reconnecting: wait, within bounds, to hear confirmations.
       await subscriber.untilLive(CONFIRM_TIMEOUT_MS);
-      if (!subscriber.live) {
-        // Still not listening: we cannot hear confirmations, but the others must still be told.
-        await withTimeout(redis.publish(channelName(redis, channel), message), PUBLISH_TIMEOUT_MS, 'the broadcast');
-        return;
-      }
+      // Still not listening, we cannot hear confirmations; but the others must still be told.
+      const hearing = subscriber.live;
       let done = () => undefined as void;
       const confirmed = new Promise<void>((resolve) => (done = resolve));
-      pending.set(id, { confirmed: 0, expected: Number.POSITIVE_INFINITY, done });
+      if (hearing) pending.set(id, { confirmed: 0, expected: Number.POSITIVE_INFINITY, done });
       try {
         const receivers = await withTimeout(redis.publish(channelName(redis, channel), message), PUBLISH_TIMEOUT_MS, 'the broadcast');
+        if (!hearing) return;
         const waiting = pending.get(id);
         if (waiting) waiting.expected = receivers;
         settle(id);
@@ -127,14 +121,11 @@ export function redisBroadcast(subscriber: RedisSubscriber, log: FastifyBaseLogg
     get live() {
       return subscriber.live;
     },
-    onGap(handler) {
-      gapHandlers.add(handler);
-    },
+    onGap: (handler) => subscriber.onGap(handler),
     close() {
       // The subscriber is the process's, closed with it: this only stops listening.
       closed = true;
       for (const channelHandlers of handlers.values()) channelHandlers.clear();
-      gapHandlers.clear();
       for (const waiting of pending.values()) waiting.done();
       pending.clear();
       return Promise.resolve();

@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { dedicatedConnection } from './redis.js';
 
 /**
  * The process's one Redis pub/sub connection, shared by everything that listens to channels (the
@@ -44,8 +43,6 @@ export function createRedisSubscriber(redis: Redis, log: FastifyBaseLogger): Red
   const waiters = new Set<() => void>();
   let connection: Redis | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
-  /** Moves on with every closed connection: an answer meant for an older one is not believed. */
-  let generation = 0;
   let lastAnswerAt = 0;
   let closed = false;
 
@@ -55,33 +52,28 @@ export function createRedisSubscriber(redis: Redis, log: FastifyBaseLogger): Red
   /** Subscribes `channels`; after a (re)connection (`afterConnect`), everyone is told of the gap. */
   async function take(channels: string[], afterConnect: boolean) {
     const current = connection;
-    const asked = generation;
     if (!current || channels.length === 0) return;
     try {
       await current.subscribe(...channels);
     } catch (error) {
-      if (asked !== generation || closed) return;
+      if (closed) return;
       // Nobody may believe they hear a channel Redis did not take: start over on a new connection.
       log.warn({ err: error }, 'Redis subscription failed; reconnecting');
       current.disconnect(true);
       return;
     }
-    if (asked !== generation || closed) return; // that connection is gone: its 'ready' subscribes everything again
+    if (current !== connection) return; // closed meanwhile
     for (const channel of channels) acknowledged.add(channel);
     lastAnswerAt = Date.now();
     if (afterConnect) for (const handler of gapHandlers) handler();
     if (isLive()) for (const wake of [...waiters]) wake();
   }
 
-  function lost() {
-    generation++;
-    acknowledged.clear();
-  }
-
   function start(): Redis {
     // Subscriptions are redone by us on every 'ready', so that the gap is known and told.
-    const opened = dedicatedConnection(redis, 'subscriber', log, { autoResubscribe: false });
-    opened.on('close', lost);
+    const opened = redis.duplicate({ connectionName: channelName(redis, 'subscriber'), autoResubscribe: false, enableAutoPipelining: false });
+    opened.on('error', (error) => log.warn({ err: error }, 'Redis subscriber connection error'));
+    opened.on('close', () => acknowledged.clear());
     opened.on('ready', () => void take([...handlers.keys()], true));
     opened.on('message', (channel: string, message: string) => {
       for (const handler of handlers.get(channel) ?? []) handler(message);
@@ -90,13 +82,12 @@ export function createRedisSubscriber(redis: Redis, log: FastifyBaseLogger): Red
       if (opened.status !== 'ready') return;
       if (acknowledged.size > 0 && Date.now() - lastAnswerAt >= STALE_AFTER_MS) {
         log.warn('Redis subscriber does not answer; reconnecting');
-        lost();
+        acknowledged.clear();
         opened.disconnect(true);
         return;
       }
-      const asked = generation;
       opened.ping().then(
-        () => (asked === generation ? (lastAnswerAt = Date.now()) : undefined),
+        () => (lastAnswerAt = Date.now()),
         () => undefined, // the staleness check decides
       );
     }, HEARTBEAT_MS);
@@ -125,25 +116,24 @@ export function createRedisSubscriber(redis: Redis, log: FastifyBaseLogger): Red
     onGap(handler) {
       gapHandlers.add(handler);
     },
-    async untilLive(timeoutMs) {
-      if (isLive() || closed) return;
-      let wake = () => undefined as void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
-      const timer = setTimeout(wake, timeoutMs);
-      waiters.add(wake);
-      try {
-        await woken;
-      } finally {
-        clearTimeout(timer);
-        waiters.delete(wake);
-      }
+    untilLive(timeoutMs) {
+      if (isLive() || closed) return Promise.resolve();
+      return new Promise((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, timeoutMs);
+        waiters.add(wake);
+      });
     },
     close() {
       closed = true;
       clearInterval(heartbeat);
       handlers.clear();
       gapHandlers.clear();
-      lost();
+      acknowledged.clear();
       for (const wake of [...waiters]) wake();
       connection?.disconnect();
       connection = undefined;

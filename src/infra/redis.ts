@@ -1,6 +1,5 @@
 import { withTimeout } from './deadline.js';
-import type { FastifyBaseLogger } from 'fastify';
-import { Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 
 export interface RedisOptions {
   url: string;
@@ -35,18 +34,6 @@ export function createRedis({ url, keyPrefix }: RedisOptions): Redis {
     // of the api's CPU. Connections that block or subscribe (duplicates) turn it off.
     enableAutoPipelining: true,
   });
-}
-
-/**
- * A connection of its own, for what cannot share the command connection: a subscriber (in pub/sub
- * mode it runs nothing else) or a blocking read (it holds the connection while it waits). Named
- * `<prefix><role>` in CLIENT LIST; without auto-pipelining, which only delays such commands.
- */
-export function dedicatedConnection(redis: Redis, role: string, log: FastifyBaseLogger, options: IoRedisOptions = {}): Redis {
-  const prefix = redis.options.keyPrefix ?? '';
-  const connection = redis.duplicate({ connectionName: `${prefix}${role}`, enableAutoPipelining: false, ...options });
-  connection.on('error', (error) => log.warn({ err: error, connection: role }, 'Redis connection error'));
-  return connection;
 }
 
 /** How long a graceful QUIT may take before the connection is simply dropped (a shutdown must not hang on Redis). */

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import { dedicatedConnection } from './redis.js';
 
 /** What the worker tells readers of a reply while it is generated. */
 export type ReplyEvent =
@@ -166,8 +165,9 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
     if (loop || closed) return;
     // The blocking read outlasts the shared client's command timeout by design: give it its own bound.
     if (!reader) {
+      reader = redis.duplicate({ connectionName: `${prefix}reply-stream-reader`, enableAutoPipelining: false, maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
       // Once, with the connection: the loop restarts whenever followers come back, the connection stays.
-      reader = dedicatedConnection(redis, 'reply-stream-reader', log, { maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });
+      reader.on('error', (error) => log.warn({ err: error }, 'reply stream reader connection error'));
     }
     const connection = reader;
     loop = readLoop(connection).finally(() => {

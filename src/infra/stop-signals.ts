@@ -27,31 +27,24 @@ const SUBSCRIBE_WAIT_MS = 2_000;
 
 /**
  * Redis: a key per request, a sorted set of the recent ones, and pub/sub on one channel through the
- * process's shared subscriber. Requests published while that subscriber was deaf are lost to pub/sub:
- * after each gap the recent ones are read back from the set and handed to the handlers again (a
- * handler stops the replies it is running, so one it already had, or one for a reply it is not
- * running, changes nothing).
+ * process's shared subscriber. What was published while the subscriber was deaf is lost to pub/sub,
+ * so after each gap the recent requests are read back and handed over again (a handler stops the
+ * replies it runs: one it already stopped, or one it does not run, changes nothing).
  */
 export function redisStopSignals(subscriber: RedisSubscriber, log: FastifyBaseLogger): StopSignals {
   const { redis } = subscriber;
-  const handlers = new Set<(replyId: string) => void>();
-  const deliver = (replyId: string) => {
-    for (const handler of handlers) handler(replyId);
-  };
-  let listening = false;
-
-  async function readBackRecent() {
+  const readBack = async (handler: (replyId: string) => void) => {
     try {
-      for (const replyId of await redis.zrangebyscore(RECENT, Date.now() - REMEMBER_SECONDS * 1000, '+inf')) deliver(replyId);
+      for (const replyId of await redis.zrangebyscore(RECENT, Date.now() - REMEMBER_SECONDS * 1000, '+inf')) handler(replyId);
     } catch (error) {
       log.warn({ err: error }, 'could not read back the stop requests made while not listening');
     }
-  }
+  };
 
   return {
     async request(replyId) {
       const now = Date.now();
-      // Sent together (one write on the auto-pipelined connection); any failure fails the request.
+      // One write on the auto-pipelined connection; any failure fails the request.
       await Promise.all([
         redis.set(`reply-stop:${replyId}`, '1', 'EX', REMEMBER_SECONDS),
         redis.zadd(RECENT, now, replyId),
@@ -64,19 +57,12 @@ export function redisStopSignals(subscriber: RedisSubscriber, log: FastifyBaseLo
       return (await redis.exists(`reply-stop:${replyId}`)) === 1;
     },
     async subscribe(handler) {
-      handlers.add(handler);
-      if (!listening) {
-        listening = true;
-        subscriber.subscribe(CHANNEL, deliver);
-        subscriber.onGap(() => void readBackRecent());
-      }
+      subscriber.subscribe(CHANNEL, handler);
+      subscriber.onGap(() => void readBack(handler));
       await subscriber.untilLive(SUBSCRIBE_WAIT_MS);
     },
-    close() {
-      // The subscriber is the process's, closed with it: this only stops listening.
-      handlers.clear();
-      return Promise.resolve();
-    },
+    // The subscriber is the process's, and its handlers go when it closes.
+    close: () => Promise.resolve(),
   };
 }
 
