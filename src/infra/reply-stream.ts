@@ -140,8 +140,6 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
       } catch (error) {
         if (closed) return;
         log.warn({ err: error }, 'reply stream reader failed; retrying');
-        // No answer even past the block time: a half-open connection, which ioredis would keep. Open another.
-        if (error instanceof Error && error.message === 'Command timed out') connection.disconnect(true);
         await new Promise((resolve) => setTimeout(resolve, 500));
         continue;
       }
