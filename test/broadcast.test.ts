@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { redisBroadcast } from '../src/infra/broadcast.js';
 import { createLogger } from '../src/infra/logger.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
+import { createRedisSubscriber } from '../src/infra/redis-subscriber.js';
 import { testMode } from './helpers/mode.js';
 import { waitUntil } from './helpers/wait.js';
 
@@ -13,8 +14,9 @@ describe.runIf(testMode === 'services')('the Redis broadcast', () => {
     const prefix = `broadcast-test-${randomBytes(4).toString('hex')}:`;
     const log = createLogger('silent');
     const [hereRedis, thereRedis] = [createRedis({ url, keyPrefix: prefix }), createRedis({ url, keyPrefix: prefix })];
-    const here = redisBroadcast(hereRedis, log);
-    const there = redisBroadcast(thereRedis, log); // another process of the deployment
+    const [hereSubscriber, thereSubscriber] = [createRedisSubscriber(hereRedis, log), createRedisSubscriber(thereRedis, log)];
+    const here = redisBroadcast(hereSubscriber, log);
+    const there = redisBroadcast(thereSubscriber, log); // another process of the deployment
     try {
       const heard: string[] = [];
       here.subscribe('first', (message) => heard.push(`first:${message}`));
@@ -33,6 +35,8 @@ describe.runIf(testMode === 'services')('the Redis broadcast', () => {
     } finally {
       await here.close();
       await there.close();
+      hereSubscriber.close();
+      thereSubscriber.close();
       await closeRedis(hereRedis);
       await closeRedis(thereRedis);
     }

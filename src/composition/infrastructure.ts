@@ -11,6 +11,7 @@ import type { GenerationQueue } from '../infra/queue/generation-queue.js';
 import { createInProcessQueue } from '../infra/queue/in-process-queue.js';
 import { memoryRateLimitStore, redisRateLimitStore, type RateLimitStore } from '../infra/rate-limit-store.js';
 import { closeRedis, createRedis } from '../infra/redis.js';
+import { createRedisSubscriber } from '../infra/redis-subscriber.js';
 import { memoryReplyStream, redisReplyStream, type ReplyStream } from '../infra/reply-stream.js';
 import { memoryStopSignals, redisStopSignals, type StopSignals } from '../infra/stop-signals.js';
 import { lazyGeminiModel } from '../integrations/gemini/lazy-gemini-model.js';
@@ -95,9 +96,12 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
     ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
     : createInProcessQueue(queueOptions);
   metrics.trackQueueDepth(() => queue.depth());
-  const broadcast = redis ? redisBroadcast(redis, log) : memoryBroadcast();
+  // One pub/sub connection per process for the session broadcast and the stop signals; the stream
+  // reader keeps its own (a blocking XREAD cannot share a subscribed connection).
+  const subscriber = redis ? createRedisSubscriber(redis, log) : undefined;
+  const broadcast = subscriber ? redisBroadcast(subscriber, log) : memoryBroadcast();
   const stream = redis ? redisReplyStream(redis, log) : memoryReplyStream();
-  const stopSignals = redis ? redisStopSignals(redis, log) : memoryStopSignals();
+  const stopSignals = subscriber ? redisStopSignals(subscriber, log) : memoryStopSignals();
   const cache = overrides.cache ?? (config.CHATROOM_CACHE_TTL_SECONDS === 0 ? disabledCache() : redis ? redisCache(redis) : memoryCache());
 
   return {
@@ -117,6 +121,7 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
       await stream.close();
       await stopSignals.close();
       await broadcast.close();
+      subscriber?.close();
       if (redis) await closeRedis(redis);
       await database.close();
     },

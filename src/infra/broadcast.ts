@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
 import { withTimeout } from './deadline.js';
+import { channelName, type RedisSubscriber } from './redis-subscriber.js';
 
 /**
  * Messages to every process of the deployment, this one included: Redis pub/sub in production, an
@@ -24,13 +24,6 @@ export interface Broadcast {
   close(): Promise<void>;
 }
 
-/**
- * Redis is asked every second whether the subscriber connection still works: a half-open one
- * delivers nothing and says nothing. Without an answer for STALE_AFTER_MS the process stops trusting
- * what it heard (`live` is false) and reconnects.
- */
-const HEARTBEAT_MS = 1_000;
-const STALE_AFTER_MS = 2_500;
 const PUBLISH_TIMEOUT_MS = 1_000;
 /** How long a publisher waits for every listening process to confirm; one that takes longer is stuck, and logged. */
 const CONFIRM_TIMEOUT_MS = 1_000;
@@ -38,44 +31,25 @@ const CONFIRM_TIMEOUT_MS = 1_000;
 interface Envelope {
   /** Unique per publication; confirmations name it. */
   id: string;
-  /** The publishing process's confirmation channel. */
+  /** The publishing process's confirmation channel (its Redis name). */
   from: string;
   body: string;
 }
 
 /**
- * Redis pub/sub: one subscriber connection per process (opened on the first subscription or
- * publication), whatever the number of channels. Each receiver confirms a message on the publisher's
- * own channel once its handlers ran; PUBLISH tells the publisher how many receivers to wait for.
- *
- * `live` means: the connection is up, answered a PING within STALE_AFTER_MS, and Redis acknowledged
- * the subscription of every channel with a handler (a channel added later included). Anything less
- * and a receiver could be deaf while it believes it hears.
+ * Redis pub/sub on the process's shared subscriber, which says whether it is `live` and tells of
+ * gaps. Each receiver confirms a message on the publisher's own channel once its handlers ran;
+ * PUBLISH tells the publisher how many receivers to wait for.
  */
-export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast {
-  // ioredis does not prefix channels: deployments sharing a Redis keep apart by naming them with the prefix.
-  const prefix = redis.options.keyPrefix ?? '';
-  const confirmations = `${prefix}broadcast-confirm:${randomUUID()}`;
-  const handlers = new Map<string, Set<(message: string) => void>>();
-  const gapHandlers = new Set<() => void>();
+export function redisBroadcast(subscriber: RedisSubscriber, log: FastifyBaseLogger): Broadcast {
+  const { redis } = subscriber;
+  const confirmations = `broadcast-confirm:${randomUUID()}`;
+  const from = channelName(redis, confirmations);
   /** Publications waiting for confirmations: how many came, and how many are expected once PUBLISH says. */
   const pending = new Map<string, { confirmed: number; expected: number; done(): void }>();
-  let subscriber: Redis | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
-  /** Channels (Redis names) whose subscription Redis acknowledged on the current connection. */
-  const acknowledged = new Set<string>();
-  let lastAnswerAt = 0;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  let started = false;
   let closed = false;
-  /** Publishers waiting for the subscription to come up, so that they can hear confirmations. */
-  const subscribedWaiters = new Set<() => void>();
-
-  const redisName = (channel: string) => `${prefix}${channel}`;
-  /** Whether every channel with a handler is acknowledged: worked out when either changes, not per call. */
-  let allAcknowledged = false;
-  const recount = () => {
-    allAcknowledged = acknowledged.has(confirmations) && [...handlers.keys()].every((channel) => acknowledged.has(redisName(channel)));
-  };
-  const isLive = () => allAcknowledged && subscriber?.status === 'ready' && Date.now() - lastAnswerAt < STALE_AFTER_MS;
 
   const settle = (id: string) => {
     const waiting = pending.get(id);
@@ -85,104 +59,32 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
     }
   };
 
-  function receive(channel: string, raw: string) {
-    if (channel === confirmations) {
-      const waiting = pending.get(raw);
+  // On the first subscription or publication: a process that does neither holds no subscriber connection.
+  function start() {
+    if (started || closed) return;
+    started = true;
+    subscriber.subscribe(confirmations, (id) => {
+      const waiting = pending.get(id);
       if (waiting) waiting.confirmed++;
-      settle(raw);
-      return;
-    }
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(raw) as Envelope;
-    } catch {
-      log.warn({ channel }, 'broadcast message that is not ours; ignored');
-      return;
-    }
-    for (const handler of handlers.get(channel.slice(prefix.length)) ?? []) handler(envelope.body);
-    redis.publish(envelope.from, envelope.id).catch((error: unknown) => log.warn({ err: error }, 'could not confirm a broadcast message'));
-  }
-
-  /** Subscribes `channels` (Redis names); once acknowledged, whatever was sent before is lost to us: a gap. */
-  async function subscribeChannels(connection: Redis, channels: string[]) {
-    try {
-      await connection.subscribe(...channels);
-      if (connection !== subscriber) return; // closed meanwhile
-      for (const channel of channels) acknowledged.add(channel);
-      recount();
-      lastAnswerAt = Date.now();
-      for (const handler of gapHandlers) handler();
-      if (isLive()) for (const wake of [...subscribedWaiters]) wake();
-    } catch (error) {
-      // Nobody may believe they hear a channel Redis did not take: start over on a new connection.
-      log.warn({ err: error }, 'broadcast subscription failed; reconnecting');
-      connection.disconnect(true);
-    }
-  }
-
-  function ensureStarted(): Redis {
-    if (subscriber) return subscriber;
-    // Subscriptions are redone by us on every 'ready', so that the gap is known and announced.
-    const connection = redis.duplicate({
-      keyPrefix: '',
-      connectionName: `${prefix}broadcast-subscriber`,
-      autoResubscribe: false,
-      enableAutoPipelining: false,
+      settle(id);
     });
-    connection.on('error', (error) => log.warn({ err: error }, 'broadcast subscriber connection error'));
-    connection.on('close', () => {
-      acknowledged.clear();
-      recount();
-    });
-    connection.on('ready', () => void subscribeChannels(connection, [confirmations, ...[...handlers.keys()].map(redisName)]));
-    connection.on('message', receive);
-    heartbeat = setInterval(() => {
-      if (connection.status !== 'ready') return;
-      connection.ping().then(
-        () => (lastAnswerAt = Date.now()),
-        () => undefined, // the staleness check below decides
-      );
-      if (acknowledged.size > 0 && Date.now() - lastAnswerAt >= STALE_AFTER_MS) {
-        log.warn('broadcast subscriber does not answer; reconnecting');
-        acknowledged.clear();
-        recount();
-        connection.disconnect(true);
-      }
-    }, HEARTBEAT_MS);
-    heartbeat.unref();
-    subscriber = connection;
-    return connection;
-  }
-
-  async function untilLive(): Promise<void> {
-    if (isLive()) return;
-    let wake = () => undefined as void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    subscribedWaiters.add(wake);
-    try {
-      await withTimeout(woken, CONFIRM_TIMEOUT_MS, 'the broadcast subscription').catch(() => undefined);
-    } finally {
-      subscribedWaiters.delete(wake);
-    }
   }
 
   return {
     async publish(channel, body) {
-      ensureStarted();
+      start();
       const id = randomUUID();
-      const envelope: Envelope = { id, from: confirmations, body };
+      const message = JSON.stringify({ id, from, body } satisfies Envelope);
       // Just starting (the process's first publication) or reconnecting: wait, within bounds, to hear confirmations.
-      await untilLive();
-      if (!acknowledged.has(confirmations)) {
-        // Still not listening: we cannot hear confirmations, but the others must still be told.
-        await withTimeout(redis.publish(redisName(channel), JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
-        return;
-      }
+      await subscriber.untilLive(CONFIRM_TIMEOUT_MS);
+      // Still not listening, we cannot hear confirmations; but the others must still be told.
+      const hearing = subscriber.live;
       let done = () => undefined as void;
       const confirmed = new Promise<void>((resolve) => (done = resolve));
-      pending.set(id, { confirmed: 0, expected: Number.POSITIVE_INFINITY, done });
+      if (hearing) pending.set(id, { confirmed: 0, expected: Number.POSITIVE_INFINITY, done });
       try {
-        const receivers = await withTimeout(redis.publish(redisName(channel), JSON.stringify(envelope)), PUBLISH_TIMEOUT_MS, 'the broadcast');
+        const receivers = await withTimeout(redis.publish(channelName(redis, channel), message), PUBLISH_TIMEOUT_MS, 'the broadcast');
+        if (!hearing) return;
         const waiting = pending.get(id);
         if (waiting) waiting.expected = receivers;
         settle(id);
@@ -195,35 +97,37 @@ export function redisBroadcast(redis: Redis, log: FastifyBaseLogger): Broadcast 
     },
     subscribe(channel, handler) {
       if (closed) return;
+      start();
       const existing = handlers.get(channel);
       if (existing) {
         existing.add(handler);
         return;
       }
-      handlers.set(channel, new Set([handler]));
-      recount();
-      const connection = ensureStarted();
-      // Not live for this channel until Redis acknowledges it; a connection not ready yet subscribes it on 'ready'.
-      if (connection.status === 'ready') void subscribeChannels(connection, [redisName(channel)]);
+      const channelHandlers = new Set([handler]);
+      handlers.set(channel, channelHandlers);
+      // One confirmation per process and message, once every handler ran: PUBLISH counted connections.
+      subscriber.subscribe(channel, (raw) => {
+        let envelope: Envelope;
+        try {
+          envelope = JSON.parse(raw) as Envelope;
+        } catch {
+          log.warn({ channel }, 'broadcast message that is not ours; ignored');
+          return;
+        }
+        for (const each of channelHandlers) each(envelope.body);
+        redis.publish(envelope.from, envelope.id).catch((error: unknown) => log.warn({ err: error }, 'could not confirm a broadcast message'));
+      });
     },
     get live() {
-      return isLive();
+      return subscriber.live;
     },
-    onGap(handler) {
-      gapHandlers.add(handler);
-    },
+    onGap: (handler) => subscriber.onGap(handler),
     close() {
+      // The subscriber is the process's, closed with it: this only stops listening.
       closed = true;
-      clearInterval(heartbeat);
-      handlers.clear();
-      gapHandlers.clear();
-      acknowledged.clear();
-      recount();
+      for (const channelHandlers of handlers.values()) channelHandlers.clear();
       for (const waiting of pending.values()) waiting.done();
       pending.clear();
-      for (const wake of [...subscribedWaiters]) wake();
-      subscriber?.disconnect();
-      subscriber = undefined;
       return Promise.resolve();
     },
   };

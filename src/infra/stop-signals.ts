@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import { channelName, type RedisSubscriber } from './redis-subscriber.js';
 
 /**
  * Stop requests for replies, delivered to every worker process, wherever the reply runs. A request
@@ -10,44 +10,59 @@ import type { Redis } from 'ioredis';
 export interface StopSignals {
   request(replyId: string): Promise<void>;
   isRequested(replyId: string): Promise<boolean>;
-  /** `handler` runs in this process for every request made in any process. */
+  /**
+   * `handler` runs in this process for every request made in any process. Resolves once listening,
+   * or after a bounded wait: listening then starts as soon as it can, and hands over what was missed.
+   */
   subscribe(handler: (replyId: string) => void): Promise<void>;
   close(): Promise<void>;
 }
 
 const REMEMBER_SECONDS = 3600;
+const CHANNEL = 'reply-stop';
+/** The recent requests by time (ms), read back after a gap. */
+const RECENT = 'reply-stops-recent';
+/** How long a `subscribe` waits for the subscriber to be live before it lets its caller go on (it keeps trying). */
+const SUBSCRIBE_WAIT_MS = 2_000;
 
-/** Redis: a key per request, and pub/sub on one channel (one subscriber connection per process). */
-export function redisStopSignals(redis: Redis, log: FastifyBaseLogger): StopSignals {
-  const prefix = redis.options.keyPrefix ?? '';
-  const channel = `${prefix}reply-stop`; // channels are not prefixed by ioredis
-  let subscriber: Redis | undefined;
-  const handlers = new Set<(replyId: string) => void>();
+/**
+ * Redis: a key per request, a sorted set of the recent ones, and pub/sub on one channel through the
+ * process's shared subscriber. What was published while the subscriber was deaf is lost to pub/sub,
+ * so after each gap the recent requests are read back and handed over again (a handler stops the
+ * replies it runs: one it already stopped, or one it does not run, changes nothing).
+ */
+export function redisStopSignals(subscriber: RedisSubscriber, log: FastifyBaseLogger): StopSignals {
+  const { redis } = subscriber;
+  const readBack = async (handler: (replyId: string) => void) => {
+    try {
+      for (const replyId of await redis.zrangebyscore(RECENT, Date.now() - REMEMBER_SECONDS * 1000, '+inf')) handler(replyId);
+    } catch (error) {
+      log.warn({ err: error }, 'could not read back the stop requests made while not listening');
+    }
+  };
 
   return {
     async request(replyId) {
-      await redis.set(`reply-stop:${replyId}`, '1', 'EX', REMEMBER_SECONDS);
-      await redis.publish(channel, replyId);
+      const now = Date.now();
+      // One write on the auto-pipelined connection; any failure fails the request.
+      await Promise.all([
+        redis.set(`reply-stop:${replyId}`, '1', 'EX', REMEMBER_SECONDS),
+        redis.zadd(RECENT, now, replyId),
+        redis.zremrangebyscore(RECENT, '-inf', now - REMEMBER_SECONDS * 1000),
+        redis.expire(RECENT, REMEMBER_SECONDS),
+      ]);
+      await redis.publish(channelName(redis, CHANNEL), replyId);
     },
     async isRequested(replyId) {
       return (await redis.exists(`reply-stop:${replyId}`)) === 1;
     },
     async subscribe(handler) {
-      handlers.add(handler);
-      if (subscriber) return;
-      subscriber = redis.duplicate({ keyPrefix: '', connectionName: `${prefix}reply-stop-subscriber`, enableAutoPipelining: false });
-      subscriber.on('error', (error) => log.warn({ err: error }, 'stop signal subscriber connection error'));
-      subscriber.on('message', (_channel: string, replyId: string) => {
-        for (const each of handlers) each(replyId);
-      });
-      await subscriber.subscribe(channel);
+      subscriber.subscribe(CHANNEL, handler);
+      subscriber.onGap(() => void readBack(handler));
+      await subscriber.untilLive(SUBSCRIBE_WAIT_MS);
     },
-    async close() {
-      handlers.clear();
-      subscriber?.disconnect();
-      subscriber = undefined;
-      return Promise.resolve();
-    },
+    // The subscriber is the process's, and its handlers go when it closes.
+    close: () => Promise.resolve(),
   };
 }
 
