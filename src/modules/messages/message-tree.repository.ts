@@ -1,35 +1,41 @@
-import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { messages } from '../../infra/db/schema.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
-const siblingKey = (parentId: string | null, role: string) => `${parentId ?? 'root'}:${role}`;
+/** A group of siblings: the messages of a chatroom with the same parent (none, at the root) and role. */
+export interface SiblingGroup {
+  chatroomId: string;
+  parentId: string | null;
+  role: MessageRow['role'];
+}
+
+const groupKey = ({ chatroomId, parentId, role }: SiblingGroup) => `${chatroomId}:${parentId ?? 'root'}:${role}`;
+
+/** The one statement of who is a sibling of whom (a root's parent is null, so the chatroom tells roots apart). */
+const inGroup = ({ chatroomId, parentId, role }: SiblingGroup): SQL =>
+  sql`${messages.chatroomId} = ${chatroomId} and ${parentId === null ? sql`${messages.parentId} is null` : sql`${messages.parentId} = ${parentId}`} and ${messages.role} = ${role}`;
+
+/** The ids of a group, oldest first, as a json array: for a statement that answers them along with its own work. */
+export const siblingIdsSql = (group: SiblingGroup): SQL =>
+  sql`coalesce((select json_agg(${messages.id} order by ${messages.seq}) from ${messages} where ${inGroup(group)}), '[]'::json)`;
 
 /**
- * For each row, the ids of all messages of its chatroom with the same parent and role, oldest
+ * For each row, the ids of all messages of its group (same chatroom, parent and role), oldest
  * first, itself included. One query for any number of rows (of one or more chatrooms).
  */
 export async function siblingIdsOf(db: Executor, rows: MessageRow[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>();
   if (rows.length === 0) return result;
-  const parentIds = [...new Set(rows.flatMap((row) => (row.parentId === null ? [] : [row.parentId])))];
-  const rootChatrooms = [...new Set(rows.filter((row) => row.parentId === null).map((row) => row.chatroomId))];
-  const candidates = await db
+  const groups = new Map(rows.map((row) => [groupKey(row), row as SiblingGroup]));
+  const members = await db
     .select({ id: messages.id, parentId: messages.parentId, role: messages.role, chatroomId: messages.chatroomId })
     .from(messages)
-    .where(
-      or(
-        parentIds.length > 0 ? inArray(messages.parentId, parentIds) : undefined,
-        rootChatrooms.length > 0 ? and(isNull(messages.parentId), inArray(messages.chatroomId, rootChatrooms)) : undefined,
-      ),
-    )
+    .where(or(...[...groups.values()].map(inGroup)))
     .orderBy(asc(messages.seq));
-  const groups = new Map<string, string[]>();
-  for (const candidate of candidates) {
-    const key = `${candidate.chatroomId}:${siblingKey(candidate.parentId, candidate.role)}`;
-    groups.set(key, [...(groups.get(key) ?? []), candidate.id]);
-  }
-  for (const row of rows) result.set(row.id, groups.get(`${row.chatroomId}:${siblingKey(row.parentId, row.role)}`) ?? [row.id]);
+  const ids = new Map<string, string[]>();
+  for (const member of members) ids.set(groupKey(member), [...(ids.get(groupKey(member)) ?? []), member.id]);
+  for (const row of rows) result.set(row.id, ids.get(groupKey(row)) ?? [row.id]);
   return result;
 }
 

@@ -6,7 +6,7 @@ import { deadline, withTimeout } from '../../infra/deadline.js';
 import { isUuid } from '../../infra/ids.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.js';
-import { allowanceState, promptsUsed, spendPrompt, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
+import { allowanceState, promptsUsed, usageDay, type AllowancePolicy, type AllowanceState, type Tier } from '../billing/allowance.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
 import { lockOwnedChatroom, setCurrentMessage, type ChatroomRow } from '../chatrooms/chatroom.repository.js';
@@ -17,7 +17,9 @@ import { StopUnavailable, type ReplyStopper } from '../replies/reply-stopper.js'
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { findMessage, findOwnedMessage } from './message.repository.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
-import { lockChatroomAndSpend, lockSender, writeGeneration, type PromptOf } from './send.repository.js';
+import { lockSenderAndChatroom, writeGeneration, type PromptOf, type WriteOutcome } from './send.repository.js';
+
+type Written = Extract<WriteOutcome, { kind: 'written' }>;
 import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
 import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
@@ -135,58 +137,46 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
   }
 
   /**
-   * What sending and regenerating share: in one transaction, the chatroom locked (its generations
-   * take turns), the Idempotency-Key claimed, `prompt` validating (before anything is spent), the
-   * allowance spent, the cap checked, the messages written and the reply made the current message.
-   * After commit: the list cache told and the generation scheduled, together.
-   *
-   * A plain send (no key, nothing to validate) takes the short way: the locks and the spending in one
-   * statement, then the write in another: four round trips with BEGIN and COMMIT.
+   * What sending and regenerating share, one way for both: in one transaction, the sender and the
+   * chatroom locked (a user's sends take turns, and so do a chatroom's generations), the
+   * Idempotency-Key claimed, `prompt` validating (before anything is spent), then one statement that
+   * spends the allowance, checks the cap, writes the messages and makes the reply the current
+   * message. After commit: the list cache told and the generation scheduled, together. A plain send
+   * is four round trips with BEGIN and COMMIT.
    */
   async function startGeneration(
     user: Sender,
     chatroomId: string,
-    request: { hash: string; idempotencyKey: string | undefined; validates: boolean },
+    request: { hash: string; idempotencyKey: string | undefined },
     prompt: (tx: Tx, room: ChatroomRow) => Promise<PromptOf>,
   ): Promise<SendOutcome> {
     const now = clock.now();
-    const day = usageDay(now);
-    const limit = policy.limitFor(user.tier);
+    const dailyLimit = policy.limitFor(user.tier);
     const cap = maxUnfinishedReplies[user.tier];
     const { hash, idempotencyKey } = request;
     if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
-    const created = await database.transaction(async (tx) => {
-      let room: ChatroomRow | undefined;
-      let used: number | undefined;
-      let promptOf: PromptOf;
-      if (idempotencyKey === undefined && !request.validates) {
-        const locked = await lockChatroomAndSpend(tx, user.id, chatroomId, day, limit);
-        if (!locked) throw chatroomNotFound(chatroomId);
-        ({ room, used } = locked);
-        promptOf = await prompt(tx, room);
-      } else {
-        await lockSender(tx, user.id);
-        room = await lockOwnedChatroom(tx, user.id, chatroomId);
-        if (!room) throw chatroomNotFound(chatroomId);
-        if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
-          return undefined; // an earlier request holds the key: replay it below, outside this transaction
-        }
-        promptOf = await prompt(tx, room);
-        used = await spendPrompt(tx, user.id, day, limit);
+    const started = await database.transaction(async (tx): Promise<Written | { kind: 'replay'; key: string }> => {
+      const room = await lockSenderAndChatroom(tx, user.id, chatroomId);
+      if (!room) throw chatroomNotFound(chatroomId);
+      if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
+        return { kind: 'replay', key: idempotencyKey }; // an earlier request holds the key: replayed below, outside this transaction
       }
-      if (used === undefined) throw quotaExceeded(user.tier, limit ?? 0, now); // rolls back the key claim too
-      const written = await writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day, now, maxUnfinished: cap });
-      if (!written) throw tooManyUnfinished(user.tier, cap);
+      const promptOf = await prompt(tx, room);
+      const written = await writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day: usageDay(now), dailyLimit, now, maxUnfinished: cap });
+      // Throwing rolls the key's claim back too.
+      if (written.kind === 'quota exceeded') throw quotaExceeded(user.tier, dailyLimit ?? 0, now);
+      if (written.kind === 'too many unfinished') throw tooManyUnfinished(user.tier, cap);
       if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
-      return { ...written, used };
+      return written;
     });
 
-    if (!created) {
-      const prior = await replay(user.id, idempotencyKey as string, hash);
+    if (started.kind === 'replay') {
+      const prior = await replay(user.id, started.key, hash);
       if (!prior) throw chatroomNotFound(chatroomId);
       return { ...prior, allowance: await allowanceOf(user), replayed: true };
     }
+    const created = started;
     // An idle chatroom's new reply is its head: enqueued at once. Otherwise the head schedules it
     // when it ends, and scheduleNext here covers a head that ended while this send was committing.
     const schedule = created.chatroomWasIdle
@@ -203,7 +193,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       userMessage: created.userMessage,
       reply: created.reply,
       siblingIds: created.siblingIds,
-      allowance: allowanceState(created.used, limit, now),
+      allowance: allowanceState(created.used, dailyLimit, now),
       replayed: false,
     };
   }
@@ -274,7 +264,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
      * current message; a reply of the chatroom branches from there; null starts a new first prompt.
      */
     send(user: Sender, chatroomId: string, content: string, parentId: string | null | undefined, idempotencyKey?: string): Promise<SendOutcome> {
-      const request = { hash: sendHash(chatroomId, content, parentId), idempotencyKey, validates: parentId !== undefined && parentId !== null };
+      const request = { hash: sendHash(chatroomId, content, parentId), idempotencyKey };
       return startGeneration(user, chatroomId, request, async (tx, room) => ({
         write: { id: randomUUID(), parentId: await parentForPrompt(tx, user.id, room, parentId), content },
       }));
@@ -282,7 +272,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
 
     /** A new reply to the prompt of a finished reply: its sibling, paid for like a send, and the current message. */
     regenerate(user: Sender, chatroomId: string, replyId: string, idempotencyKey?: string): Promise<SendOutcome> {
-      const request = { hash: requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey, validates: true };
+      const request = { hash: requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey };
       return startGeneration(user, chatroomId, request, async (tx, room) => {
         const earlier = isUuid(replyId) ? await findOwnedMessage(tx, user.id, room.id, replyId) : undefined;
         if (!earlier) throw messageNotFound(chatroomId, replyId);
