@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contextWindow } from '../src/modules/generation/context-window.js';
-import type { ChatTurn } from '../src/integrations/gemini/model.js';
+import { contextWindow } from '../../src/modules/generation/context-window.js';
+import type { ChatTurn } from '../../src/integrations/gemini/model.js';
 
 const turn = (role: ChatTurn['role'], text: string): ChatTurn => ({ role, text });
 
