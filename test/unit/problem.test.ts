@@ -11,7 +11,7 @@ import { problemOf, toAppError } from '../../src/http/problem.js';
  * of its own (the handler answers 500 INTERNAL).
  */
 
-const fastifyError = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields) as FastifyError;
+const fastifyError = (message: string, fields: Record<string, unknown> = {}) => Object.assign(new Error(message), fields) as unknown as FastifyError;
 const request = { id: 'req-42' } as FastifyRequest;
 
 describe('the problem body', () => {
@@ -91,7 +91,8 @@ describe('mapping an error to a problem', () => {
   });
 
   it('turns a schema failure into 400 VALIDATION_FAILED naming each field by its path', () => {
-    const check = validatorCompiler({ schema: z.object({ content: z.string().min(1), settings: z.object({ temperature: z.number().max(2) }) }) });
+    const schema = z.object({ content: z.string().min(1), settings: z.object({ temperature: z.number().max(2) }) });
+    const check = validatorCompiler({ schema, method: 'POST', url: '/chatroom/:id/message' });
     const { error: validation } = check({ content: '', settings: { temperature: 7 } }) as { error: unknown };
     const mapped = toAppError(fastifyError('body/content too short', { code: 'FST_ERR_VALIDATION', statusCode: 400, validation, validationContext: 'body' }));
     expect(mapped).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
