@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, modelChoices } from '../../src/config.js';
 
 describe('configuration', () => {
   it('has working defaults for an empty environment', () => {
@@ -55,5 +55,64 @@ describe('configuration', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', REDIS_URL: ' ' }).DATABASE_URL).toBeUndefined();
+  });
+});
+
+describe('configuration values', () => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), PUBLIC_BASE_URL: 'https://api.example.com', OTP_SENDER: 'log', STRIPE_SIMULATOR: 'true' };
+
+  it('migrates on start outside production only, unless told otherwise (replicas must not race a migration)', () => {
+    expect(loadConfig({}).MIGRATE_ON_START).toBe(true);
+    expect(loadConfig(production).MIGRATE_ON_START).toBe(false);
+    expect(loadConfig({ ...production, MIGRATE_ON_START: 'true' }).MIGRATE_ON_START).toBe(true);
+    expect(loadConfig({ MIGRATE_ON_START: '0' }).MIGRATE_ON_START).toBe(false);
+    expect(loadConfig({ ...production, MIGRATE_ON_START: '' }).MIGRATE_ON_START).toBe(false);
+  });
+
+  it('reads TRUST_PROXY as off, any, a hop count or a list of proxies', () => {
+    expect(loadConfig({}).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '0' }).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: ' 10.0.0.0/8,127.0.0.1 ' }).TRUST_PROXY).toBe('10.0.0.0/8,127.0.0.1');
+  });
+
+  it('splits comma-separated lists, ignoring blanks and spaces', () => {
+    expect(loadConfig({ CORS_ORIGINS: ' https://a.example , ,https://b.example' }).CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
+    expect(loadConfig({}).CORS_ORIGINS).toEqual([]);
+    expect(loadConfig({ GEMINI_MODELS: 'gemini-2.5-pro, gemini-2.5-flash-lite' }).GEMINI_MODELS).toEqual(['gemini-2.5-pro', 'gemini-2.5-flash-lite']);
+  });
+
+  it('refuses a model id that is not one, naming GEMINI_MODELS', () => {
+    expect(() => loadConfig({ GEMINI_MODELS: 'gemini-2.5-pro,../../etc' })).toThrow(/GEMINI_MODELS\.1: each model must be a Gemini model id/);
+  });
+
+  it('offers the default model first, and each model once', () => {
+    const config = loadConfig({ GEMINI_MODEL: 'gemini-2.5-flash', GEMINI_MODELS: 'gemini-2.5-pro,gemini-2.5-flash' });
+    expect(modelChoices(config)).toEqual(['gemini-2.5-flash', 'gemini-2.5-pro']);
+    expect(modelChoices(loadConfig({}))).toEqual(['gemini-2.5-flash']);
+  });
+
+  it('keeps numbers within their bounds and says which variable is out', () => {
+    expect(loadConfig({ PORT: '0' }).PORT).toBe(0);
+    expect(() => loadConfig({ PORT: '65536' })).toThrow(/PORT/);
+    expect(() => loadConfig({ GENERATION_MAX_ATTEMPTS: '0' })).toThrow(/GENERATION_MAX_ATTEMPTS/);
+    expect(() => loadConfig({ BASIC_DAILY_LIMIT: '2.5' })).toThrow(/BASIC_DAILY_LIMIT/);
+    expect(loadConfig({ PRO_DAILY_LIMIT: '0' }).PRO_DAILY_LIMIT).toBe(0); // 0 = unlimited
+  });
+
+  it('reads flags as true/1 or false/0 and refuses anything else', () => {
+    expect(loadConfig({ AUTO_TITLE: '0' }).AUTO_TITLE).toBe(false);
+    expect(loadConfig({}).AUTO_TITLE).toBe(true);
+    expect(() => loadConfig({ AUTO_TITLE: 'yes' })).toThrow(/AUTO_TITLE/);
+  });
+
+  it('refuses URLs that are not URLs and a metrics token too short to be a secret', () => {
+    expect(() => loadConfig({ GEMINI_BASE_URL: 'gemini.example.com/v1' })).toThrow(/GEMINI_BASE_URL/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+  });
+
+  it('lists every bad variable at once, not only the first', () => {
+    expect(() => loadConfig({ PORT: 'x', LOG_LEVEL: 'loud' })).toThrow(/PORT[\s\S]*LOG_LEVEL|LOG_LEVEL[\s\S]*PORT/);
   });
 });
