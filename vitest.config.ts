@@ -20,7 +20,9 @@ export default defineConfig({
     projects: [
       // The unit tier (test/unit): pure logic and services over in-memory fakes, the same in every mode, so it runs once.
       // Each project names its files: a root `include` would be added to a project's, not replaced.
-      { extends: true as const, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Unit files keep no state between them (each restores its mocks and timers), so they share one module
+      // graph instead of importing zod, Fastify and the rest again per file: a third of the time.
+      { extends: true as const, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       ...modes.map((mode) => ({
         extends: true as const,
         test: { name: mode, env: { TEST_MODE: mode }, include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'] },
