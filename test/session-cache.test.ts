@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscriptions } from '../src/infra/db/schema.js';
-import type { Broadcast } from '../src/infra/broadcast.js';
-import { createLogger } from '../src/infra/logger.js';
-import { createSessionCache, type LiveSession } from '../src/modules/auth/session-cache.js';
-import type { Account } from '../src/modules/users/user.repository.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, json, signIn, type SignedInUser } from './helpers/factories.js';
 import { testMode } from './helpers/mode.js';
@@ -138,89 +134,5 @@ describe.runIf(testMode === 'services')('two api processes of one deployment', (
     await waitUntil(async () => (await b.container.redis?.ping().catch(() => undefined)) === 'PONG', 'B reaches Redis again');
     expect((await me(b, other.accessToken)).statusCode).toBe(401);
     expect((await me(b, user.accessToken)).statusCode).toBe(401);
-  });
-});
-
-describe('the session cache on its own', () => {
-  const log = createLogger('silent');
-  const now = new Date('2026-12-01T12:00:00Z');
-  const user = { id: randomUUID(), tier: 'basic' } as Account;
-  const session = (sessionId = randomUUID()): LiveSession => ({ sessionId, user, validUntil: new Date(now.getTime() + 3600_000) });
-
-  /** A broadcast the test drives: deliveries, liveness and gaps by hand. */
-  function fakeBroadcast() {
-    const handlers: ((message: string) => void)[] = [];
-    const gaps: (() => void)[] = [];
-    const broadcast: Broadcast & { deliver(message: string): void; gap(): void; live: boolean } = {
-      live: true,
-      publish: () => Promise.resolve(),
-      subscribe: (_channel, handler) => void handlers.push(handler),
-      onGap: (handler) => void gaps.push(handler),
-      close: () => Promise.resolve(),
-      deliver: (message) => handlers.forEach((handler) => handler(message)),
-      gap: () => gaps.forEach((handler) => handler()),
-    };
-    return broadcast;
-  }
-
-  it('keeps an answer until its TTL or its validUntil, whichever comes first', () => {
-    const cache = createSessionCache({ broadcast: fakeBroadcast(), ttlMs: 10_000, log });
-    const held = session();
-    cache.remember(held, cache.epoch(), now);
-    expect(cache.lookup(held.sessionId, now)).toMatchObject({ sessionId: held.sessionId });
-    expect(cache.lookup(held.sessionId, new Date(now.getTime() + 10_000))).toBeUndefined();
-
-    const shortLived = { ...session(), validUntil: new Date(now.getTime() + 1_000) };
-    cache.remember(shortLived, cache.epoch(), now);
-    expect(cache.lookup(shortLived.sessionId, new Date(now.getTime() + 999))).toBeDefined();
-    expect(cache.lookup(shortLived.sessionId, new Date(now.getTime() + 1_000))).toBeUndefined();
-  });
-
-  it('does not keep an answer read while a change was announced (it may predate the change)', () => {
-    const broadcast = fakeBroadcast();
-    const cache = createSessionCache({ broadcast, ttlMs: 10_000, log });
-    cache.lookup('warm-up', now); // subscribes
-    const held = session();
-    const readEpoch = cache.epoch();
-    broadcast.deliver(`s:${randomUUID()}`); // any change, while the database was being read
-    cache.remember(held, readEpoch, now);
-    expect(cache.lookup(held.sessionId, now)).toBeUndefined();
-  });
-
-  it('forgets a session, or every session of a user, when told by any process', () => {
-    const broadcast = fakeBroadcast();
-    const cache = createSessionCache({ broadcast, ttlMs: 10_000, log });
-    const [one, two, someoneElse] = [session(), session(), { ...session(), user: { ...user, id: randomUUID() } }];
-    for (const held of [one, two, someoneElse]) cache.remember(held, cache.epoch(), now);
-    cache.lookup(one.sessionId, now);
-    broadcast.deliver(`s:${one.sessionId}`);
-    expect(cache.lookup(one.sessionId, now)).toBeUndefined();
-    expect(cache.lookup(two.sessionId, now)).toBeDefined();
-    broadcast.deliver(`u:${user.id}`);
-    expect(cache.lookup(two.sessionId, now)).toBeUndefined();
-    expect(cache.lookup(someoneElse.sessionId, now)).toBeDefined();
-  });
-
-  it('serves and keeps nothing while not listening, and empties itself after a gap', () => {
-    const broadcast = fakeBroadcast();
-    const cache = createSessionCache({ broadcast, ttlMs: 10_000, log });
-    const held = session();
-    cache.remember(held, cache.epoch(), now);
-    cache.lookup(held.sessionId, now);
-    broadcast.live = false;
-    expect(cache.lookup(held.sessionId, now)).toBeUndefined();
-    const later = session();
-    cache.remember(later, cache.epoch(), now);
-    broadcast.live = true;
-    expect(cache.lookup(later.sessionId, now)).toBeUndefined();
-    broadcast.gap();
-    expect(cache.lookup(held.sessionId, now)).toBeUndefined();
-  });
-
-  it('is off with a TTL of 0', () => {
-    const cache = createSessionCache({ broadcast: fakeBroadcast(), ttlMs: 0, log });
-    const held = session();
-    cache.remember(held, cache.epoch(), now);
-    expect(cache.lookup(held.sessionId, now)).toBeUndefined();
   });
 });

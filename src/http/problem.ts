@@ -69,7 +69,8 @@ function isUnreachable(error: unknown): boolean {
   return false;
 }
 
-function toAppError(error: FastifyError): AppError | undefined {
+/** The problem an error is for the caller; undefined for an error of ours that has none (a 500). */
+export function toAppError(error: FastifyError): AppError | undefined {
   if (error instanceof AppError) return error;
   if (isUnreachable(error)) {
     // The raw error (host, port, driver text) is logged by the handler; the caller gets a problem to retry on.

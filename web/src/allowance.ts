@@ -1,4 +1,5 @@
 /** The daily allowance in the header, and the way to Pro: the checkout in a new tab, then Pro once the webhook lands. */
+import { allowanceLine } from './allowance-line';
 import { api, type ApiError, ok } from './api';
 import type { SubscriptionStatus } from './contract';
 import { byId, h } from './dom';
@@ -11,15 +12,11 @@ const upgrade = byId<HTMLButtonElement>('upgrade');
 const PRO_POLL_MS = 1_500;
 const PRO_WAIT_MS = 15 * 60_000;
 
-const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-
 export async function showAllowance(): Promise<SubscriptionStatus> {
   const status = await ok(api.GET('/subscription/status'));
-  const { remaining, limit, resetsAt } = status.usage;
   plan.textContent = status.tier === 'pro' ? 'Pro' : 'Basic';
   plan.className = `plan ${status.tier}`;
-  allowance.textContent =
-    limit === null ? 'Unlimited prompts' : `${remaining ?? 0} of ${limit} prompts left today · resets at ${time(resetsAt)}`;
+  allowance.textContent = allowanceLine(status.usage);
   upgrade.hidden = status.tier === 'pro';
   return status;
 }

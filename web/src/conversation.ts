@@ -5,19 +5,13 @@
 import { api, ApiError, ok } from './api';
 import { explainQuota, showAllowance } from './allowance';
 import type { Chatroom, Conversation, Message, ModelChoice, SettingsChange } from './contract';
+import { exportFileName, isOpen, placeMessage, resumeFor, statusNote, type Resume } from './conversation-rules';
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
 import { act, clearReport, describe, inform, report } from './report';
 
-/** The reply being streamed, kept for the next page load: a reload reconnects after `lastEventId`. */
+/** The reply being streamed, kept for the next page load (conversation-rules.ts, Resume). */
 const RESUME_KEY = 'gemini-chat.streaming';
-interface Resume {
-  chatroomId: string;
-  replyId: string;
-  lastEventId: string | undefined;
-  /** The text received up to lastEventId: the resumed stream sends only what follows. */
-  text: string;
-}
 
 const RECONNECT_ATTEMPTS = 5;
 const RECONNECT_BACKOFF_MS = 500;
@@ -51,17 +45,7 @@ function loadResume(): Resume | undefined {
   }
 }
 
-const isOpen = (message: Message) => message.status === 'pending' || message.status === 'streaming';
-
 // ---- rendering --------------------------------------------------------------------------------
-
-function statusNote(message: Message): string | undefined {
-  if (message.role === 'user') return undefined;
-  if (message.status === 'failed') return `Failed: ${message.error?.message ?? 'the model did not reply'}`;
-  if (message.finishReason === 'STOPPED') return 'Stopped';
-  if (isOpen(message) && message.content === '') return 'Thinking…';
-  return undefined;
-}
 
 function branchSwitcher(message: Message): HTMLElement | undefined {
   const siblings = message.siblingIds ?? [message.id];
@@ -138,13 +122,7 @@ function startEdit(message: Message) {
 /** Puts a message the stream announced on screen: after its parent, dropping the branch it replaces. */
 function place(message: Message) {
   if (!conversation) return;
-  const messages = conversation.messages.filter((m) => m.id !== message.id);
-  if (message.parentId !== undefined) {
-    const parentAt = message.parentId === null ? -1 : messages.findIndex((m) => m.id === message.parentId);
-    if (parentAt >= 0 || message.parentId === null) messages.splice(parentAt + 1);
-  }
-  messages.push(message);
-  conversation.messages = messages;
+  conversation.messages = placeMessage(conversation.messages, message);
 }
 
 function updateReply(replyId: string, change: (reply: Message) => Message) {
@@ -394,8 +372,7 @@ async function exportAs(format: 'markdown' | 'json'): Promise<void> {
     parseAs: 'blob',
   });
   if (!response.ok || !data) await ok(Promise.resolve({ response, error: undefined }));
-  const named = /filename="?([^";]+)"?/.exec(response.headers.get('content-disposition') ?? '')?.[1];
-  const link = h('a', { href: URL.createObjectURL(data as Blob), download: named ?? `chat.${format === 'json' ? 'json' : 'md'}` });
+  const link = h('a', { href: URL.createObjectURL(data as Blob), download: exportFileName(response.headers.get('content-disposition'), format) });
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
 }
@@ -418,9 +395,7 @@ export function showConversation(next: Conversation | undefined): void {
     if (saved?.chatroomId === next.id) saveResume(undefined);
     return;
   }
-  // Our own stream, cut by a reload: continue after its last event. Anyone else's: follow from the start.
-  const resume: Resume =
-    saved?.chatroomId === next.id && saved.replyId === open.id ? saved : { chatroomId: next.id, replyId: open.id, lastEventId: undefined, text: '' };
+  const resume = resumeFor(saved, next.id, open.id);
   updateReply(open.id, (reply) => ({ ...reply, content: resume.text || reply.content }));
   if (!resume.lastEventId) resume.text = '';
   act(() => stream(next.id, (reader) => followReply(resume, reader), resume));

@@ -2,18 +2,8 @@ import type { Executor } from '../../infra/db/client.js';
 import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../http/app-error.js';
 import { constantTimeEqualHex, generateOtp, hashOtp } from './secrets.js';
-import {
-  claimOtpAttempts,
-  consumeOtherOtps,
-  consumeOtp,
-  findOtherLiveOtps,
-  findOtpOf,
-  findOtpsOf,
-  replaceOtpUnlessCoolingDown,
-  trimLiveOtps,
-  type OtpPurpose,
-  type OtpRow,
-} from './otp.repository.js';
+import * as otpRepository from './otp.repository.js';
+import type { OtpPurpose, OtpRow } from './otp.repository.js';
 
 export const OTP_TTL_SECONDS = 5 * 60;
 export const OTP_RESEND_COOLDOWN_SECONDS = 30;
@@ -21,7 +11,13 @@ export const OTP_MAX_ATTEMPTS = 5;
 /** Live codes per user and purpose (from as many addresses): what one guess is compared with, at most. */
 export const OTP_MAX_LIVE_CODES = 3;
 
-type Deps = { otpKey: Buffer; clock: Clock };
+/** The statements the service runs, one function each (otp.repository.ts); the unit tests pass an in-memory store. */
+export type OtpStore = Pick<
+  typeof otpRepository,
+  'claimOtpAttempts' | 'consumeOtherOtps' | 'consumeOtp' | 'findOtherLiveOtps' | 'findOtpOf' | 'findOtpsOf' | 'replaceOtpUnlessCoolingDown' | 'trimLiveOtps'
+>;
+
+type Deps = { otpKey: Buffer; clock: Clock; store?: OtpStore };
 
 /** What a signup code carries until it is verified: the details whoever signed up gave. */
 export interface PendingSignup {
@@ -39,7 +35,8 @@ export type OtpService = ReturnType<typeof createOtpService>;
  * number and address by the rate limiter (http/rate-limits.ts); at most OTP_MAX_LIVE_CODES codes
  * are live at once, which bounds what one guess can hit.
  */
-export function createOtpService({ otpKey, clock }: Deps) {
+export function createOtpService({ otpKey, clock, store = otpRepository }: Deps) {
+  const { claimOtpAttempts, consumeOtherOtps, consumeOtp, findOtherLiveOtps, findOtpOf, findOtpsOf, replaceOtpUnlessCoolingDown, trimLiveOtps } = store;
   // The hash covers user and purpose: a login code can never reset a password, nor serve another user.
   const hashFor = (userId: string, purpose: OtpPurpose, code: string) => hashOtp(otpKey, `${userId}:${purpose}`, code);
   const addressKey = (address: string) => hashOtp(otpKey, 'requested-from', address).slice(0, 32);

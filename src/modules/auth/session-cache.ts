@@ -71,9 +71,10 @@ export function createSessionCache({ broadcast, ttlMs, maxEntries = 10_000, log 
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       void (async () => {
-        for (const [message, until] of unannounced) {
-          unannounced.delete(message);
+        // Over a copy: one that fails again waits for the next round instead of being tried at once.
+        for (const [message, until] of [...unannounced]) {
           if (until > Date.now()) await publish(message, until);
+          else unannounced.delete(message);
         }
         retryLater();
       })();
@@ -84,6 +85,7 @@ export function createSessionCache({ broadcast, ttlMs, maxEntries = 10_000, log 
   async function publish(message: string, until: number) {
     try {
       await broadcast.publish(CHANNEL, message);
+      unannounced.delete(message);
     } catch (error) {
       // Other processes keep their copy until it is told or ages out (ttlMs), unless their own connection fails too.
       if (!unannounced.has(message)) log.error({ err: error }, 'could not announce a session change to other processes; trying again until their copies age out');
