@@ -8,9 +8,12 @@ declare module 'fastify' {
   }
 }
 
+/** What a protected route needs of the sessions: named here so a route's module need not import auth's. */
+export type Authenticator = Pick<SessionService, 'authenticate'>;
+
 /** onRequest hook for protected routes: a valid, unrevoked access token or 401. */
 export const requireAuth =
-  (sessions: Pick<SessionService, 'authenticate'>): onRequestHookHandler =>
+  (sessions: Authenticator): onRequestHookHandler =>
   async (request: FastifyRequest, _reply: FastifyReply) => {
     request.auth = await sessions.authenticate(request.headers.authorization);
   };

@@ -2,8 +2,7 @@ import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { executeRaw } from '../../infra/db/raw-rows.js';
 import { dailyUsage } from '../../infra/db/schema.js';
-
-export type Tier = 'basic' | 'pro';
+import type { Tier } from '../users/tier.js';
 
 export interface AllowancePolicy {
   /** Prompts a day; null = unlimited. */
