@@ -23,7 +23,7 @@ import { messageRoutes } from './modules/messages/message.routes.js';
 import { billingRoutes } from './modules/billing/billing.routes.js';
 import { simulatorRoutes } from './modules/billing/simulator.routes.js';
 import { webhookRoutes } from './modules/billing/webhook.routes.js';
-import { userRoutes } from './modules/users/user.routes.js';
+import { userRoutes } from './modules/auth/user.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -7,9 +7,9 @@ import { createRoom, sendMessage } from './helpers/messages.js';
 
 /*
  * During a rolling deploy the old release keeps serving while the new release's migration adds
- * columns. Hot queries run as prepared statements on pooled connections: they must keep working
- * when the tables they read gain a column (a statement whose result changed shape would fail on
- * every connection that prepared it, until the process restarted).
+ * columns. Its queries must keep working on every pooled connection when the tables they read gain
+ * a column: a statement prepared by name whose result changed shape would fail on every connection
+ * that prepared it, until the process restarted.
  */
 let gemini: FakeGemini;
 let t: TestApp;

@@ -8,16 +8,21 @@
  * `--types` does step 1 alone (npm run lint: the type-aware rules need the page's types).
  * `--check` stops after step 2 (npm run typecheck; the server's code read from src/). `--bundle-only`
  * skips steps 1 and 2 (the browser tests, which need the page but not its types). With no flag (npm
- * run build, right after tsc) the document comes from the freshly compiled dist/.
+ * run build, right after tsc) the document comes from the freshly compiled dist/, and nothing is done
+ * when the page's inputs (page-inputs.ts) are those it was last built from: every `npm start` builds,
+ * and most starts change nothing the page is made of.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OpenAPI3 } from 'openapi-typescript';
+import { pageInputsHash } from './page-inputs.js';
 
 const webDir = fileURLToPath(new URL('../', import.meta.url));
 const projectDir = fileURLToPath(new URL('../../', import.meta.url));
 export const PAGE_OUTPUT_DIR = `${projectDir}dist/public/`;
+/** The hash of the inputs dist/public was built from: beside it, not in it (a bundle-only build empties it). */
+const BUILT_FROM_FILE = `${projectDir}dist/public.inputs-sha256`;
 
 /** `from`: the server code to ask, `dist` once `tsc` has compiled it, else `src` (through tsx). */
 export async function generateApiTypes(from: 'src' | 'dist' = 'src'): Promise<void> {
@@ -56,12 +61,32 @@ export async function bundlePage(outDir = PAGE_OUTPUT_DIR): Promise<void> {
   copyFileSync(`${webDir}styles.css`, `${outDir}assets/styles.css`);
 }
 
+const builtPageFiles = ['index.html', 'assets/app.js', 'assets/styles.css'];
+
+/** The whole build (steps 1 to 3), skipped when dist/public is there and was built from these very inputs. */
+export async function buildPageUnlessUnchanged(): Promise<void> {
+  const inputs = pageInputsHash(projectDir);
+  const builtFrom = existsSync(BUILT_FROM_FILE) ? readFileSync(BUILT_FROM_FILE, 'utf8').trim() : undefined;
+  if (builtFrom === inputs && builtPageFiles.every((file) => existsSync(`${PAGE_OUTPUT_DIR}${file}`))) {
+    console.log('chat page: its inputs are unchanged since the last build, dist/public kept');
+    return;
+  }
+  // Gone until the build succeeds: a failed build must not leave a page that claims to be current.
+  rmSync(BUILT_FROM_FILE, { force: true });
+  await generateApiTypes('dist');
+  typeCheckPage();
+  await bundlePage();
+  // The hash taken before building: a file edited during the build makes the next build run again.
+  writeFileSync(BUILT_FROM_FILE, `${inputs}\n`);
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const mode = process.argv[2];
   try {
-    if (mode !== '--bundle-only') await generateApiTypes(mode === undefined ? 'dist' : 'src');
-    if (mode === undefined || mode === '--check') typeCheckPage();
-    if (mode === undefined || mode === '--bundle-only') await bundlePage();
+    if (mode === undefined) await buildPageUnlessUnchanged();
+    if (mode === '--types' || mode === '--check') await generateApiTypes('src');
+    if (mode === '--check') typeCheckPage();
+    if (mode === '--bundle-only') await bundlePage();
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { PgDialect, type PgTable } from 'drizzle-orm/pg-core';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Executor } from './client.js';
 
 /**
@@ -12,34 +11,24 @@ export async function selectRowsOf<T extends PgTable>(db: Executor, table: T, qu
   return (await executeRaw(db, query)).map((row) => rowOf(table, row));
 }
 
-const dialect = new PgDialect();
-/** Statement names by SQL text: the same text always gets the same name, another text another one. */
-const statementNames = new Map<string, string>();
-const nameOf = (text: string) => {
-  let name = statementNames.get(text);
-  if (name === undefined) statementNames.set(text, (name = `raw_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`));
-  return name;
-};
-
 /**
  * The raw rows of a hand-written query, as the driver parsed them (snake_case, timestamps as text).
- * It runs as a named prepared statement: PostgreSQL parses and plans it once per connection, which
- * for the walks and the send's statements cost more than running them (1.2 ms to plan a claim that
- * runs in 0.7). The session is drizzle's own (`db._.session`, the transaction's inside one), so the
- * statement runs where the caller's other queries run; PGlite has no named statements and ignores the name.
+ * Run through drizzle's public `execute`, on the handle given: inside a transaction that is the
+ * transaction's, so the statement runs where the caller's other queries run. Drizzle has no public
+ * way to give such a statement a name (only its query builders' `.prepare(name)` do), so PostgreSQL
+ * parses and plans it on each run; private ways (`db._.session`) would break with any upgrade.
  */
 export async function executeRaw(db: Executor, query: SQL): Promise<Record<string, unknown>[]> {
-  const compiled = dialect.sqlToQuery(query);
-  const result = await db._.session.prepareQuery(compiled, undefined, nameOf(compiled.sql), false).execute();
+  const result: unknown = await db.execute(query);
   // node-postgres answers a QueryResult, PGlite a Results object: both carry `rows`.
   return (result as { rows: Record<string, unknown>[] }).rows;
 }
 
 /**
  * The columns of `table`, named one by one (`alias.` before each, if given), for what a hand-written
- * query returns: never `*`. A prepared statement whose result gains a column (a migration that adds
- * one, during a rolling deploy) fails on every pooled connection ("cached plan must not change
- * result type"); a fixed list keeps its result what it was.
+ * query returns: never `*`. A result keeps the shape this code knows while a migration adds columns
+ * (a rolling deploy), and a statement prepared once (by a driver, a pooler, or a later change here)
+ * would otherwise fail on every connection with "cached plan must not change result type".
  */
 export function columnsOf(table: PgTable, alias?: string): SQL {
   const names = Object.values(getTableColumns(table)).map((column) => `${alias ? `${alias}.` : ''}"${column.name}"`);

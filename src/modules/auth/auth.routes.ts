@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { authOf, requireAuth } from './auth-hook.js';
 import { noContent } from '../../http/pagination.js';
 import { bearerAuth, noAuth } from '../../http/openapi.js';
 import type { AuthRateLimits } from '../../http/rate-limits.js';

@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { refreshTokens, sessions, users } from '../../infra/db/schema.js';
-import { tierChangesAt, tierOf } from '../billing/subscription.repository.js';
+import { tierChangesAt, tierOf } from '../users/tier.js';
 import type { Account } from '../users/user.repository.js';
 
 export type SessionRow = typeof sessions.$inferSelect;

@@ -1,9 +1,7 @@
 import { and, eq, gt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { executeRaw } from '../../infra/db/raw-rows.js';
 import { dailyUsage } from '../../infra/db/schema.js';
-
-export type Tier = 'basic' | 'pro';
+import type { Tier } from '../users/tier.js';
 
 export interface AllowancePolicy {
   /** Prompts a day; null = unlimited. */
@@ -43,12 +41,6 @@ export const spendOneStatement = (userId: string, day: string, limit: number | n
     on conflict (user_id, day) do update set used = daily_usage.used + 1
       where ${limit}::int is null or daily_usage.used < ${limit}::int
     returning used`;
-
-/** Spends one prompt of `day` (see `spendOneStatement`): the new count, or undefined when the allowance is used up. */
-export async function spendPrompt(db: Executor, userId: string, day: string, limit: number | null): Promise<number | undefined> {
-  const [row] = await executeRaw(db, spendOneStatement(userId, day, limit));
-  return row === undefined ? undefined : Number(row.used);
-}
 
 /** Gives one prompt back to `day` (a reply that failed for good). The caller makes sure it happens once. */
 export async function refundPrompt(db: Executor, userId: string, day: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { baseUrlOf } from '../../http/base-url.js';
 import type { SessionService } from '../auth/session.service.js';
 import type { SubscriptionService } from './subscription.service.js';

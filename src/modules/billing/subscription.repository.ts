@@ -1,8 +1,7 @@
-import { and, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { stripeEvents, subscriptions, users } from '../../infra/db/schema.js';
-import type { Tier } from './allowance.js';
+import { grantsPro } from '../users/tier.js';
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 
@@ -22,30 +21,6 @@ const TERMINAL = new Set(['canceled', 'incomplete_expired']);
 
 /** For two states stamped in the same second: the one further along a subscription's life wins. */
 const STAGE: Record<string, number> = { incomplete: 0, trialing: 1, active: 1, past_due: 2, unpaid: 2, paused: 2, canceled: 3, incomplete_expired: 3 };
-
-/** active and trialing are Pro; past_due stays Pro until the paid period ends; everything else is Basic. */
-export function grantsPro(row: Pick<SubscriptionRow, 'status' | 'currentPeriodEnd'>, now: Date): boolean {
-  if (row.status === 'active' || row.status === 'trialing') return true;
-  return row.status === 'past_due' && row.currentPeriodEnd !== null && row.currentPeriodEnd > now;
-}
-
-/** The same rule in SQL, for the query that authenticates every request. */
-export const tierOf = (userId: PgColumn | SQL, now: Date) => sql<Tier>`case when exists (
-  select 1 from ${subscriptions} s where s.user_id = ${userId}
-    and (s.status in ('active', 'trialing') or (s.status = 'past_due' and s.current_period_end > ${now.toISOString()}::timestamptz))
-) then 'pro' else 'basic' end`;
-
-/** When the tier that `tierOf` gives changes without any event: the earliest end of a past_due period still running. */
-export const tierChangesAt = (userId: PgColumn | SQL, now: Date) =>
-  sql<Date | null>`(
-  select min(s.current_period_end) from ${subscriptions} s
-  where s.user_id = ${userId} and s.status = 'past_due' and s.current_period_end > ${now.toISOString()}::timestamptz
-)`.mapWith(subscriptions.currentPeriodEnd);
-
-export async function findTier(db: Executor, userId: string, now: Date): Promise<Tier> {
-  const [row] = await db.select({ tier: tierOf(users.id, now) }).from(users).where(eq(users.id, userId));
-  return row?.tier ?? 'basic';
-}
 
 /** The subscription to show: one that grants Pro if any, else the most recent. */
 export async function findCurrentSubscription(db: Executor, userId: string, now: Date): Promise<SubscriptionRow | undefined> {

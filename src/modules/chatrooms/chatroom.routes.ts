@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { sendJsonText } from '../../http/json-text.js';
 import { noContent } from '../../http/pagination.js';
 import type { SessionService } from '../auth/session.service.js';

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
-import { authOf, requireAuth } from '../../http/auth-hook.js';
+import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
 import type { SessionService } from '../auth/session.service.js';

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { users } from '../../infra/db/schema.js';
-import type { Tier } from '../billing/allowance.js';
+import type { Tier } from './tier.js';
 
 export type UserRow = typeof users.$inferSelect;
 /** A user with the tier their subscriptions give them right now. */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
-import { AppError } from './app-error.js';
-import type { AuthContext, SessionService } from '../modules/auth/session.service.js';
+import { AppError } from '../../http/app-error.js';
+import type { AuthContext, SessionService } from './session.service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -8,9 +8,12 @@ declare module 'fastify' {
   }
 }
 
+/** What a protected route needs of the sessions: named here so a route's module need not import auth's. */
+export type Authenticator = Pick<SessionService, 'authenticate'>;
+
 /** onRequest hook for protected routes: a valid, unrevoked access token or 401. */
 export const requireAuth =
-  (sessions: Pick<SessionService, 'authenticate'>): onRequestHookHandler =>
+  (sessions: Authenticator): onRequestHookHandler =>
   async (request: FastifyRequest, _reply: FastifyReply) => {
     request.auth = await sessions.authenticate(request.headers.authorization);
   };

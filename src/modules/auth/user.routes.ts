@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authOf, requireAuth } from '../../http/auth-hook.js';
-import type { SessionService } from '../auth/session.service.js';
-import { toUserDto, userSchema } from './user.presenter.js';
+import { authOf, requireAuth, type Authenticator } from './auth-hook.js';
+import { toUserDto, userSchema } from '../users/user.presenter.js';
 
 export const userRoutes =
-  ({ sessions }: { sessions: Pick<SessionService, 'authenticate'> }): FastifyPluginAsyncZod =>
+  ({ sessions }: { sessions: Authenticator }): FastifyPluginAsyncZod =>
   async (app) => {
     app.get(
       '/user/me',
