@@ -13,7 +13,9 @@ COPY package.json package-lock.json ./
 # The bin link it leaves would point at that missing binary: removed so npm scripts use the image's node.
 RUN npm ci --ignore-scripts --no-audit --no-fund && rm -f node_modules/.bin/node
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/compile-server.ts ./scripts/
 COPY src ./src
+COPY web ./web
 RUN npm run build
 
 # --- runtime: production dependencies, dist/ and the migrations, a non-root user ---
