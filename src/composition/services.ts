@@ -21,6 +21,7 @@ import { createWebhookService, type WebhookService } from '../modules/billing/we
 import { createChatroomListCache } from '../modules/chatrooms/chatroom-list-cache.js';
 import { createChatroomService, type ChatroomService } from '../modules/chatrooms/chatroom.service.js';
 import { createScheduler, type Scheduler } from '../modules/generation/scheduling.js';
+import { messageStore } from '../modules/messages/message-store.js';
 import { createMessageService, type MessageService } from '../modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from '../modules/messages/stream-slots.js';
 import { createReplyFollower, type ReplyFollower } from '../modules/replies/reply-follower.js';
@@ -113,6 +114,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
   });
   const messages = createMessageService({
     database,
+    store: messageStore,
     chatrooms,
     scheduler,
     follower,

@@ -6,27 +6,26 @@ import { deadline, withTimeout } from '../../infra/deadline.js';
 import { isUuid } from '../../infra/ids.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { decodeSeqCursor, encodeSeqCursor, toPage } from '../../http/pagination.js';
-import { allowanceState, promptsUsed, usageDay, type AllowancePolicy, type AllowanceState } from '../billing/allowance.js';
+import { allowanceState, usageDay, type AllowancePolicy, type AllowanceState } from '../billing/allowance.js';
 import type { Tier } from '../users/tier.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
 import { chatroomNotFound, type ChatroomService } from '../chatrooms/chatroom.service.js';
-import { lockOwnedChatroom, setCurrentMessage, type ChatroomRow } from '../chatrooms/chatroom.repository.js';
+import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
 import { toChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../replies/reply-follower.js';
 import type { Scheduler } from '../generation/scheduling.js';
 import { StopUnavailable, type ReplyStopper } from '../replies/reply-stopper.js';
-import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
-import { findMessage, findOwnedMessage } from './message.repository.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
-import { lockSenderAndChatroom, writeGeneration, type PromptOf, type WriteOutcome } from './send.repository.js';
+import type { PromptOf, WriteOutcome } from './send.repository.js';
+import type { MessageStore } from './message-store.js';
 
 type Written = Extract<WriteOutcome, { kind: 'written' }>;
-import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
-import { siblingIdsOf, tokenTotalsOf } from './message-tree.repository.js';
 import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
+  /** The statements it runs (message-store.ts), each on the executor it is handed. */
+  store: MessageStore;
   chatrooms: Pick<ChatroomService, 'requireOwned' | 'listChanged'>;
   scheduler: Pick<Scheduler, 'scheduleNext' | 'enqueueHead'>;
   follower: Pick<ReplyFollower, 'waitUntilFinished'>;
@@ -71,14 +70,14 @@ const SCHEDULE_TIMEOUT_MS = 3_000;
 export const messageNotFound = (chatroomId: string, messageId: string) =>
   new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
 
-/** The path of a chatroom as a client reads it: newest first, `limit` of them older than `beforeSeq`. */
-const pathPage = (db: Executor, room: ChatroomRow, limit: number, beforeSeq?: number) =>
-  room.currentMessageId === null ? Promise.resolve([]) : latestOnPath(db, room.currentMessageId, limit, beforeSeq);
-
 export type MessageService = ReturnType<typeof createMessageService>;
 
-export function createMessageService({ database, chatrooms, scheduler, follower, stopper, policy, maxUnfinishedReplies, clock, log }: Deps) {
+export function createMessageService({ database, store, chatrooms, scheduler, follower, stopper, policy, maxUnfinishedReplies, clock, log }: Deps) {
   const { db } = database;
+
+  /** The path of a chatroom as a client reads it: newest first, `limit` of them older than `beforeSeq`. */
+  const pathPage = (executor: Executor, room: ChatroomRow, limit: number, beforeSeq?: number) =>
+    room.currentMessageId === null ? Promise.resolve([]) : store.latestOnPath(executor, room.currentMessageId, limit, beforeSeq);
 
   function quotaExceeded(tier: Tier, limit: number, now: Date) {
     const state = allowanceState(limit, limit, now);
@@ -99,25 +98,25 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     );
 
   async function replay(userId: string, key: string, requestHash: string) {
-    const prior = await findIdempotencyKey(db, userId, key);
+    const prior = await store.findIdempotencyKey(db, userId, key);
     if (prior?.requestHash !== requestHash) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 422, `Idempotency-Key '${key}' was already used for a different request`);
     }
-    const userMessage = prior.userMessageId ? await findMessage(db, prior.userMessageId) : undefined;
-    const reply = prior.replyId ? await findMessage(db, prior.replyId) : undefined;
+    const userMessage = prior.userMessageId ? await store.findMessage(db, prior.userMessageId) : undefined;
+    const reply = prior.replyId ? await store.findMessage(db, prior.replyId) : undefined;
     return userMessage && reply ? { userMessage, reply } : undefined;
   }
 
   /** Today's allowance of a user. */
   async function allowanceOf(user: Sender): Promise<AllowanceState> {
     const now = clock.now();
-    return allowanceState(await promptsUsed(db, user.id, usageDay(now)), policy.limitFor(user.tier), now);
+    return allowanceState(await store.promptsUsed(db, user.id, usageDay(now)), policy.limitFor(user.tier), now);
   }
 
   /** A message of a chatroom the user owns; 404 for anything else. */
   async function getMessage(userId: string, chatroomId: string, messageId: string): Promise<MessageRow> {
     await chatrooms.requireOwned(userId, chatroomId);
-    const message = isUuid(messageId) ? await findOwnedMessage(db, userId, chatroomId, messageId) : undefined;
+    const message = isUuid(messageId) ? await store.findOwnedMessage(db, userId, chatroomId, messageId) : undefined;
     if (!message) throw messageNotFound(chatroomId, messageId);
     return message;
   }
@@ -129,7 +128,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
   async function parentForPrompt(tx: Tx, userId: string, room: ChatroomRow, parentId: string | null | undefined): Promise<string | null> {
     if (parentId === undefined) return room.currentMessageId;
     if (parentId === null) return null;
-    const parent = isUuid(parentId) ? await findOwnedMessage(tx, userId, room.id, parentId) : undefined;
+    const parent = isUuid(parentId) ? await store.findOwnedMessage(tx, userId, room.id, parentId) : undefined;
     if (!parent) throw messageNotFound(room.id, parentId);
     if (parent.role !== 'model') {
       throw validationError('parentId', `'${parentId}' is a prompt; a prompt follows a reply (or null for a new first prompt)`);
@@ -158,17 +157,17 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
     const started = await database.transaction(async (tx): Promise<Written | { kind: 'replay'; key: string }> => {
-      const room = await lockSenderAndChatroom(tx, user.id, chatroomId);
+      const room = await store.lockSenderAndChatroom(tx, user.id, chatroomId);
       if (!room) throw chatroomNotFound(chatroomId);
-      if (idempotencyKey !== undefined && !(await claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
+      if (idempotencyKey !== undefined && !(await store.claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
         return { kind: 'replay', key: idempotencyKey }; // an earlier request holds the key: replayed below, outside this transaction
       }
       const promptOf = await prompt(tx, room);
-      const written = await writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day: usageDay(now), dailyLimit, now, maxUnfinished: cap });
+      const written = await store.writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day: usageDay(now), dailyLimit, now, maxUnfinished: cap });
       // Throwing rolls the key's claim back too.
       if (written.kind === 'quota exceeded') throw quotaExceeded(user.tier, dailyLimit ?? 0, now);
       if (written.kind === 'too many unfinished') throw tooManyUnfinished(user.tier, cap);
-      if (idempotencyKey !== undefined) await recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
+      if (idempotencyKey !== undefined) await store.recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
       return written;
     });
 
@@ -201,7 +200,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
 
   /** Message DTOs with their siblings (one query for all of them). */
   async function present(rows: MessageRow[]): Promise<MessageDto[]> {
-    const siblings = await siblingIdsOf(db, rows);
+    const siblings = await store.siblingIdsOf(db, rows);
     return rows.map((row) => toMessageDto(row, siblings.get(row.id)));
   }
 
@@ -239,7 +238,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
 
   async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>): Promise<Exchange> {
     if (siblingIds) return { userMessage: toMessageDto(userMessage, siblingIds.userMessage), reply: toMessageDto(reply, siblingIds.reply) };
-    const siblings = await siblingIdsOf(db, [userMessage, reply]);
+    const siblings = await store.siblingIdsOf(db, [userMessage, reply]);
     return { userMessage: toMessageDto(userMessage, siblings.get(userMessage.id)), reply: toMessageDto(reply, siblings.get(reply.id)) };
   }
 
@@ -248,7 +247,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     const room = await chatrooms.requireOwned(userId, chatroomId);
     const rows = await pathPage(db, room, count + 1);
     const messages = await present(rows.slice(0, count).reverse());
-    return { room, messages, hasMoreMessages: rows.length > count, tokenTotals: await tokenTotalsOf(db, room.id) };
+    return { room, messages, hasMoreMessages: rows.length > count, tokenTotals: await store.tokenTotalsOf(db, room.id) };
   }
 
   return {
@@ -275,13 +274,13 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     regenerate(user: Sender, chatroomId: string, replyId: string, idempotencyKey?: string): Promise<SendOutcome> {
       const request = { hash: requestHashOf(chatroomId, 'regenerate', replyId), idempotencyKey };
       return startGeneration(user, chatroomId, request, async (tx, room) => {
-        const earlier = isUuid(replyId) ? await findOwnedMessage(tx, user.id, room.id, replyId) : undefined;
+        const earlier = isUuid(replyId) ? await store.findOwnedMessage(tx, user.id, room.id, replyId) : undefined;
         if (!earlier) throw messageNotFound(chatroomId, replyId);
         if (earlier.role !== 'model' || earlier.parentId === null) throw validationError('replyId', `'${replyId}' is a prompt, not a reply`);
         if (!isFinished(earlier)) {
           throw new AppError('REPLY_IN_PROGRESS', 409, `Reply '${replyId}' is still being generated; stop it or wait for it to finish`);
         }
-        const existing = await findMessage(tx, earlier.parentId);
+        const existing = await store.findMessage(tx, earlier.parentId);
         if (!existing) throw messageNotFound(chatroomId, earlier.parentId);
         return { existing };
       });
@@ -334,11 +333,11 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
       if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
       await database.transaction(async (tx) => {
         // Locked like a send, so a send at the same moment continues from one branch or the other, never a mix.
-        if (!(await lockOwnedChatroom(tx, userId, chatroomId))) throw chatroomNotFound(chatroomId);
-        const target = isUuid(messageId) ? await findOwnedMessage(tx, userId, chatroomId, messageId) : undefined;
+        if (!(await store.lockOwnedChatroom(tx, userId, chatroomId))) throw chatroomNotFound(chatroomId);
+        const target = isUuid(messageId) ? await store.findOwnedMessage(tx, userId, chatroomId, messageId) : undefined;
         if (!target) throw messageNotFound(chatroomId, messageId);
-        const tip = (await newestDescendantOf(tx, target.id)) ?? target;
-        await setCurrentMessage(tx, chatroomId, tip.id);
+        const tip = (await store.newestDescendantOf(tx, target.id)) ?? target;
+        await store.setCurrentMessage(tx, chatroomId, tip.id);
       });
       await chatrooms.listChanged(userId);
       return conversation(userId, chatroomId, count);
@@ -347,7 +346,7 @@ export function createMessageService({ database, chatrooms, scheduler, follower,
     /** The current branch whole, oldest first, for export. */
     async exportBranch(userId: string, chatroomId: string) {
       const room = await chatrooms.requireOwned(userId, chatroomId);
-      const rows = room.currentMessageId === null ? [] : await wholePath(db, room.currentMessageId);
+      const rows = room.currentMessageId === null ? [] : await store.wholePath(db, room.currentMessageId);
       return { chatroom: toChatroomDto(room), messages: await present(rows) };
     },
   };
