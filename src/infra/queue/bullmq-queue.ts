@@ -1,7 +1,7 @@
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { closeRedis } from '../redis.js';
+import { closeRedis, endingOnDisconnect } from '../redis.js';
 import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler, type RetrySchedule } from './generation-queue.js';
 
 type Options = {
@@ -16,6 +16,8 @@ type Options = {
 
 const QUEUE_NAME = 'generation';
 const BACKOFF_TYPE = 'generation-retry-policy';
+/** How long a closing worker may take, past the jobs' grace, to record what its jobs did in Redis. */
+const BOOKKEEPING_BOUND_MS = 5_000;
 
 /** BullMQ on Redis: any number of api processes enqueue, any number of workers consume. */
 export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, retry, log }: Options): GenerationQueue {
@@ -24,10 +26,12 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
   const connect = (role: 'producer' | 'worker') => {
     // A worker's blocking commands must wait as long as they need (BullMQ requires it). A producer
     // must fail fast instead: a send that cannot enqueue is recovered later, never left hanging.
-    const connection = new Redis(redisUrl, {
+    // BullMQ's blocking connection is a duplicate of the worker's: it must close even while Redis is away.
+    const connection = endingOnDisconnect(new Redis(redisUrl, {
       connectionName: `${prefix}:${role}`,
       ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2_000 }),
-    });
+      }),
+    );
     connection.on('error', (error) => log.warn({ err: error }, 'queue redis connection error'));
     connections.push(connection);
     return connection;
@@ -85,8 +89,9 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
           throw error;
         }
       };
+      const workerConnection = connect('worker');
       const worker = new Worker<{ replyId: string }>(QUEUE_NAME, processJob, {
-        connection: connect('worker'),
+        connection: workerConnection,
         prefix,
         concurrency,
         // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
@@ -99,10 +104,15 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
           consumers.delete(consumer);
           const closing = worker.close(); // stops taking jobs, waits for the running ones
           const timer = setTimeout(() => interrupt.abort(new JobInterrupted('the worker is shutting down')), graceMs);
+          // A worker still closing once the running jobs had their grace and their bookkeeping its
+          // bound waits on Redis, which is away: its commands wait for a reconnection (they must, while
+          // it runs). Ending its connection fails them, and the close finishes.
+          const giveUp = setTimeout(() => workerConnection.disconnect(), graceMs + BOOKKEEPING_BOUND_MS);
           try {
             await closing;
           } finally {
             clearTimeout(timer);
+            clearTimeout(giveUp);
           }
         },
       };
