@@ -18,9 +18,21 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    /*
+     * Test files run in parallel, each in a process of its own. Vitest's default (one worker per core
+     * but one) runs them one after another on a 2-core machine, while most of a file's time is spent
+     * waiting: on the fake model's delays, on processes it started, on PostgreSQL and Redis. Four
+     * files at a time keep two cores busy. TEST_MAX_WORKERS overrides it.
+     */
+    maxWorkers: Number(process.env.TEST_MAX_WORKERS ?? 4),
     projects: modes.map((mode) => ({
       extends: true as const,
-      test: { name: mode, env: { TEST_MODE: mode } },
+      test: {
+        name: mode,
+        env: { TEST_MODE: mode },
+        // Embedded databases start from a migrated template made once (test/helpers/mode.ts).
+        globalSetup: mode === 'embedded' ? ['test/setup/pglite-template.ts'] : [],
+      },
     })),
   },
 });
