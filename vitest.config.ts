@@ -17,6 +17,13 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    /*
+     * Test files run in parallel, each in a process of its own. Vitest's default (one worker per core
+     * but one) runs them one after another on a 2-core machine, while most of a file's time is spent
+     * waiting: on the fake model's delays, on processes it started, on PostgreSQL and Redis. Four
+     * files at a time keep two cores busy. TEST_MAX_WORKERS overrides it.
+     */
+    maxWorkers: Number(process.env.TEST_MAX_WORKERS ?? 4),
     projects: [
       // The unit tier (test/unit): pure logic and services over in-memory fakes, the same in every mode, so it runs once.
       // Each project names its files: a root `include` would be added to a project's, not replaced.
@@ -25,7 +32,14 @@ export default defineConfig({
       { extends: true as const, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], isolate: false } },
       ...modes.map((mode) => ({
         extends: true as const,
-        test: { name: mode, env: { TEST_MODE: mode }, include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, 'test/unit/**'] },
+        test: {
+          name: mode,
+          env: { TEST_MODE: mode },
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/unit/**'],
+          // Embedded databases start from a migrated template made once (test/helpers/mode.ts).
+          globalSetup: mode === 'embedded' ? ['test/setup/pglite-template.ts'] : [],
+        },
       })),
     ],
   },

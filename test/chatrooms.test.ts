@@ -5,6 +5,7 @@ import { testMode } from './helpers/mode.js';
 import { closeRedis, createRedis } from '../src/infra/redis.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
+import { waitUntil } from './helpers/wait.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -236,11 +237,7 @@ describe('GET /chatroom cache', () => {
 
     writesFail = false;
     // The background retry writes the new version: the other instance stops serving the old list.
-    let polls = 0;
-    while ((await elsewhere.lookup('user-1', '20:')).hit !== undefined) {
-      if (++polls > 500) throw new Error('the failed invalidation was never retried');
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitUntil(async () => (await elsewhere.lookup('user-1', '20:')).hit === undefined, 'the failed invalidation was retried', { intervalMs: 5 });
     await (await here.lookup('user-1', '20:')).store(newList);
     expect((await here.lookup('user-1', '20:')).hit).toBe(newList);
   });

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import Fastify from 'fastify';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
@@ -10,21 +9,14 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, json, signIn, signUp, type SignedInUser } from './helpers/factories.js';
 import { createRoom, pollUntilFinished, sendMessage } from './helpers/messages.js';
 import { testMode } from './helpers/mode.js';
+import { waitUntil } from './helpers/wait.js';
 
 // A request that hangs fails the test here, long before the suite's timeout, with a clear message.
 const ANSWER_BOUND_MS = 10_000;
 const answers = <T>(work: Promise<T>) => withTimeout(work, ANSWER_BOUND_MS, 'the app');
 
-/** Polls `probe` until it returns a value (not undefined); bounded, so a service that never heals fails the test. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const giveUpAt = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
+/** Bounded, so that a service that never heals fails the test; a healing takes a few reconnection attempts. */
+const HEALING = { timeoutMs: 20_000, intervalMs: 100 };
 
 /** Neither the driver's words nor where the servers are may reach a client. */
 function expectNoInternals(rawBody: string, ports: number[]) {
@@ -117,7 +109,7 @@ describe.runIf(testMode === 'services')('connections that heal (services mode on
     } finally {
       await admin.end();
     }
-    await eventually('a request succeeds after the backends were terminated', async () => ((await readsDatabase()).statusCode === 200 ? true : undefined));
+    await waitUntil(async () => (await readsDatabase()).statusCode === 200, 'a request succeeds after the backends were terminated', HEALING);
     const created = await t.request({
       method: 'POST',
       url: '/chatroom',
@@ -138,14 +130,14 @@ describe.runIf(testMode === 'services')('connections that heal (services mode on
         // The connection is checked out and idle (no query running) when its backend goes: the moment
         // the pool does not watch it.
         await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
-        await eventually('the backends are gone', async () => ((await otherBackends()) === 0 ? true : undefined));
+        await waitUntil(async () => (await otherBackends()) === 0, 'the backends are gone', HEALING);
         await tx.execute(sql`select 2`);
       });
       await expect(transaction).rejects.toThrow();
     } finally {
       await admin.end();
     }
-    await eventually('requests succeed after the transaction lost its connection', async () => ((await readsDatabase()).statusCode === 200 ? true : undefined));
+    await waitUntil(async () => (await readsDatabase()).statusCode === 200, 'requests succeed after the transaction lost its connection', HEALING);
   }, 40_000);
 
   // `cut`: the server went away (connections reset). `stall`: the network went silent (nothing answers).
@@ -171,7 +163,7 @@ describe.runIf(testMode === 'services')('connections that heal (services mode on
       } finally {
         services.databaseProxy.restore();
       }
-      await eventually('requests succeed once PostgreSQL is back', async () => ((await readsDatabase()).statusCode === 200 ? true : undefined));
+      await waitUntil(async () => (await readsDatabase()).statusCode === 200, 'requests succeed once PostgreSQL is back', HEALING);
       expect((await readyz()).statusCode).toBe(200);
     }, 60_000);
   }
@@ -211,8 +203,8 @@ describe.runIf(testMode === 'services')('connections that heal (services mode on
         services.redisProxy.restore();
       }
 
-      await eventually('/readyz is 200 once Redis is back', async () => ((await readyz()).statusCode === 200 ? true : undefined));
-      await eventually('the list is cached again', async () => ((await listRooms()).headers['x-cache'] === 'HIT' ? true : undefined));
+      await waitUntil(async () => (await readyz()).statusCode === 200, '/readyz is 200 once Redis is back', HEALING);
+      await waitUntil(async () => (await listRooms()).headers['x-cache'] === 'HIT', 'the list is cached again', HEALING);
 
       // A message sent after the outage is enqueued and answered: the worker reconnected by itself.
       const sent = await sendMessage(t, user, room, 'are you back?', { wait: false });

@@ -7,6 +7,7 @@ import { createRoom, sendMessage, type Message } from './helpers/messages.js';
 import { startFakeGemini, type GeminiStep } from './fakes/gemini-server.js';
 import { Redis } from 'ioredis';
 import { testMode } from './helpers/mode.js';
+import { waitFor } from './helpers/wait.js';
 import { WEBHOOK_SECRET, deliverEvent, statusOf, subscribe } from './helpers/stripe.js';
 import { checkoutSessionCompletedObject, invoiceObject, stripeEvent } from './fakes/stripe-events.js';
 import { startFakeStripe, type FakeStripe } from './fakes/stripe-server.js';
@@ -40,15 +41,17 @@ afterAll(async () => {
  * Polls a reply until it is finished, as a client would. Bounded (a stuck reply fails the test), but
  * more patient than the helper's: a chatroom's replies run one at a time, through retries and timeouts.
  */
-async function finished(app: TestApp, user: SignedInUser, room: string, id: string): Promise<Message> {
-  for (let polls = 0; polls < 2400; polls++) {
-    const res = await app.request({ method: 'GET', url: `/chatroom/${room}/messages/${id}`, headers: { authorization: `Bearer ${user.accessToken}` } });
-    expect(res.statusCode).toBe(200);
-    const message = res.json<Message>();
-    if (message.status === 'done' || message.status === 'failed') return message;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`reply ${id} never finished`);
+function finished(app: TestApp, user: SignedInUser, room: string, id: string): Promise<Message> {
+  return waitFor(
+    async () => {
+      const res = await app.request({ method: 'GET', url: `/chatroom/${room}/messages/${id}`, headers: { authorization: `Bearer ${user.accessToken}` } });
+      expect(res.statusCode).toBe(200);
+      const message = res.json<Message>();
+      return message.status === 'done' || message.status === 'failed' ? message : undefined;
+    },
+    `reply ${id} is finished`,
+    { timeoutMs: 120_000, intervalMs: 50 },
+  );
 }
 
 /** A seeded shuffle, so that a failing order can be replayed. */

@@ -3,6 +3,7 @@ import { insertMessage } from '../src/modules/messages/message.repository.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { signIn } from './helpers/factories.js';
 import { createRoom, parseSse, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';
+import { gate } from './helpers/wait.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 
 let gemini: FakeGemini;
@@ -30,10 +31,13 @@ type Exchange = { userMessage: Message; reply: Message };
 
 describe('slow and stuck replies', () => {
   it('answers 202 with a Location when the reply outlasts REPLY_WAIT_MS, and the reply ends done', async () => {
-    gemini.enqueue({ kind: 'reply', chunks: ['slow ', 'but ', 'sure'], chunkDelayMs: 200 });
+    // The model holds its answer until the send has answered (not a delay: GEMINI_TIMEOUT_MS is 1 s, and a busy machine would hit it).
+    const model = gate();
+    gemini.enqueue({ kind: 'reply', chunks: ['slow ', 'but ', 'sure'], gate: model.promise });
     const user = await signIn(t);
     const room = await createRoom(t, user);
     const res = await sendMessage(t, user, room, 'take your time');
+    model.open();
     expect(res.statusCode).toBe(202);
     const { reply } = res.json<Exchange>();
     expect(['pending', 'streaming']).toContain(reply.status);

@@ -3,6 +3,8 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { jobOf } from './helpers/generation.js';
 import { bearer, signIn } from './helpers/factories.js';
 import { createRoom, parseSse, pollUntilFinished, remainingOf, sendMessage, type Message } from './helpers/messages.js';
+import { heldText, openSse } from './helpers/sse-client.js';
+import { gate, waitUntil } from './helpers/wait.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 
 let gemini: FakeGemini;
@@ -190,23 +192,28 @@ describe('streaming (SSE)', () => {
   });
 
   it('gives a late client the text so far, then the rest, on GET …/messages/:id', async () => {
-    gemini.enqueue({ kind: 'reply', chunks: ['one ', 'two ', 'three ', 'four'], chunkDelayMs: 150 });
+    const model = gate();
+    gemini.enqueue({ kind: 'reply', chunks: ['one ', 'two ', 'three ', 'four'], holdAfter: { chunks: 2, until: model.promise } });
     const user = await signIn(t);
     const room = await createRoom(t, user);
     const sent = await sendMessage(t, user, room, 'count', { wait: false });
     expect(sent.statusCode).toBe(202);
     const replyId = sent.json<Exchange>().reply.id;
-    await new Promise((resolve) => setTimeout(resolve, 250)); // join while it is streaming
-    const res = await t.request({
-      method: 'GET',
-      url: `/chatroom/${room}/messages/${replyId}`,
-      headers: { ...bearer(user.accessToken), accept: 'text/event-stream' },
-    });
-    const events = parseSse(res.body);
-    expect(events.at(0)?.event).toBe('message');
-    expect(events.at(-1)?.event).toBe('done');
-    const text = events.filter((e) => e.event === 'delta').map((e) => (e.data as { text: string }).text).join('');
-    expect(text).toBe('one two three four');
+    // The model has sent half of the reply and holds the rest: the client joins in the middle of it.
+    await waitUntil(() => gemini.requests[0]?.chunksSent === 2, 'the model sent two of its four chunks');
+    const base = await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const late = await openSse(`${base}/chatroom/${room}/messages/${replyId}`, bearer(user.accessToken));
+    expect(late.status).toBe(200);
+    await late.until((events) => heldText(events) === 'one two ', 'the text so far');
+    expect(late.events[0]).toMatchObject({ event: 'message', data: { id: replyId, status: 'streaming' } });
+    expect(late.events.some((e) => e.event === 'done')).toBe(false);
+    const deltasBeforeTheRest = late.events.filter((e) => e.event === 'delta').length;
+    model.open();
+    await late.finished;
+    expect(late.events.at(-1)?.event).toBe('done');
+    expect(heldText(late.events)).toBe('one two three four');
+    // The rest came as it was generated, after the text so far.
+    expect(late.events.filter((e) => e.event === 'delta').length).toBeGreaterThan(deltasBeforeTheRest);
   });
 });
 

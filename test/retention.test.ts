@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { idempotencyKeys, otpCodes, refreshTokens, sessions, stripeEvents, users } from '../src/infra/db/schema.js';
 import { retentionPeriods, sweepRetention } from '../src/modules/maintenance/retention.js';
@@ -6,6 +5,7 @@ import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, json, sendOtp, signIn, signUp } from './helpers/factories.js';
 import { createRoom, sendMessage } from './helpers/messages.js';
 import { subscribe } from './helpers/stripe.js';
+import { waitUntil } from './helpers/wait.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -78,9 +78,6 @@ describe('retention', () => {
     const { db } = t.container.database;
     expect((await db.select().from(otpCodes)).length).toBeGreaterThan(0);
     t.clock.advance(2 * HOUR);
-    for (let polls = 0; (await db.select().from(otpCodes)).length > 0; polls++) {
-      if (polls > 200) throw new Error('the worker never ran the retention sweep');
-      await sleep(25);
-    }
+    await waitUntil(async () => (await db.select().from(otpCodes)).length === 0, 'the worker ran the retention sweep', { intervalMs: 25 });
   });
 });

@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
@@ -10,6 +9,7 @@ import { TEST_JWT_SECRET } from './helpers/app.js';
 import { makeMobile } from './helpers/factories.js';
 import { provisionFreshBackends, testMode, type FreshBackends } from './helpers/mode.js';
 import { exitCodeOf, freePort, portIsClosed, startProcess, terminate, waitForStatus, type RunningProcess } from './helpers/processes.js';
+import { waitUntil } from './helpers/wait.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -38,15 +38,6 @@ function clientOf(base: string) {
       return ((await created.json()) as { id: string }).id;
     },
   };
-}
-
-/** Waits for a condition the test cannot be told about directly (a request reaching the fake model). */
-async function until(condition: () => boolean, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe.runIf(testMode === 'embedded')('npm start (the README command for a fresh machine)', () => {
@@ -78,7 +69,7 @@ describe.runIf(testMode === 'embedded')('npm start (the README command for a fre
       const room = await client.newChatroom(token);
       gemini.enqueue({ kind: 'reply', chunks: ['still ', 'answered ', 'after ', 'SIGTERM'], chunkDelayMs: 250 });
       const inFlight = client.call('POST', `/chatroom/${room}/message`, { content: 'a slow one' }, token);
-      await until(() => gemini.requests.length === 1, 'the model call to start');
+      await waitUntil(() => gemini.requests.length === 1, 'the model call started', { timeoutMs: 30_000 });
 
       server.child.kill('SIGTERM'); // npm's own pid, as a process manager would signal it
       const answer = await inFlight;
@@ -175,7 +166,7 @@ describe.runIf(testMode === 'services')('the compiled build, as the production i
       // SIGTERM to the api while a reply is awaited: the request is answered, then the api exits 0.
       gemini.enqueue({ kind: 'reply', chunks: ['answered ', 'while ', 'draining'], chunkDelayMs: 250 });
       const inFlight = client.call('POST', `/chatroom/${room}/message`, { content: 'slow' }, token);
-      await until(() => gemini.requests.length === 2, 'the second model call to start');
+      await waitUntil(() => gemini.requests.length === 2, 'the second model call started', { timeoutMs: 30_000 });
       api.child.kill('SIGTERM');
       const answer = await inFlight;
       expect(answer.status).toBe(201);

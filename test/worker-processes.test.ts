@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from './helpers/app.js';
 import { makeMobile } from './helpers/factories.js';
 import { provisionFreshBackends, testMode, type FreshBackends } from './helpers/mode.js';
-import { freePort, startRole, stopRole, waitForOk, type RoleProcess } from './helpers/processes.js';
+import { roleDeployment, startRole, stopRole, waitForStatus, type RoleProcess } from './helpers/processes.js';
 import { heldText, openSse } from './helpers/sse-client.js';
-import { waitUntil } from './helpers/wait.js';
+import { waitFor, waitUntil } from './helpers/wait.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 
 interface Message {
@@ -27,26 +26,12 @@ describe.runIf(testMode === 'services')('an api and two worker processes on Post
   });
 
   it('keep one chatroom in order across workers, and stop a reply running in another process', async () => {
-    const port = await freePort();
-    const env = {
-      ...backends.env,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      WORKER_PORT: '0', // each worker its own free health port
-      HOST: '127.0.0.1',
-      JWT_SECRET: TEST_JWT_SECRET,
-      REDIS_KEY_PREFIX: `procs-${port}:`,
-      GEMINI_API_KEY: 'test-key',
-      GEMINI_BASE_URL: gemini.url,
-      // No title calls: the model's requests are counted.
-      AUTO_TITLE: 'false',
-      LOG_LEVEL: 'warn',
-    };
+    const { base, env } = await roleDeployment('procs', backends.env, gemini.url);
     gemini.setDefault({ kind: 'reply', chunks: ['Answer ', 'here.'], chunkDelayMs: 100 });
-    const processes: RoleProcess[] = [startRole('api', env), startRole('worker', env), startRole('worker', env)];
+    const api = startRole('api', env);
+    const processes: RoleProcess[] = [api, startRole('worker', env), startRole('worker', env)];
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await waitForOk(`${base}/readyz`);
+      await waitForStatus(`${base}/readyz`, 200, api, 45_000);
       const call = async (method: string, path: string, body?: unknown, token?: string) => {
         const res = await fetch(`${base}${path}`, {
           method,
@@ -61,14 +46,15 @@ describe.runIf(testMode === 'services')('an api and two worker processes on Post
       const { accessToken: token } = (await call('POST', '/auth/verify-otp', { mobile, otp })).body as { accessToken: string };
       const room = (await call('POST', '/chatroom', {}, token)).body.id as string;
       const replyOf = async (content: string) => ((await call('POST', `/chatroom/${room}/message?wait=false`, { content }, token)).body.reply as Message).id;
-      const poll = async (id: string) => {
-        let message: Message | undefined;
-        await waitUntil(async () => {
-          message = (await call('GET', `/chatroom/${room}/messages/${id}`, undefined, token)).body as unknown as Message;
-          return message.status === 'done' || message.status === 'failed';
-        }, `reply ${id} finished`);
-        return message as Message;
-      };
+      const poll = (id: string) =>
+        waitFor(
+          async () => {
+            const message = (await call('GET', `/chatroom/${room}/messages/${id}`, undefined, token)).body as unknown as Message;
+            return message.status === 'done' || message.status === 'failed' ? message : undefined;
+          },
+          `reply ${id} finished`,
+          { timeoutMs: 30_000 },
+        );
 
       const first = await replyOf('What is 2+2?');
       const second = await replyOf('And the capital of France?');

@@ -1,5 +1,7 @@
-import { withTimeout } from './deadline.js';
 import { Redis } from 'ioredis';
+// ioredis' own handler for a closed connection: what its disconnect() runs for one that never started.
+import { closeHandler } from 'ioredis/built/redis/event_handler.js';
+import { withTimeout } from './deadline.js';
 
 export interface RedisOptions {
   url: string;
@@ -45,4 +47,27 @@ export async function closeRedis(redis: Redis): Promise<void> {
   } catch {
     redis.disconnect();
   }
+}
+
+/**
+ * Makes `redis` (and its duplicates) end when disconnected while waiting to reconnect.
+ *
+ * ioredis' disconnect() on a connection in `reconnecting` (its socket gone, a retry timer pending)
+ * clears the timer and emits nothing more: the connection never reaches `end`, and the commands
+ * queued for the reconnection are never answered. BullMQ's Worker.close() disconnects its blocking
+ * connection (a duplicate of the one it is given) and waits for `end`: a worker closed while Redis
+ * was away, or before that connection was back, never finished closing, nor did the process's
+ * shutdown. Such a connection is closed here as ioredis closes one that never connected: status
+ * `end`, queued commands rejected.
+ */
+export function endingOnDisconnect<T extends Redis>(redis: T): T {
+  const disconnect = redis.disconnect.bind(redis);
+  redis.disconnect = (reconnect = false) => {
+    const waitingToReconnect = !reconnect && redis.status === 'reconnecting';
+    disconnect(reconnect);
+    if (waitingToReconnect && redis.status === 'reconnecting') closeHandler(redis)();
+  };
+  const duplicate = redis.duplicate.bind(redis);
+  redis.duplicate = (override?: Parameters<T['duplicate']>[0]) => endingOnDisconnect(duplicate(override));
+  return redis;
 }

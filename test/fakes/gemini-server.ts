@@ -29,6 +29,8 @@ export type GeminiStep =
       stamp?: (text: string, index: number) => string;
       /** Stream: after this many chunks, stop writing and keep the response open (until the client goes). */
       hangAfter?: number;
+      /** Stream: after `chunks` chunks, wait for `until` before writing the rest (the test holds the model mid-reply). */
+      holdAfter?: { chunks: number; until: Promise<void> };
     }
   | { kind: 'error'; status: number; message?: string }
   | { kind: 'blocked'; blockReason?: string } // default 'SAFETY'
@@ -248,6 +250,7 @@ async function streamReply(
   const chunks = step.chunks.length > 0 ? step.chunks : [''];
   for (const [i, text] of chunks.entries()) {
     if (step.hangAfter !== undefined && i >= step.hangAfter) return; // keep the response open, silent
+    if (step.holdAfter?.chunks === i) await Promise.race([step.holdAfter.until, new Promise((resolve) => gone.addEventListener('abort', resolve, { once: true }))]);
     if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
     const last = i === chunks.length - 1;
     writeEvent(res, {

@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { TestApp } from './app.js';
 import { bearer, type SignedInUser } from './factories.js';
+import { waitFor } from './wait.js';
 
 export interface Message {
   id: string;
@@ -56,15 +56,17 @@ export function sendMessage(
 }
 
 /** Polls a message until it is finished, as a client would; bounded, so a stuck reply fails the test. */
-export async function pollUntilFinished(t: TestApp, user: SignedInUser, roomId: string, messageId: string): Promise<Message> {
-  for (let i = 0; i < 400; i++) {
-    const res = await t.request({ method: 'GET', url: `/chatroom/${roomId}/messages/${messageId}`, headers: bearer(user.accessToken) });
-    expect(res.statusCode).toBe(200);
-    const message = res.json<Message>();
-    if (message.status === 'done' || message.status === 'failed') return message;
-    await sleep(25);
-  }
-  throw new Error(`message ${messageId} did not finish`);
+export function pollUntilFinished(t: TestApp, user: SignedInUser, roomId: string, messageId: string): Promise<Message> {
+  return waitFor(
+    async () => {
+      const res = await t.request({ method: 'GET', url: `/chatroom/${roomId}/messages/${messageId}`, headers: bearer(user.accessToken) });
+      expect(res.statusCode).toBe(200);
+      const message = res.json<Message>();
+      return message.status === 'done' || message.status === 'failed' ? message : undefined;
+    },
+    `message ${messageId} is finished`,
+    { intervalMs: 25 },
+  );
 }
 
 /** `r` of the `RateLimit` header: prompts left today. */

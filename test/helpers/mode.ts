@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { openAsBlob } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { afterAll } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { openDatabase, type Database, type DatabaseOptions } from '../../src/infra/db/client.js';
 import { createScratchDatabase } from './scratch-database.js';
 
@@ -21,8 +22,9 @@ interface PooledDatabase {
 }
 
 /*
- * Opening and migrating PGlite costs 2–4 s, creating a PostgreSQL database a few hundred ms: each
- * test file opens them once and empties them between apps. Vitest isolates modules per test file, so
+ * A new PGlite cluster costs seconds, creating a PostgreSQL database a few hundred ms: embedded
+ * databases are loaded from a migrated template (test/setup/pglite-template.ts), and each test file
+ * opens its databases once and empties them between apps. Vitest isolates modules per test file, so
  * this pool is the file's own; an app that is still open keeps its database to itself, so a file may
  * run several apps at once, each on a database of its own.
  */
@@ -34,9 +36,13 @@ afterAll(async () => {
   idle.length = 0;
 });
 
+let template: Promise<Blob> | undefined;
+/** The migrated template, read lazily from disk (a file-backed Blob) once per test file. */
+const pgliteTemplate = () => (template ??= openAsBlob(inject('pgliteTemplatePath')));
+
 async function openPooled(): Promise<PooledDatabase> {
   if (testMode === 'embedded') {
-    const database = await openDatabase({ kind: 'pglite' });
+    const database = await openDatabase({ kind: 'pglite', template: await pgliteTemplate() });
     return { database, env: {}, dispose: () => database.close() };
   }
   const adminUrl = process.env.TEST_DATABASE_URL;

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { TEST_JWT_SECRET } from './app.js';
+import { waitUntil } from './wait.js';
 
 export interface RunningProcess {
   child: ChildProcess;
@@ -44,14 +45,15 @@ export async function freePort(): Promise<number> {
  * spent or the process has died: a start-up is a condition to wait for, not a fixed sleep.
  */
 export async function waitForStatus(url: string, status: number, server: RunningProcess, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (server.child.exitCode !== null) throw new Error(`the process exited with ${server.child.exitCode}:\n${server.output()}`);
-    const response = await fetch(url).catch(() => undefined);
-    if (response?.status === status) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms:\n${server.output()}`);
+  await waitUntil(
+    async () => {
+      if (server.child.exitCode !== null) throw new Error(`the process exited with ${server.child.exitCode}:\n${server.output()}`);
+      const response = await fetch(url).catch(() => undefined);
+      return response?.status === status;
+    },
+    `${url} answers ${status}`,
+    { timeoutMs, intervalMs: 100, detail: () => server.output() },
+  );
 }
 
 /** True when nothing listens on the port any more. */
@@ -70,12 +72,40 @@ export const startRole = (role: 'api' | 'worker', env: Record<string, string>): 
 /** SIGTERM, then the exit code. */
 export const stopRole = ({ child }: RoleProcess) => terminate(child);
 
-/** Polls `url` until it answers 2xx (bounded). */
-export async function waitForOk(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const res = await fetch(url).catch(() => undefined);
-    if (res?.ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} never answered`);
+/** A deployment of role processes started from source by a test: where its api listens, and the env every role gets. */
+export interface RoleDeployment {
+  port: number;
+  /** The api's address, `http://127.0.0.1:<port>`. */
+  base: string;
+  env: Record<string, string>;
+}
+
+/**
+ * The environment shared by the `api` and `worker` processes of one test deployment: the backends
+ * (`backendsEnv`: DATABASE_URL, REDIS_URL), a free port for the api, a free health port for each
+ * worker, Redis keys of its own, the fake Gemini, no title calls (the model's requests are counted)
+ * and warnings only. `extra` adds or overrides variables.
+ */
+export async function roleDeployment(
+  name: string,
+  backendsEnv: Record<string, string>,
+  geminiUrl: string,
+  extra: Record<string, string> = {},
+): Promise<RoleDeployment> {
+  const port = await freePort();
+  const env = {
+    ...backendsEnv,
+    NODE_ENV: 'test',
+    PORT: String(port),
+    WORKER_PORT: '0', // each worker its own free health port
+    HOST: '127.0.0.1',
+    JWT_SECRET: TEST_JWT_SECRET,
+    REDIS_KEY_PREFIX: `${name}-${port}:`,
+    GEMINI_API_KEY: 'test-key',
+    GEMINI_BASE_URL: geminiUrl,
+    AUTO_TITLE: 'false',
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+  return { port, base: `http://127.0.0.1:${port}`, env };
 }

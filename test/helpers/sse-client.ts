@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from './wait.js';
 
 export interface LiveEvent {
   id: string | undefined;
@@ -31,13 +31,8 @@ export async function openSse(url: string, headers: Record<string, string>, init
     events: [],
     keepAlives: 0,
     finished: Promise.resolve(),
-    async until(condition, what = 'the expected events') {
-      for (let i = 0; i < 1000; i++) {
-        if (condition(live.events)) return;
-        await sleep(10);
-      }
-      throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(live.events.map((e) => e.event))}`);
-    },
+    until: (condition, what = 'the expected events') =>
+      waitUntil(() => condition(live.events), what, { detail: () => `got ${JSON.stringify(live.events.map((e) => e.event))}` }),
     disconnect: () => leaving.abort(),
   };
   if (res.status !== 200) {

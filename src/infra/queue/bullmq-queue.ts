@@ -1,7 +1,7 @@
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { closeRedis } from '../redis.js';
+import { closeRedis, endingOnDisconnect } from '../redis.js';
 import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler } from './generation-queue.js';
 
 type Options = {
@@ -17,6 +17,8 @@ const QUEUE_NAME = 'generation';
 
 /** A job's data: the reply, and which attempt its next run is (absent: the first). */
 type JobData = { replyId: string; attempt?: number };
+/** How long a closing worker may take, past the jobs' grace, to record what its jobs did in Redis. */
+const BOOKKEEPING_BOUND_MS = 5_000;
 
 /** BullMQ on Redis: any number of api processes enqueue, any number of workers consume. */
 export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, log }: Options): GenerationQueue {
@@ -25,10 +27,12 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
   const connect = (role: 'producer' | 'worker') => {
     // A worker's blocking commands must wait as long as they need (BullMQ requires it). A producer
     // must fail fast instead: a send that cannot enqueue is recovered later, never left hanging.
-    const connection = new Redis(redisUrl, {
+    // BullMQ's blocking connection is a duplicate of the worker's: it must close even while Redis is away.
+    const connection = endingOnDisconnect(new Redis(redisUrl, {
       connectionName: `${prefix}:${role}`,
       ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, connectTimeout: 2_000 }),
-    });
+      }),
+    );
     connection.on('error', (error) => log.warn({ err: error }, 'queue redis connection error'));
     connections.push(connection);
     return connection;
@@ -87,8 +91,9 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
         await job.moveToDelayed(Date.now() + verdict.delayMs, token);
         throw new DelayedError(); // tells BullMQ the job moved: neither completed nor failed
       };
+      const workerConnection = connect('worker');
       const worker = new Worker<JobData>(QUEUE_NAME, processJob, {
-        connection: connect('worker'),
+        connection: workerConnection,
         prefix,
         concurrency,
         // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
@@ -100,10 +105,15 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
           consumers.delete(consumer);
           const closing = worker.close(); // stops taking jobs, waits for the running ones
           const timer = setTimeout(() => interrupt.abort(new JobInterrupted('the worker is shutting down')), graceMs);
+          // A worker still closing once the running jobs had their grace and their bookkeeping its
+          // bound waits on Redis, which is away: its commands wait for a reconnection (they must, while
+          // it runs). Ending its connection fails them, and the close finishes.
+          const giveUp = setTimeout(() => workerConnection.disconnect(), graceMs + BOOKKEEPING_BOUND_MS);
           try {
             await closing;
           } finally {
             clearTimeout(timer);
+            clearTimeout(giveUp);
           }
         },
       };
