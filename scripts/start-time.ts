@@ -6,6 +6,7 @@
  * time: that is what this measures. Run `npm run build` first to time starts on an unchanged tree.
  *
  *   node --import tsx scripts/start-time.ts [runs]     (runs: how many starts in a row, default 2)
+ *   node --import tsx scripts/start-time.ts 3 /path/to/other/checkout   (another checkout's npm start, for a before/after)
  *
  * Prints one line per start. A start that is not ready within 120 s fails with the server's output.
  */
@@ -16,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const projectDir = fileURLToPath(new URL('../', import.meta.url));
+const projectDir = process.argv[3] ?? fileURLToPath(new URL('../', import.meta.url));
 const READY_WITHIN_MS = 120_000;
 const POLL_EVERY_MS = 50;
 
