@@ -1,6 +1,7 @@
 /**
  * The load generator, run as a process of its own so that its CPU is not the server's. Takes one
- * task as JSON in argv[2], prints one result as JSON on stdout.
+ * task as JSON on stdin (500 streaming clients' tokens are too long for argv), prints one result as
+ * JSON on stdout.
  *   http      autocannon against one URL                      → { rps, p50, p99, errors }
  *   messages  senders, each in its own chatroom, each sending one prompt after another and waiting
  *             for the stored reply (POST …/message, the waiting form)  → { count, rps, p50, p99, errors }
@@ -178,7 +179,9 @@ async function streaming(task: Extract<Task, { kind: 'streaming' }>) {
   };
 }
 
-const task = JSON.parse(process.argv[2] ?? '{}') as Task;
+let input = '';
+for await (const chunk of process.stdin) input += String(chunk);
+const task = JSON.parse(input) as Task;
 const result =
   task.kind === 'http' ? await http(task) : task.kind === 'messages' ? await messages(task) : task.kind === 'sse' ? await sse(task) : await streaming(task);
 console.log(JSON.stringify(result));

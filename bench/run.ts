@@ -117,8 +117,9 @@ async function startServer(role: string, build: Build, serverEnv: Record<string,
 
 /** One task of the load generator, in a process of its own (bench/load.ts). */
 function load<T>(task: object): Promise<T> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts'), JSON.stringify(task)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/load.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
+  child.stdin.end(JSON.stringify(task));
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   return once(child, 'exit').then(() => JSON.parse(output) as T);
