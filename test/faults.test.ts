@@ -112,7 +112,9 @@ describe('a model that fails 30 % of its calls', () => {
       env: {
         GEMINI_API_KEY: 'test-key',
         GEMINI_BASE_URL: gemini.url,
-        GEMINI_TIMEOUT_MS: '300',
+        // Long enough that a call the fake answers is not timed out by a busy machine (files run four at
+        // a time): at 300 ms every call timed out during a full run and no reply ended done.
+        GEMINI_TIMEOUT_MS: '1500',
         GENERATION_MAX_ATTEMPTS: '3',
         BASIC_DAILY_LIMIT: '20',
         // Each user's 20 prompts are in flight at once: this test is about faults, not the per-user cap.
