@@ -44,3 +44,6 @@ export function rowOf<T extends PgTable>(table: T, raw: Record<string, unknown>)
   }
   return mapped;
 }
+
+/** A json column of a raw row: parsed by node-postgres, text from PGlite. */
+export const jsonColumn = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;

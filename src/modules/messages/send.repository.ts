@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, executeRaw, jsonColumn, rowOf } from '../../infra/db/raw-rows.js';
 import { chatrooms, messages } from '../../infra/db/schema.js';
 import { spendOneStatement } from '../billing/allowance.js';
 import type { ChatroomRow } from '../chatrooms/chatroom.repository.js';
@@ -64,9 +64,6 @@ export type WriteOutcome =
   /** Nothing was written or spent: the day's allowance is used up, or the user has too many replies unfinished. */
   | { kind: 'quota exceeded' }
   | { kind: 'too many unfinished' };
-
-/** A json column: parsed by node-postgres, text from PGlite. */
-const jsonColumn = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 /**
  * Spends one prompt of the day, writes the prompt (unless it exists) and a pending reply, and makes

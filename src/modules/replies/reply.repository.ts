@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
-import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
+import { columnsOf, executeRaw, jsonColumn, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { ChatTurn } from '../../integrations/gemini/model.js';
 import { walkUp } from './path-walk.sql.js';
@@ -92,8 +92,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
       ) as history`,
   );
   if (!row) return undefined;
-  // json arrives parsed from node-postgres and as text from PGlite.
-  const history = (typeof row.history === 'string' ? JSON.parse(row.history) : row.history) as ChatTurn[];
+  const history = jsonColumn<ChatTurn[]>(row.history);
   return {
     reply: rowOf(messages, row),
     history,
