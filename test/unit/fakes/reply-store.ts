@@ -13,9 +13,10 @@ export function memoryReplyStore() {
   const refunds = new Map<string, number>();
   let seq = 0;
 
-  const move = (id: string, transition: Parameters<typeof nextStatus>[1], from: readonly string[], change: Partial<MessageRow>, now: Date) => {
+  /** Moves a reply as the machine allows (`only`: a narrower set of starting states, as a stop from the api asks). */
+  const move = (id: string, transition: Parameters<typeof nextStatus>[1], change: Partial<MessageRow>, now: Date, only?: readonly string[]) => {
     const row = rows.get(id);
-    if (!row || !from.includes(row.status)) return undefined;
+    if (!row || (only && !only.includes(row.status))) return undefined;
     const status = nextStatus(row.status, transition);
     if (!status) return undefined;
     const moved = { ...row, ...change, status, updatedAt: now };
@@ -50,7 +51,7 @@ export function memoryReplyStore() {
       const row = rows.get(id);
       if (!row || row.role !== 'model' || isFinished(row) || unfinishedOf(row.chatroomId)[0]?.id !== id) return Promise.resolve(undefined);
       const previousStatus = row.status as UnfinishedStatus;
-      const reply = move(id, 'claim', ['pending', 'streaming'], { content: '' }, now) as MessageRow;
+      const reply = move(id, 'claim', { content: '' }, now) as MessageRow;
       const history = [];
       for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
         if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content });
@@ -59,20 +60,20 @@ export function memoryReplyStore() {
     },
     complete(id, result: ReplyResult, now) {
       return Promise.resolve(
-        move(id, 'complete', ['streaming'], { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, completedAt: now }, now),
+        move(id, 'complete', { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, completedAt: now }, now),
       );
     },
     release(id, now) {
-      move(id, 'release', ['streaming'], {}, now);
+      move(id, 'release', {}, now);
       return Promise.resolve();
     },
     endStopped(id, text, from, now) {
-      const row = move(id, 'stop', from, { content: text, finishReason: STOPPED, completedAt: now }, now);
+      const row = move(id, 'stop', { content: text, finishReason: STOPPED, completedAt: now }, now, from);
       if (row && text === '') refunds.set(row.userId, (refunds.get(row.userId) ?? 0) + 1);
       return Promise.resolve(row);
     },
     endFailed(id, error, now) {
-      const row = move(id, 'fail', ['pending', 'streaming'], { errorCode: error.code, errorMessage: error.message, completedAt: now }, now);
+      const row = move(id, 'fail', { errorCode: error.code, errorMessage: error.message, completedAt: now }, now);
       if (row) refunds.set(row.userId, (refunds.get(row.userId) ?? 0) + 1);
       return Promise.resolve(row);
     },
