@@ -90,7 +90,9 @@ describe('embedded PGlite data directory', { timeout: 60_000 }, () => {
   });
 });
 
-describe(`migrations at start (${testMode})`, () => {
+// Embedded, this opens PGlite on disk four times: the same reason for 60 s as above (CI timed out
+// here at 20 s on a loaded machine).
+describe(`migrations at start (${testMode})`, { timeout: 60_000 }, () => {
   it('a process that does not migrate refuses an unmigrated database, naming the command to run, and opens once it is migrated', async () => {
     const backends = await provisionFreshBackends();
     // Embedded: a directory on disk, so the database outlives each open.
