@@ -24,6 +24,7 @@ import { billingRoutes } from './modules/billing/billing.routes.js';
 import { simulatorRoutes } from './modules/billing/simulator.routes.js';
 import { webhookRoutes } from './modules/billing/webhook.routes.js';
 import { userRoutes } from './modules/auth/user.routes.js';
+import { fileRoutes } from './modules/files/file.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -133,11 +134,13 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
       keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
+  await app.register(fileRoutes({ sessions: services.sessions, files: services.files, maxUploadBytes: config.MAX_UPLOAD_BYTES }));
   await app.register(
     billingRoutes({
       sessions: services.sessions,
       subscriptions: services.subscriptions,
       publicBaseUrl: config.PUBLIC_BASE_URL,
+      files: services.files,
       providerCallLimit: perUserLimit({
         store: services.rateLimitStore,
         log,

@@ -83,7 +83,15 @@ export const envSchema = z
     GENERATION_CONCURRENCY: intWithDefault(32, 1, 1000).describe('generations one worker runs at once'),
     GENERATION_MAX_ATTEMPTS: intWithDefault(4, 1, 20).describe('attempts per reply for retryable model errors'),
     GENERATION_RETRY_BASE_MS: intWithDefault(1_000, 1, 60_000).describe('first retry delay; doubles each attempt, with jitter'),
-    GENERATION_HISTORY_CHAR_BUDGET: intWithDefault(24_000, 100, 1_000_000).describe('characters of earlier turns sent as context'),
+    GENERATION_CONTEXT_TOKENS: intWithDefault(32_768, 256, 2_000_000).describe(
+      'tokens of context a reply may get: the newest part of its path that fits, with the system instruction and the new prompt with its files',
+    ),
+    MAX_UPLOAD_BYTES: intWithDefault(20 * 1024 * 1024, 1, 2 * 1024 ** 3).describe("largest file one upload may be (the file's bytes)"),
+    STORAGE_QUOTA_BASIC_BYTES: intWithDefault(100 * 1024 * 1024, 0).describe('bytes of files a Basic user may keep'),
+    STORAGE_QUOTA_PRO_BYTES: intWithDefault(2 * 1024 ** 3, 0).describe('bytes of files a Pro user may keep'),
+    FILE_UNREFERENCED_TTL_SECONDS: intWithDefault(86_400, 60, 365 * 86_400).describe(
+      'how long an uploaded file may stay unattached to any prompt before it is deleted',
+    ),
     GENERATION_RECOVERY_INTERVAL_SECONDS: intWithDefault(60, 1, 3600).describe('how often unfinished replies with no job are enqueued again'),
     GENERATION_MAX_WAITING_BASIC: intWithDefault(5, 1, 10_000).describe('replies a Basic user may have waiting or being generated at once'),
     GENERATION_MAX_WAITING_PRO: intWithDefault(25, 1, 10_000).describe('replies a Pro user may have waiting or being generated at once'),

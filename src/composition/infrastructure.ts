@@ -17,6 +17,8 @@ import { memoryStopSignals, redisStopSignals, type StopSignals } from '../infra/
 import { lazyGeminiModel } from '../integrations/gemini/lazy-gemini-model.js';
 import type { ChatModel } from '../integrations/gemini/model.js';
 import { createOfflineModel } from '../integrations/gemini/offline-model.js';
+import { fileStoreFrom } from '../infra/file-store/create-file-store.js';
+import type { FileStore } from '../infra/file-store/file-store.js';
 
 /** The drivers the configuration asks for: what talks to the outside (database, Redis, the model). */
 export interface Infrastructure {
@@ -30,6 +32,8 @@ export interface Infrastructure {
   stream: ReplyStream;
   stopSignals: StopSignals;
   model: ChatModel;
+  /** Where uploaded files' bytes are (FILE_STORE). */
+  fileStore: FileStore;
   metrics: Metrics;
   /** Closes every connection, the database last. */
   close(): Promise<void>;
@@ -115,6 +119,7 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
     stream,
     stopSignals,
     model: modelFrom(config, log),
+    fileStore: fileStoreFrom(config),
     metrics,
     async close() {
       await queue.close();

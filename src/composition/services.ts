@@ -19,7 +19,8 @@ import { allowancePolicy, type AllowancePolicy } from '../modules/billing/allowa
 import { createSubscriptionService, type SubscriptionService } from '../modules/billing/subscription.service.js';
 import { createWebhookService, type WebhookService } from '../modules/billing/webhook.service.js';
 import { createChatroomListCache } from '../modules/chatrooms/chatroom-list-cache.js';
-import { createChatroomService, type ChatroomService } from '../modules/chatrooms/chatroom.service.js';
+import { createChatroomService, type ChatroomDeletionListener, type ChatroomService } from '../modules/chatrooms/chatroom.service.js';
+import { createFileService, type FileService } from '../modules/files/file.service.js';
 import { createScheduler, type Scheduler } from '../modules/generation/scheduling.js';
 import { messageStore } from '../modules/messages/message-store.js';
 import { createMessageService, type MessageService } from '../modules/messages/message.service.js';
@@ -35,6 +36,7 @@ export interface Services {
   sessions: SessionService;
   chatrooms: ChatroomService;
   messages: MessageService;
+  files: FileService;
   /** Following a reply's events (SSE, waiting, stop). */
   follower: ReplyFollower;
   streamSlots: StreamSlots;
@@ -74,6 +76,17 @@ function paymentsFrom(config: Config, infra: Pick<Infrastructure, 'clock'>, log:
   return { gateway, webhookSecret };
 }
 
+/** Every listener told of a chatroom's deletion, in order. */
+function allOf(...listeners: ChatroomDeletionListener[]): ChatroomDeletionListener {
+  return {
+    async chatroomDeleting(chatroomId) {
+      const pending: { deleted(): Promise<void> }[] = [];
+      for (const listener of listeners) pending.push(await listener.chatroomDeleting(chatroomId));
+      return { deleted: async () => void (await Promise.all(pending.map((each) => each.deleted()))) };
+    },
+  };
+}
+
 /** The services of the product, wired on the infrastructure. They hold no connection of their own. */
 export function createServices(config: Config, log: FastifyBaseLogger, infra: Infrastructure): Services {
   const { database, clock, queue, stream, stopSignals } = infra;
@@ -106,11 +119,21 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
   const scheduler = createScheduler({ replies, queue });
   const follower = createReplyFollower({ replies, stream, log, recheckMs: FOLLOWER_RECHECK_MS });
   const stopper = createReplyStopper({ replies, signals: stopSignals, stream, follower, scheduler, clock, log, waitMs: STOP_WAIT_MS });
+  const files = createFileService({
+    database,
+    store: infra.fileStore,
+    maxUploadBytes: config.MAX_UPLOAD_BYTES,
+    quotaBytes: { basic: config.STORAGE_QUOTA_BASIC_BYTES, pro: config.STORAGE_QUOTA_PRO_BYTES },
+    unreferencedTtlMs: config.FILE_UNREFERENCED_TTL_SECONDS * 1000,
+    clock,
+    log,
+  });
   const chatrooms = createChatroomService({
     database,
     listCache: createChatroomListCache({ cache: infra.cache, ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS), timeoutMs: 250, log }),
     clock,
-    deletionListener: stopper,
+    // Its generations stop, and the files only its messages carried are deleted with it.
+    deletionListener: allOf(stopper, files),
   });
   const messages = createMessageService({
     database,
@@ -149,6 +172,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     sessions,
     chatrooms,
     messages,
+    files,
     follower,
     streamSlots: createStreamSlots(config.MAX_OPEN_STREAMS_PER_USER),
     subscriptions,

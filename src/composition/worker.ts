@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { ReplyStream } from '../infra/reply-stream.js';
+import { createModelFiles } from '../modules/files/model-files.js';
 import { createGenerationJob } from '../modules/generation/generation.job.js';
 import { startRecovery } from '../modules/generation/recovery.js';
 import { createRetryPolicy } from '../modules/generation/retry-policy.js';
@@ -25,7 +26,7 @@ export interface GenerationJobOptions {
   maxAttempts?: number;
 }
 
-type WorkerInfrastructure = Pick<Infrastructure, 'model' | 'stream' | 'stopSignals' | 'queue' | 'clock' | 'metrics'>;
+type WorkerInfrastructure = Pick<Infrastructure, 'model' | 'stream' | 'stopSignals' | 'queue' | 'clock' | 'metrics' | 'fileStore' | 'database'>;
 
 /** The generation job as the worker runs it, on this process's registry of running replies. */
 export function buildGenerationJob(
@@ -46,7 +47,8 @@ export function buildGenerationJob(
     policy: createRetryPolicy({ maxAttempts: options.maxAttempts ?? config.GENERATION_MAX_ATTEMPTS, baseDelayMs: config.GENERATION_RETRY_BASE_MS }),
     clock: infra.clock,
     log,
-    historyCharBudget: config.GENERATION_HISTORY_CHAR_BUDGET,
+    context: { tokens: config.GENERATION_CONTEXT_TOKENS, defaultInstruction: config.GEMINI_SYSTEM_INSTRUCTION },
+    modelFiles: createModelFiles({ store: infra.fileStore, database: infra.database }),
     metrics: infra.metrics,
     ...(config.AUTO_TITLE ? { onReplyDone: titling.replyDone } : {}),
   });
@@ -68,6 +70,7 @@ export function startWorker(config: Config, log: FastifyBaseLogger, infra: Infra
     log,
     periods: retentionPeriods(config.REFRESH_TOKEN_TTL_SECONDS),
     intervalSeconds: config.RETENTION_INTERVAL_SECONDS,
+    files: services.files,
   });
   return {
     async close(graceMs) {

@@ -34,7 +34,10 @@ export type ErrorCode =
   | 'INVALID_SIGNATURE'
   | 'PAYMENT_PROVIDER_ERROR'
   | 'CHECKOUT_NOT_FOUND'
-  | 'CHECKOUT_CLOSED';
+  | 'CHECKOUT_CLOSED'
+  | 'FILE_NOT_FOUND'
+  | 'STORAGE_QUOTA_EXCEEDED'
+  | 'RANGE_NOT_SATISFIABLE';
 
 export interface FieldError {
   path: string;

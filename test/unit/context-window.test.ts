@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { contextWindow } from '../../src/modules/generation/context-window.js';
-import type { ChatTurn } from '../../src/integrations/gemini/model.js';
+import { contextWindow as windowOf, type WindowTurn } from '../../src/modules/generation/context-window.js';
 
-const turn = (role: ChatTurn['role'], text: string): ChatTurn => ({ role, text });
+type Turn = WindowTurn<string>;
+const turn = (role: Turn['role'], text: string, files: string[] = []): Turn => ({ role, text, files });
+/** The window's turns when each turn costs its characters (the tests below were written for a character budget). */
+const contextWindow = (newestFirst: Turn[], budget: number) => windowOf(newestFirst, budget, (t) => t.text.length).turns;
 
 describe('context window', () => {
   it('keeps the newest turns within the budget and returns them oldest first', () => {
@@ -51,7 +53,7 @@ describe('context window edges', () => {
   it('for any alternating history: the newest turns within budget, oldest first, starting with a user turn', () => {
     const history = fc
       .array(fc.string({ maxLength: 40 }), { minLength: 1, maxLength: 30 })
-      .map((texts) => texts.map((text, i): ChatTurn => ({ role: i % 2 === 0 ? 'user' : 'model', text })));
+      .map((texts) => texts.map((text, i): Turn => ({ role: i % 2 === 0 ? 'user' : 'model', text, files: [] })));
     fc.assert(
       fc.property(history, fc.integer({ min: 0, max: 400 }), (newestFirst, budget) => {
         const window = contextWindow(newestFirst, budget);
@@ -68,5 +70,29 @@ describe('context window edges', () => {
       }),
       { seed: 42 },
     );
+  });
+});
+
+describe('context window with files, counted in tokens', () => {
+  // A file costs what its name says after the colon; text costs nothing here.
+  const costOf = (t: Turn) => t.files.reduce((sum, file) => sum + Number(file.split(':')[1]), 0);
+
+  it('drops the oldest turns whole, with their files, and says the context was cut', () => {
+    const newestFirst = [turn('user', 'and this one?', ['c.pdf:400']), turn('model', 'it says…'), turn('user', 'what is in it?', ['b.pdf:400']), turn('model', 'ok'), turn('user', 'read', ['a.pdf:400'])];
+    const window = windowOf(newestFirst, 1000, costOf);
+    expect(window.turns.map((t) => t.files)).toEqual([['b.pdf:400'], [], ['c.pdf:400']]);
+    expect(window.truncated).toBe(true);
+  });
+
+  it('keeps the new prompt with all its files even when they alone pass the budget, and says nothing was cut when the path was that prompt', () => {
+    const window = windowOf([turn('user', '', ['huge.pdf:5000', 'more.pdf:5000'])], 1000, costOf);
+    expect(window.turns).toEqual([turn('user', '', ['huge.pdf:5000', 'more.pdf:5000'])]);
+    expect(window.truncated).toBe(false);
+  });
+
+  it('carries the files of a prompt whose reply failed into the prompt it is joined to', () => {
+    const window = windowOf([turn('user', 'again', ['b.png:1']), turn('user', '', ['a.png:1'])], 1000, costOf);
+    expect(window.turns).toEqual([turn('user', 'again', ['a.png:1', 'b.png:1'])]);
+    expect(window.truncated).toBe(false);
   });
 });

@@ -12,6 +12,10 @@ import { memoryReplyStore } from './fakes/reply-store.js';
 const log = pino({ level: 'silent' });
 const clock = { now: () => new Date(1_000) };
 const metrics = { generationDuration: { observe: () => undefined } } as never;
+// The in-memory store's turns carry no files.
+const unusedFile = (): never => {
+  throw new Error('no turn of these tests has a file');
+};
 
 type Step = { chunks: string[]; then?: 'stop' | Error };
 
@@ -70,7 +74,8 @@ function setUp(steps: Step[], { maxAttempts = 3, stream = { failAt: (_write: num
     policy: createRetryPolicy({ maxAttempts, baseDelayMs: 100 }),
     clock,
     log,
-    historyCharBudget: 10_000,
+    context: { tokens: 10_000, defaultInstruction: undefined },
+    modelFiles: { toModelFile: unusedFile },
     metrics,
     onReplyDone: (reply) => Promise.resolve(void done.push(reply.id)),
   });

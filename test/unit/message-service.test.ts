@@ -17,7 +17,7 @@ const unused = () => {
 function row(fields: Partial<MessageRow> & Pick<MessageRow, 'role'>): MessageRow {
   return {
     id: randomUUID(), seq: 1, chatroomId: 'room', userId: 'user', parentId: null, content: '', status: 'done', finishReason: null,
-    errorCode: null, errorMessage: null, promptTokens: null, outputTokens: null, allowanceDay: null, createdAt: NOW, updatedAt: NOW, completedAt: null,
+    errorCode: null, errorMessage: null, promptTokens: null, outputTokens: null, contextTruncated: false, allowanceDay: null, createdAt: NOW, updatedAt: NOW, completedAt: null,
     ...fields,
   };
 }
@@ -49,6 +49,10 @@ function setUp({ write, messages = [] as MessageRow[], finished }: { write?: (ge
       Promise.resolve([byId.get(id)].find((message) => message?.userId === userId && message.chatroomId === chatroomId)),
     siblingIdsOf: (_db: unknown, rows: MessageRow[]) => Promise.resolve(new Map(rows.map((message) => [message.id, [message.id]]))),
     promptsUsed: () => Promise.resolve(5),
+    // The user's files: none, so every attachment id is unknown.
+    lockAttachableFiles: () => Promise.resolve([]),
+    attachFiles: unused,
+    attachmentsOf: () => Promise.resolve(new Map()),
   } as unknown as MessageStore;
   const service = createMessageService({
     // A transaction that rolls back what it claimed when it throws.
@@ -92,7 +96,7 @@ const problemOf = async (promise: Promise<unknown>) => {
 describe('sending (the message service over a store in memory)', () => {
   it('stores the exchange, schedules an idle chatroom\'s reply at once and answers the allowance after it', async () => {
     const t = setUp({ write: (generation) => t.written(generation) });
-    const outcome = await t.service.send(t.user, t.roomId, 'hello', undefined);
+    const outcome = await t.service.send(t.user, t.roomId, { content: 'hello' });
     expect(outcome.replayed).toBe(false);
     expect(outcome.allowance).toMatchObject({ used: 1, limit: 5, remaining: 4 });
     expect(t.scheduled).toEqual([outcome.reply.id]);
@@ -100,7 +104,7 @@ describe('sending (the message service over a store in memory)', () => {
 
   it('answers 429 QUOTA_EXCEEDED with Retry-After until midnight UTC, and releases the Idempotency-Key for a later try', async () => {
     const t = setUp({ write: () => ({ kind: 'quota exceeded' }) });
-    const problem = await problemOf(t.service.send(t.user, t.roomId, 'hello', undefined, 'key-1'));
+    const problem = await problemOf(t.service.send(t.user, t.roomId, { content: 'hello' }, 'key-1'));
     expect(problem).toMatchObject({ code: 'QUOTA_EXCEEDED', status: 429 });
     expect(problem.options.headers?.['retry-after']).toBe(String(14 * 3600)); // 10:00 → 00:00 UTC
     expect(t.keys.has('key-1')).toBe(false);
@@ -109,14 +113,14 @@ describe('sending (the message service over a store in memory)', () => {
 
   it('answers 429 TOO_MANY_PENDING_REPLIES when the user has too many replies unfinished', async () => {
     const t = setUp({ write: () => ({ kind: 'too many unfinished' }) });
-    expect(await problemOf(t.service.send(t.user, t.roomId, 'hello', undefined))).toMatchObject({ code: 'TOO_MANY_PENDING_REPLIES', status: 429 });
+    expect(await problemOf(t.service.send(t.user, t.roomId, { content: 'hello' }))).toMatchObject({ code: 'TOO_MANY_PENDING_REPLIES', status: 429 });
   });
 
   it('replays a send with the same Idempotency-Key: the first exchange, nothing new written or scheduled', async () => {
     let writes = 0;
     const t = setUp({ write: (generation) => (writes++, t.written(generation)) });
-    const first = await t.service.send(t.user, t.roomId, 'hello', undefined, 'key-1');
-    const again = await t.service.send(t.user, t.roomId, 'hello', undefined, 'key-1');
+    const first = await t.service.send(t.user, t.roomId, { content: 'hello' }, 'key-1');
+    const again = await t.service.send(t.user, t.roomId, { content: 'hello' }, 'key-1');
     expect(again).toMatchObject({ replayed: true, reply: { id: first.reply.id }, userMessage: { id: first.userMessage.id } });
     expect(writes).toBe(1);
     expect(t.scheduled).toEqual([first.reply.id]);
@@ -124,16 +128,26 @@ describe('sending (the message service over a store in memory)', () => {
 
   it('refuses the same Idempotency-Key with another request (422), and a chatroom that is not the user\'s (404)', async () => {
     const t = setUp({ write: (generation) => t.written(generation) });
-    await t.service.send(t.user, t.roomId, 'hello', undefined, 'key-1');
-    expect(await problemOf(t.service.send(t.user, t.roomId, 'something else', undefined, 'key-1'))).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
-    expect(await problemOf(t.service.send(t.user, randomUUID(), 'hello', undefined))).toMatchObject({ code: 'CHATROOM_NOT_FOUND', status: 404 });
-    expect(await problemOf(t.service.send(t.user, 'not-a-uuid', 'hello', undefined))).toMatchObject({ code: 'CHATROOM_NOT_FOUND', status: 404 });
+    await t.service.send(t.user, t.roomId, { content: 'hello' }, 'key-1');
+    expect(await problemOf(t.service.send(t.user, t.roomId, { content: 'something else' }, 'key-1'))).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
+    expect(await problemOf(t.service.send(t.user, randomUUID(), { content: 'hello' }))).toMatchObject({ code: 'CHATROOM_NOT_FOUND', status: 404 });
+    expect(await problemOf(t.service.send(t.user, 'not-a-uuid', { content: 'hello' }))).toMatchObject({ code: 'CHATROOM_NOT_FOUND', status: 404 });
   });
 
   it('refuses a prompt as the parent of a prompt (400) before anything is spent', async () => {
     const prompt = row({ role: 'user', userId: 'user' });
     const t = setUp({ messages: [prompt], write: unused });
-    expect(await problemOf(t.service.send(t.user, t.roomId, 'hello', prompt.id))).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+    expect(await problemOf(t.service.send(t.user, t.roomId, { content: 'hello', parentId: prompt.id }))).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+  });
+
+  it('refuses an attachment the user does not have (404 FILE_NOT_FOUND) before anything is written or spent, and releases the key', async () => {
+    let writes = 0;
+    const t = setUp({ write: (generation) => (writes++, t.written(generation)) });
+    const problem = await problemOf(t.service.send(t.user, t.roomId, { content: 'look', attachmentIds: [randomUUID()] }, 'key-1'));
+    expect(problem).toMatchObject({ code: 'FILE_NOT_FOUND', status: 404 });
+    expect(writes).toBe(0);
+    expect(t.keys.has('key-1')).toBe(false);
+    expect(t.scheduled).toEqual([]);
   });
 
   it('refuses to regenerate a reply that is still being generated (409)', async () => {
@@ -147,7 +161,7 @@ describe('sending (the message service over a store in memory)', () => {
 describe('a waiting send\'s answer', () => {
   it('is 201 with the stored reply once it is done', async () => {
     const t = setUp({ write: (generation) => t.written(generation), finished: (reply) => ({ ...reply, status: 'done', content: 'Hi!' }) });
-    const outcome = await t.service.send(t.user, t.roomId, 'hello', undefined);
+    const outcome = await t.service.send(t.user, t.roomId, { content: 'hello' });
     const answered = await t.service.awaitExchange(t.user, outcome, 1_000, new AbortController().signal);
     expect(answered.status).toBe(201);
     expect(answered.exchange.reply).toMatchObject({ status: 'done', content: 'Hi!' });
@@ -155,7 +169,7 @@ describe('a waiting send\'s answer', () => {
 
   it('is 202 with the reply as it stands when it is still running (time out, or the client left)', async () => {
     const t = setUp({ write: (generation) => t.written(generation), finished: (reply) => ({ ...reply, status: 'streaming', content: 'Hi' }) });
-    const outcome = await t.service.send(t.user, t.roomId, 'hello', undefined);
+    const outcome = await t.service.send(t.user, t.roomId, { content: 'hello' });
     const answered = await t.service.awaitExchange(t.user, outcome, 1_000, new AbortController().signal);
     expect(answered.status).toBe(202);
     expect(answered.exchange.reply.status).toBe('streaming');
@@ -166,7 +180,7 @@ describe('a waiting send\'s answer', () => {
       write: (generation) => t.written(generation),
       finished: (reply) => ({ ...reply, status: 'failed', errorCode: 'MODEL_UNAVAILABLE', errorMessage: 'The model is unavailable' }),
     });
-    const outcome = await t.service.send(t.user, t.roomId, 'hello', undefined);
+    const outcome = await t.service.send(t.user, t.roomId, { content: 'hello' });
     const problem = await problemOf(t.service.awaitExchange(t.user, outcome, 1_000, new AbortController().signal));
     expect(problem).toMatchObject({ code: 'MODEL_FAILED', status: 502, options: { extensions: { replyId: outcome.reply.id, error: { code: 'MODEL_UNAVAILABLE' } } } });
     expect(problem.options.headers).toMatchObject({ ratelimit: expect.stringContaining('r=0') }); // 5 of 5 used, as the store says now

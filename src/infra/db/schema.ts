@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   boolean,
   date,
   doublePrecision,
   index,
   integer,
+  smallint,
   pgTable,
   primaryKey,
   text,
@@ -145,6 +147,8 @@ export const messages = pgTable(
     errorMessage: text('error_message'),
     promptTokens: integer('prompt_tokens'),
     outputTokens: integer('output_tokens'),
+    /** The reply's context left out older turns of its path (GENERATION_CONTEXT_TOKENS). */
+    contextTruncated: boolean('context_truncated').notNull().default(false),
     /** The UTC day whose allowance paid for this reply: a failed reply gives its prompt back to that day. */
     allowanceDay: date('allowance_day', { mode: 'string' }),
     createdAt: timestamptz('created_at').notNull(),
@@ -231,4 +235,61 @@ export const stripeEvents = pgTable('stripe_events', {
   id: text('id').primaryKey(),
   type: text('type').notNull(),
   receivedAt: timestamptz('received_at').notNull(),
+});
+
+/**
+ * An uploaded file. Its bytes are in the file store under `storage_key` (ids only, never the name).
+ * Deleting a file removes its bytes but keeps this row (`deleted_at`): messages that had it still name
+ * it. `bytes_removed_at` is when the store confirmed the removal; a deleted row without it is a removal
+ * the retention sweep tries again.
+ */
+export const files = pgTable(
+  'files',
+  {
+    id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    mimeType: text('mime_type').notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    sha256: text('sha256').notNull(),
+    storageKey: text('storage_key').notNull().unique(),
+    /** What the file costs in the model's context, estimated at upload (README "Files"). */
+    tokens: integer('tokens').notNull(),
+    /** The copy in Gemini's Files API, when one was uploaded for a file too large to send inline. */
+    geminiUri: text('gemini_uri'),
+    geminiExpiresAt: timestamptz('gemini_expires_at'),
+    createdAt: timestamptz('created_at').notNull(),
+    deletedAt: timestamptz('deleted_at'),
+    bytesRemovedAt: timestamptz('bytes_removed_at'),
+  },
+  (table) => [
+    // The owner's list (newest first, keyset) and their storage in use: live files only.
+    index('files_user_live_idx').on(table.userId, table.createdAt.desc(), table.id.desc()).where(sql`deleted_at is null`),
+    // The sweep of unreferenced uploads, and of removals to try again.
+    index('files_live_created_idx').on(table.createdAt).where(sql`deleted_at is null`),
+    index('files_bytes_pending_idx').on(table.deletedAt).where(sql`deleted_at is not null and bytes_removed_at is null`),
+  ],
+);
+
+/** The files a prompt carries, in the order it named them. */
+export const messageAttachments = pgTable(
+  'message_attachments',
+  {
+    messageId: uuid('message_id')
+      .notNull()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    position: smallint('position').notNull(),
+    fileId: uuid('file_id')
+      .notNull()
+      .references(() => files.id, { onDelete: 'cascade' }),
+  },
+  (table) => [primaryKey({ columns: [table.messageId, table.position] }), index('message_attachments_file_idx').on(table.fileId)],
+);
+
+/** Facts an installation keeps about itself (e.g. the identity of its file store: roles on two hosts must share one). */
+export const installationFacts = pgTable('installation_facts', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
 });

@@ -5,6 +5,8 @@ import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { baseUrlOf } from '../../http/base-url.js';
 import type { SessionService } from '../auth/session.service.js';
 import type { SubscriptionService } from './subscription.service.js';
+import { storageSchema } from '../files/file.schemas.js';
+import type { FileService } from '../files/file.service.js';
 
 type Deps = {
   sessions: Pick<SessionService, 'authenticate'>;
@@ -12,6 +14,8 @@ type Deps = {
   publicBaseUrl: string | undefined;
   /** Each checkout or portal session is a call to Stripe: limited per user. */
   providerCallLimit: preHandlerAsyncHookHandler;
+  /** The user's files: bytes kept and the plan's quota. */
+  files: Pick<FileService, 'storageOf'>;
 };
 
 const subscriptionStatusSchema = z
@@ -26,11 +30,12 @@ const subscriptionStatusSchema = z
       remaining: z.number().int().nullable(),
       resetsAt: z.string(),
     }),
+    storage: storageSchema,
   })
   .meta({ id: 'SubscriptionStatus' });
 
 export const billingRoutes =
-  ({ sessions, subscriptions, publicBaseUrl, providerCallLimit }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, subscriptions, publicBaseUrl, providerCallLimit, files }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['subscriptions'];
@@ -56,7 +61,11 @@ export const billingRoutes =
     app.get(
       '/subscription/status',
       { schema: { tags, summary: 'My plan, subscription and today\'s usage', operationId: 'getSubscriptionStatus', security, response: { 200: subscriptionStatusSchema } } },
-      (request) => subscriptions.status(authOf(request).user),
+      async (request) => {
+        const { user } = authOf(request);
+        const [status, storage] = await Promise.all([subscriptions.status(user), files.storageOf(user)]);
+        return { ...status, storage };
+      },
     );
 
     app.post(

@@ -6,7 +6,9 @@ import type { Metrics } from '../../infra/metrics.js';
 import { FINISHED, JobInterrupted, type JobHandler, type JobRun, type JobVerdict } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
 import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
-import type { ClaimedTurn } from '../replies/reply.repository.js';
+import { textTokens } from '../files/file-tokens.js';
+import { tokensOf, type ModelFiles } from '../files/model-files.js';
+import type { ClaimedTurn, HistoryTurn } from '../replies/reply.repository.js';
 import type { ReplyStore } from '../replies/reply-store.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
 import { StopRequested, type RunningReplies } from '../replies/running-replies.js';
@@ -24,13 +26,16 @@ type Deps = {
   policy: RetryPolicy;
   clock: Clock;
   log: FastifyBaseLogger;
-  historyCharBudget: number;
+  /** What a reply's context may hold (GENERATION_CONTEXT_TOKENS), and the server's system instruction, which takes its share. */
+  context: { tokens: number; defaultInstruction: string | undefined };
+  /** The files of a turn as the model reads them. */
+  modelFiles: Pick<ModelFiles, 'toModelFile'>;
   metrics: Pick<Metrics, 'generationDuration'>;
   /** Told after a reply is done and its listeners have ended, with its chatroom's title then (automatic titles); must not throw. */
   onReplyDone?: (reply: MessageRow, chatroomTitle: string) => Promise<void>;
 };
 
-/** At most this many earlier turns are read as a reply's context (the character budget usually cuts sooner). */
+/** At most this many earlier turns are read as a reply's context (the token budget usually cuts sooner). */
 const MAX_CONTEXT_TURNS = 100;
 /** How long a reply whose turn has not come waits before its job looks again (a safety net: the head schedules it). */
 const DEFER_MS = 1_000;
@@ -58,7 +63,7 @@ type Claim =
 
 /** Step 2, the generation: how the model call ended. */
 type Generation =
-  | { kind: 'completed'; text: string; result: ModelOutcome; turns: number }
+  | { kind: 'completed'; text: string; result: ModelOutcome; turns: number; contextTruncated: boolean }
   | { kind: 'stopped'; text: string }
   | { kind: 'interrupted'; error: unknown }
   | { kind: 'errored'; error: unknown };
@@ -119,7 +124,12 @@ async function store<T>(what: () => Promise<T>, tries = 1): Promise<T> {
  * answers how it ended. Idempotent: a reply already finished is left alone, so a duplicate or
  * re-run job changes nothing. The job decides retries (the policy) and tells the queue its verdict.
  */
-export function createGenerationJob({ replies, model, stream, scheduler, running, policy, clock, log, historyCharBudget, metrics, onReplyDone }: Deps): JobHandler {
+/** What a turn costs in the model's context: its text, and its files as estimated at upload. */
+const turnTokens = (turn: HistoryTurn) => textTokens(turn.text) + turn.files.reduce((sum, file) => sum + tokensOf(file), 0);
+
+export function createGenerationJob(deps: Deps): JobHandler {
+  const { replies, model, stream, scheduler, running, policy, clock, log, context, modelFiles, metrics, onReplyDone } = deps;
+
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome | { kind: 'interrupted' }) {
     const durationMs = Date.now() - startedAt;
     const fields = { replyId, attempt: run.attempt, outcome: outcome.kind, durationMs };
@@ -185,10 +195,13 @@ export function createGenerationJob({ replies, model, stream, scheduler, running
     try {
       if (turn.previousStatus === 'streaming' || run.attempt > 1) await feed.restart();
       call.signal.throwIfAborted();
-      // What the model sees: the turns on the path to the reply, oldest first, cut to the character budget.
-      const turns = contextWindow(turn.history, historyCharBudget);
+      // What the model sees: the newest turns of the path to the reply, oldest first, that fit the
+      // token budget beside the system instruction; each with its files.
+      const instruction = turn.settings.systemInstruction ?? context.defaultInstruction ?? '';
+      const window = contextWindow(turn.history, context.tokens - textTokens(instruction), turnTokens);
+      const turns = window.turns.map(({ role, text, files }) => ({ role, text, files: files.map((file) => modelFiles.toModelFile(file)) }));
       const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings);
-      return { kind: 'completed', text: feed.text, result, turns: turns.length };
+      return { kind: 'completed', text: feed.text, result, turns: turns.length, contextTruncated: window.truncated || turn.historyCut };
     } catch (error) {
       if (!call.signal.aborted) return { kind: 'errored', error };
       // A stop keeps the text so far; a shutdown hands the job back with the reply unfinished.
@@ -212,8 +225,14 @@ export function createGenerationJob({ replies, model, stream, scheduler, running
         await release(replyId, jobLog);
         throw new JobInterrupted('the worker is shutting down', { cause: generation.error });
       case 'completed': {
-        const { text, result, turns } = generation;
-        const saved = { content: text, finishReason: result.finishReason, promptTokens: result.usage?.promptTokens ?? null, outputTokens: result.usage?.outputTokens ?? null };
+        const { text, result, turns, contextTruncated } = generation;
+        const saved = {
+          content: text,
+          finishReason: result.finishReason,
+          promptTokens: result.usage?.promptTokens ?? null,
+          outputTokens: result.usage?.outputTokens ?? null,
+          contextTruncated,
+        };
         try {
           const reply = await store(() => replies.complete(replyId, saved, clock.now()), SAVE_TRIES);
           return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };

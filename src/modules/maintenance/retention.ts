@@ -2,6 +2,7 @@ import { and, isNotNull, isNull, lt, or } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
+import type { FileService } from '../files/file.service.js';
 import { idempotencyKeys, otpCodes, refreshTokens, sessions, stripeEvents, users } from '../../infra/db/schema.js';
 
 const HOUR_MS = 3600_000;
@@ -75,13 +76,15 @@ type Deps = {
   log: FastifyBaseLogger;
   periods: RetentionPeriods;
   intervalSeconds: number;
+  /** Uploaded files past use: their rows and their bytes (files module). */
+  files: Pick<FileService, 'sweep'>;
 };
 
 /** Runs the sweep at start and then every `intervalSeconds` (the worker role). */
-export function startRetention({ database, clock, log, periods, intervalSeconds }: Deps): { stop(): void } {
+export function startRetention({ database, clock, log, periods, intervalSeconds, files }: Deps): { stop(): void } {
   const sweep = async () => {
     try {
-      const deleted = await sweepRetention(database, periods, clock.now());
+      const deleted = { ...(await sweepRetention(database, periods, clock.now())), ...(await files.sweep()) };
       if (Object.values(deleted).some((n) => n > 0)) log.info({ deleted }, 'retention: removed rows past use');
     } catch (error) {
       log.error({ err: error }, 'retention sweep failed; will try again');

@@ -26,6 +26,10 @@ export function toMarkdown({ chatroom, messages }: ExportedBranch): string {
     if (message.role === 'model' && message.status === 'failed') lines.push(`_(no reply: ${message.error?.message ?? 'failed'})_`);
     else if (message.role === 'model' && message.status !== 'done') lines.push('_(still being generated)_');
     else lines.push(message.content);
+    // Files are named, not embedded: the export is a transcript (JSON lists them whole).
+    for (const file of message.attachments) {
+      lines.push(`- Attached: ${file.name} (${file.mimeType}, ${file.sizeBytes} bytes${file.deleted ? ', deleted' : ''})`);
+    }
     lines.push('');
   }
   return lines.join('\n');

@@ -1,4 +1,5 @@
 import { promptsUsed } from '../billing/allowance.js';
+import { attachFiles, attachmentsOf, lockAttachableFiles } from '../files/file.repository.js';
 import { lockOwnedChatroom, setCurrentMessage } from '../chatrooms/chatroom.repository.js';
 import { claimIdempotencyKey, findIdempotencyKey, recordIdempotentOutcome } from './idempotency.repository.js';
 import { latestOnPath, newestDescendantOf, wholePath } from './message-path.repository.js';
@@ -27,6 +28,9 @@ export const messageStore = {
   siblingIdsOf,
   tokenTotalsOf,
   promptsUsed,
+  lockAttachableFiles,
+  attachFiles,
+  attachmentsOf,
 };
 
 export type MessageStore = typeof messageStore;

@@ -157,7 +157,7 @@ export const messageRoutes =
       },
       (request, reply) =>
         answerGeneration(request, reply, request.query.wait, (sender) =>
-          messages.send(sender, request.params.id, request.body.content, request.body.parentId, request.headers['idempotency-key']),
+          messages.send(sender, request.params.id, request.body, request.headers['idempotency-key']),
         ),
     );
 

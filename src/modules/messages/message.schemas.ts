@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
 import { storableText } from '../../http/text.js';
 import { chatroomSchema } from '../chatrooms/chatroom.schemas.js';
+import type { FileRow } from '../files/file.repository.js';
+import { fileSchema, toFileDto } from '../files/file.schemas.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
 export const messageSchema = z
@@ -18,6 +20,8 @@ export const messageSchema = z
     finishReason: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     usage: z.object({ promptTokens: z.number().int(), outputTokens: z.number().int() }).nullable(),
+    attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
+    contextTruncated: z.boolean().meta({ description: 'The reply\'s context left out older messages of its path (GENERATION_CONTEXT_TOKENS)' }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
   })
@@ -26,7 +30,7 @@ export const messageSchema = z
 export type MessageDto = z.infer<typeof messageSchema>;
 
 /** `siblingIds` comes from the tree (see message-tree.repository.ts); a message alone has `[id]`. */
-export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id]): MessageDto => ({
+export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], attachments: FileRow[] = []): MessageDto => ({
   id: row.id,
   chatroomId: row.chatroomId,
   parentId: row.parentId,
@@ -37,22 +41,38 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id]): 
   finishReason: row.finishReason,
   error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
   usage: row.promptTokens === null ? null : { promptTokens: row.promptTokens, outputTokens: row.outputTokens ?? 0 },
+  attachments: attachments.map(toFileDto),
+  contextTruncated: row.contextTruncated,
   createdAt: row.createdAt.toISOString(),
   completedAt: row.completedAt?.toISOString() ?? null,
 });
 
-export const sendMessageBody = z.object({
-  content: storableText(1, 8000),
-  parentId: z
-    .string()
-    .max(100)
-    .nullable()
-    .optional()
-    .meta({
-      description:
-        'Absent: continue from the current message. A reply of this chatroom: a new branch from there (editing the prompt after it). null: a new first prompt',
-    }),
-});
+/** A prompt may carry at most this many files (contract). */
+export const MAX_ATTACHMENTS = 10;
+
+export const sendMessageBody = z
+  .object({
+    content: storableText(0, 8000).meta({ description: '1–8000 characters after trim; may be empty when the prompt has attachments' }),
+    attachmentIds: z
+      .array(z.string().max(100))
+      .max(MAX_ATTACHMENTS, `at most ${MAX_ATTACHMENTS} files per prompt`)
+      .refine((ids) => new Set(ids).size === ids.length, 'must not name a file twice')
+      .optional()
+      .meta({ description: 'Files uploaded with POST /files, sent to the model as parts of this prompt' }),
+    parentId: z
+      .string()
+      .max(100)
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'Absent: continue from the current message. A reply of this chatroom: a new branch from there (editing the prompt after it). null: a new first prompt',
+      }),
+  })
+  .refine((body) => body.content.length > 0 || (body.attachmentIds?.length ?? 0) > 0, {
+    path: ['content'],
+    message: 'must not be blank (it may be empty only when the prompt has attachments)',
+  });
 
 export const switchBranchBody = z.object({
   messageId: z.string().max(100).meta({ description: 'Any message of the branch to show: the current message becomes the newest message at its end' }),

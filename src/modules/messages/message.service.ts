@@ -16,11 +16,13 @@ import type { ReplyFollower } from '../replies/reply-follower.js';
 import type { Scheduler } from '../generation/scheduling.js';
 import { StopUnavailable, type ReplyStopper } from '../replies/reply-stopper.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
+import { fileNotFound } from '../files/file.service.js';
+import type { FileRow } from '../files/file.repository.js';
 import type { PromptOf, WriteOutcome } from './send.repository.js';
 import type { MessageStore } from './message-store.js';
+import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Written = Extract<WriteOutcome, { kind: 'written' }>;
-import { toMessageDto, type MessageDto } from './message.schemas.js';
 
 type Deps = {
   database: Pick<Database, 'db' | 'transaction'>;
@@ -42,11 +44,21 @@ export interface Sender {
   tier: Tier;
 }
 
+/** A prompt as a client sends it. */
+export interface NewPrompt {
+  content: string;
+  /** Absent: continue from the current message; a reply: branch from it; null: a new first prompt. */
+  parentId?: string | null | undefined;
+  attachmentIds?: string[] | undefined;
+}
+
 export interface SendOutcome {
   userMessage: MessageRow;
   reply: MessageRow;
   /** Each one's sibling ids, when the send knew them (a replayed send reads them when presented). */
   siblingIds?: { userMessage: string[]; reply: string[] };
+  /** The prompt's files, when the send wrote them (otherwise read when presented). */
+  promptFiles?: FileRow[];
   allowance: AllowanceState;
   /** True when an Idempotency-Key matched an earlier request: nothing new was stored or spent. */
   replayed: boolean;
@@ -60,9 +72,14 @@ export interface Exchange {
 
 /** What an Idempotency-Key is bound to: the same key with another request is refused. */
 const requestHashOf = (...parts: string[]) => createHash('sha256').update(parts.join('\n')).digest('hex');
-const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined) =>
-  // A send without parentId hashes as it always did, so keys stored before branches still match.
-  parentId === undefined ? requestHashOf(chatroomId, content) : requestHashOf(chatroomId, content, `parent:${parentId ?? 'root'}`);
+const sendHash = (chatroomId: string, content: string, parentId: string | null | undefined, attachmentIds: string[]) =>
+  // A send without parentId or files hashes as it always did, so keys stored before them still match.
+  requestHashOf(
+    chatroomId,
+    content,
+    ...(parentId === undefined ? [] : [`parent:${parentId ?? 'root'}`]),
+    ...(attachmentIds.length === 0 ? [] : [`files:${attachmentIds.join(',')}`]),
+  );
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
 const SCHEDULE_TIMEOUT_MS = 3_000;
@@ -137,6 +154,19 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
   }
 
   /**
+   * The user's live files of these ids, in this order, locked until the send commits (a delete waits);
+   * 404 FILE_NOT_FOUND for the first that is unknown, foreign or deleted, before anything is spent.
+   */
+  async function attachable(tx: Tx, userId: string, ids: string[]): Promise<FileRow[]> {
+    const found = new Map((await store.lockAttachableFiles(tx, userId, ids.filter(isUuid))).map((file) => [file.id, file]));
+    return ids.map((id) => {
+      const file = found.get(id);
+      if (!file) throw fileNotFound(id);
+      return file;
+    });
+  }
+
+  /**
    * What sending and regenerating share, one way for both: in one transaction, the sender and the
    * chatroom locked (a user's sends take turns, and so do a chatroom's generations), the
    * Idempotency-Key claimed, `prompt` validating (before anything is spent), then one statement that
@@ -148,7 +178,7 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
     user: Sender,
     chatroomId: string,
     request: { hash: string; idempotencyKey: string | undefined },
-    prompt: (tx: Tx, room: ChatroomRow) => Promise<PromptOf>,
+    prompt: (tx: Tx, room: ChatroomRow) => Promise<PromptOf & { files?: FileRow[] }>,
   ): Promise<SendOutcome> {
     const now = clock.now();
     const dailyLimit = policy.limitFor(user.tier);
@@ -156,19 +186,20 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
     const { hash, idempotencyKey } = request;
     if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
 
-    const started = await database.transaction(async (tx): Promise<Written | { kind: 'replay'; key: string }> => {
+    const started = await database.transaction(async (tx): Promise<(Written & { promptFiles?: FileRow[] }) | { kind: 'replay'; key: string }> => {
       const room = await store.lockSenderAndChatroom(tx, user.id, chatroomId);
       if (!room) throw chatroomNotFound(chatroomId);
       if (idempotencyKey !== undefined && !(await store.claimIdempotencyKey(tx, user.id, idempotencyKey, hash, now))) {
         return { kind: 'replay', key: idempotencyKey }; // an earlier request holds the key: replayed below, outside this transaction
       }
-      const promptOf = await prompt(tx, room);
+      const { files, ...promptOf } = await prompt(tx, room);
       const written = await store.writeGeneration(tx, { chatroomId, userId: user.id, prompt: promptOf, replyId: randomUUID(), day: usageDay(now), dailyLimit, now, maxUnfinished: cap });
       // Throwing rolls the key's claim back too.
       if (written.kind === 'quota exceeded') throw quotaExceeded(user.tier, dailyLimit ?? 0, now);
       if (written.kind === 'too many unfinished') throw tooManyUnfinished(user.tier, cap);
+      if (files) await store.attachFiles(tx, written.userMessage.id, files.map((file) => file.id));
       if (idempotencyKey !== undefined) await store.recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
-      return written;
+      return { ...written, promptFiles: files };
     });
 
     if (started.kind === 'replay') {
@@ -193,15 +224,19 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
       userMessage: created.userMessage,
       reply: created.reply,
       siblingIds: created.siblingIds,
+      ...(created.promptFiles ? { promptFiles: created.promptFiles } : {}),
       allowance: allowanceState(created.used, dailyLimit, now),
       replayed: false,
     };
   }
 
-  /** Message DTOs with their siblings (one query for all of them). */
+  /** The files of the prompts among `rows` (replies carry none): one query, none without prompts. */
+  const promptFilesOf = (rows: MessageRow[]) => store.attachmentsOf(db, rows.filter((row) => row.role === 'user').map((row) => row.id));
+
+  /** Message DTOs with their siblings and files (one query for each, for all of them). */
   async function present(rows: MessageRow[]): Promise<MessageDto[]> {
-    const siblings = await store.siblingIdsOf(db, rows);
-    return rows.map((row) => toMessageDto(row, siblings.get(row.id)));
+    const [siblings, files] = await Promise.all([store.siblingIdsOf(db, rows), promptFilesOf(rows)]);
+    return rows.map((row) => toMessageDto(row, siblings.get(row.id), files.get(row.id)));
   }
 
   /**
@@ -236,10 +271,18 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
     }
   }
 
-  async function presentExchange({ userMessage, reply, siblingIds }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds'>): Promise<Exchange> {
-    if (siblingIds) return { userMessage: toMessageDto(userMessage, siblingIds.userMessage), reply: toMessageDto(reply, siblingIds.reply) };
-    const siblings = await store.siblingIdsOf(db, [userMessage, reply]);
-    return { userMessage: toMessageDto(userMessage, siblings.get(userMessage.id)), reply: toMessageDto(reply, siblings.get(reply.id)) };
+  async function presentExchange({
+    userMessage,
+    reply,
+    siblingIds,
+    promptFiles,
+  }: Pick<SendOutcome, 'userMessage' | 'reply' | 'siblingIds' | 'promptFiles'>): Promise<Exchange> {
+    if (siblingIds && promptFiles) {
+      return { userMessage: toMessageDto(userMessage, siblingIds.userMessage, promptFiles), reply: toMessageDto(reply, siblingIds.reply) };
+    }
+    const [userDto, replyDto] = await present([userMessage, reply]);
+    if (!userDto || !replyDto) throw new Error('presenting an exchange lost a message');
+    return { userMessage: siblingIds ? { ...userDto, siblingIds: siblingIds.userMessage } : userDto, reply: siblingIds ? { ...replyDto, siblingIds: siblingIds.reply } : replyDto };
   }
 
   /** A chatroom the user owns with the latest `count` messages of its current path, oldest first. */
@@ -263,10 +306,12 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
      * transaction; schedules the generation after commit. `parentId` absent continues from the
      * current message; a reply of the chatroom branches from there; null starts a new first prompt.
      */
-    send(user: Sender, chatroomId: string, content: string, parentId: string | null | undefined, idempotencyKey?: string): Promise<SendOutcome> {
-      const request = { hash: sendHash(chatroomId, content, parentId), idempotencyKey };
+    send(user: Sender, chatroomId: string, prompt: NewPrompt, idempotencyKey?: string): Promise<SendOutcome> {
+      const { content, parentId, attachmentIds = [] } = prompt;
+      const request = { hash: sendHash(chatroomId, content, parentId, attachmentIds), idempotencyKey };
       return startGeneration(user, chatroomId, request, async (tx, room) => ({
         write: { id: randomUUID(), parentId: await parentForPrompt(tx, user.id, room, parentId), content },
+        files: await attachable(tx, user.id, attachmentIds),
       }));
     },
 

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, jsonColumn, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
-import type { ChatTurn } from '../../integrations/gemini/model.js';
+import type { TurnFile } from '../files/model-files.js';
 import { walkUp } from './path-walk.sql.js';
 import { nextStatus, STOPPED, statesBefore, UNFINISHED_STATUSES, type MessageRow, type UnfinishedStatus } from './reply-state.js';
 import { isChatroomHead, isUnfinishedReply, statusIn } from './reply.sql.js';
@@ -53,6 +53,13 @@ export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Pro
     .orderBy(asc(messages.seq));
 }
 
+/** A turn of a reply's path: who said it, what, and the files a prompt carried. */
+export interface HistoryTurn {
+  role: 'user' | 'model';
+  text: string;
+  files: TurnFile[];
+}
+
 export interface ClaimedTurn {
   reply: MessageRow;
   /**
@@ -60,7 +67,9 @@ export interface ClaimedTurn {
    * number asked for: the prompts, and the model's finished replies (failed and unfinished ones have
    * nothing to say). Sibling branches are never on the path.
    */
-  history: ChatTurn[];
+  history: HistoryTurn[];
+  /** The path has usable turns older than `history` (more than the number asked for). */
+  historyCut: boolean;
   /** What the reply was before this claim: `streaming` means an earlier attempt had begun a text. */
   previousStatus: 'pending' | 'streaming';
   /** The chatroom's own generation settings (null = the server's). */
@@ -79,23 +88,30 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
   const usable = sql`m.id <> ${id} and (m.role = 'user' or m.status = 'done')`;
   const [row] = await executeRaw(
     db,
-    sql`${walkUp(id, usable, maxTurns)}
+    sql`${walkUp(id, usable, maxTurns + 1)}
     update messages m set status = ${nextStatus('pending', 'claim')}, content = '', updated_at = ${now.toISOString()}::timestamptz
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
     returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
       c.temperature as room_temperature, c.title as room_title, (
-        select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content) order by turn.seq desc), '[]')
+        select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content, 'files', (
+          select coalesce(json_agg(json_build_object(
+            'id', f.id, 'name', f.name, 'mimeType', f.mime_type, 'sizeBytes', f.size_bytes, 'tokens', f.tokens,
+            'storageKey', f.storage_key, 'deleted', f.deleted_at is not null, 'geminiUri', f.gemini_uri, 'geminiExpiresAt', f.gemini_expires_at
+          ) order by a.position), '[]')
+          from message_attachments a join files f on f.id = a.file_id where a.message_id = turn.id
+        )) order by turn.seq desc), '[]')
         from (
-          select role, content, seq from path where id <> ${id} and (role = 'user' or status = 'done') order by seq desc limit ${maxTurns}
+          select id, role, content, seq from path where id <> ${id} and (role = 'user' or status = 'done') order by seq desc limit ${maxTurns + 1}
         ) turn
       ) as history`,
   );
   if (!row) return undefined;
-  const history = jsonColumn<ChatTurn[]>(row.history);
+  const read = jsonColumn<HistoryTurn[]>(row.history);
   return {
     reply: rowOf(messages, row),
-    history,
+    history: read.slice(0, maxTurns),
+    historyCut: read.length > maxTurns,
     previousStatus: row.previous_status === 'streaming' ? 'streaming' : 'pending',
     settings: {
       model: (row.room_model as string | null) ?? null,
@@ -122,6 +138,7 @@ export interface ReplyResult {
   finishReason: string | null;
   promptTokens: number | null;
   outputTokens: number | null;
+  contextTruncated: boolean;
 }
 
 /** Stores the finished reply; the row as stored, or undefined if it was no longer being generated (stopped, deleted). */
@@ -130,7 +147,7 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
   const [row] = await executeRaw(
     db,
     sql`update messages set status = 'done', content = ${result.content}, finish_reason = ${result.finishReason},
-      prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int,
+      prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int, context_truncated = ${result.contextTruncated},
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
     where id = ${id} and ${statusIn('status', statesBefore('complete'))}
     returning ${columnsOf(messages)}`,

@@ -54,13 +54,13 @@ export function memoryReplyStore() {
       const reply = move(id, 'claim', { content: '' }, now) as MessageRow;
       const history = [];
       for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
-        if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content });
+        if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content, files: [] });
       }
-      return Promise.resolve({ reply, history, previousStatus, settings: { model: null, systemInstruction: null, temperature: null }, chatroomTitle: 'New chat' });
+      return Promise.resolve({ reply, history, historyCut: false, previousStatus, settings: { model: null, systemInstruction: null, temperature: null }, chatroomTitle: 'New chat' });
     },
     complete(id, result: ReplyResult, now) {
       return Promise.resolve(
-        move(id, 'complete', { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, completedAt: now }, now),
+        move(id, 'complete', { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, contextTruncated: result.contextTruncated, completedAt: now }, now),
       );
     },
     release(id, now) {
@@ -97,6 +97,7 @@ export function memoryReplyStore() {
         errorMessage: null,
         promptTokens: null,
         outputTokens: null,
+        contextTruncated: false,
         allowanceDay: fields.role === 'model' ? '2026-12-05' : null,
         createdAt: now,
         updatedAt: now,

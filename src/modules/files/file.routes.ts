@@ -1,0 +1,167 @@
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { AppError, validationError } from '../../http/app-error.js';
+import { rangeOf } from '../../http/byte-range.js';
+import { noContent } from '../../http/pagination.js';
+import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
+import { fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
+import type { FileService } from './file.service.js';
+import type { FileRow } from './file.repository.js';
+
+type Deps = {
+  sessions: Authenticator;
+  files: FileService;
+  maxUploadBytes: number;
+};
+
+/** Bytes served back are data, never a page: no script runs, nothing loads, even if a browser renders them. */
+const CONTENT_POLICY = "default-src 'none'; img-src 'self' data:; media-src 'self'; sandbox";
+
+/** `filename` as plain ASCII for old clients, and `filename*` (RFC 8187) with the name as it is. */
+function contentDisposition(file: FileRow): string {
+  const kind = file.mimeType.startsWith('image/') ? 'inline' : 'attachment';
+  const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`;
+}
+
+export const fileRoutes =
+  ({ sessions, files, maxUploadBytes }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    // Registered here, so multipart bodies are parsed on these routes only (elsewhere they stay 415).
+    // One file part and nothing else; busboy stops reading a file one byte past the limit.
+    await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 2, fields: 4, parts: 6, headerPairs: 50 } });
+    app.addHook('onRequest', requireAuth(sessions));
+    const tags = ['files'];
+    const security = [{ bearerAuth: [] }];
+
+    app.post(
+      '/files',
+      {
+        schema: {
+          summary: 'Upload a file (multipart/form-data, one part named `file`); its type is recognised from the bytes',
+          operationId: 'uploadFile',
+          tags,
+          security,
+          consumes: ['multipart/form-data'],
+          body: uploadBody,
+          response: { 201: fileSchema },
+        },
+        // The schema describes the body for the document; the handler reads the stream itself.
+        validatorCompiler: () => () => ({ value: undefined }),
+        config: { problems: [413, 415] },
+      },
+      async (request, reply) => {
+        if (!request.isMultipart()) {
+          throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'POST /files takes multipart/form-data with one part, a file named `file`');
+        }
+        const user = authOf(request).user;
+        const client = new AbortController();
+        request.raw.once('close', () => {
+          if (!request.raw.complete) client.abort();
+        });
+        let stored: FileRow | undefined;
+        try {
+          for await (const part of request.parts()) {
+            if (part.type !== 'file' || part.fieldname !== 'file') {
+              throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
+            }
+            if (stored) throw validationError('file', 'one file per request: send each file in its own request');
+            stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType: part.mimetype, signal: client.signal });
+          }
+        } catch (error) {
+          if (stored) await files.discard(stored);
+          throw error;
+        }
+        if (!stored) throw validationError('file', 'is required: send one part, a file named `file`');
+        return reply.code(201).header('location', `/files/${stored.id}`).send(toFileDto(stored));
+      },
+    );
+
+    app.get(
+      '/files',
+      {
+        schema: {
+          summary: "List the user's files, newest first (deleted ones are not listed)",
+          operationId: 'listFiles',
+          tags,
+          security,
+          querystring: listFilesQuery,
+          response: { 200: filePageSchema },
+        },
+      },
+      (request) => files.list(authOf(request).user.id, request.query.limit, request.query.cursor),
+    );
+
+    app.get(
+      '/files/:id',
+      {
+        schema: {
+          summary: "A file's metadata (a deleted file answers with deleted: true)",
+          operationId: 'getFile',
+          tags,
+          security,
+          params: fileParams,
+          response: { 200: fileSchema },
+        },
+      },
+      async (request) => toFileDto(await files.get(authOf(request).user.id, request.params.id)),
+    );
+
+    app.get(
+      '/files/:id/content',
+      {
+        schema: {
+          summary: "A file's bytes (Range requests answer 206)",
+          operationId: 'getFileContent',
+          tags,
+          security,
+          params: fileParams,
+        },
+        config: { problems: [416] },
+      },
+      async (request, reply) => {
+        const userId = authOf(request).user.id;
+        const file = await files.get(userId, request.params.id);
+        const range = rangeOf(request.headers.range, file.sizeBytes);
+        if (range.kind === 'unsatisfiable') {
+          throw new AppError('RANGE_NOT_SATISFIABLE', 416, `The file has ${file.sizeBytes} bytes`, {
+            headers: { 'content-range': `bytes */${file.sizeBytes}` },
+          });
+        }
+        const part = range.kind === 'part' ? { start: range.start, end: range.end } : undefined;
+        const body = await files.content(file, part);
+        void reply
+          .header('content-type', file.mimeType.startsWith('text/') ? `${file.mimeType}; charset=utf-8` : file.mimeType)
+          .header('content-disposition', contentDisposition(file))
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', CONTENT_POLICY)
+          .header('cache-control', 'private, max-age=0, must-revalidate')
+          .header('etag', `"${file.sha256}"`)
+          .header('accept-ranges', 'bytes');
+        if (!part) return reply.header('content-length', file.sizeBytes).send(body);
+        return reply
+          .code(206)
+          .header('content-range', `bytes ${part.start}-${part.end}/${file.sizeBytes}`)
+          .header('content-length', part.end - part.start + 1)
+          .send(body);
+      },
+    );
+
+    app.delete(
+      '/files/:id',
+      {
+        schema: {
+          summary: "Delete a file's bytes now; messages that had it keep its metadata (deleted: true)",
+          operationId: 'deleteFile',
+          tags,
+          security,
+          params: fileParams,
+          response: { 204: noContent },
+        },
+      },
+      async (request, reply) => {
+        await files.remove(authOf(request).user.id, request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };
