@@ -31,6 +31,13 @@ export const envSchema = z
     DATABASE_CONNECT_TIMEOUT_MS: intWithDefault(5_000, 100, 120_000).describe('how long a query waits for a PostgreSQL connection before failing with 503'),
     DATABASE_IDLE_TIMEOUT_MS: intWithDefault(30_000, 0, 3_600_000).describe('how long an unused pooled connection stays open; 0 = until it breaks'),
     DATABASE_STATEMENT_TIMEOUT_MS: intWithDefault(10_000, 0, 3_600_000).describe('PostgreSQL statement_timeout of every pooled connection; 0 = none'),
+    FILE_STORE: z.enum(['fs', 's3']).default('fs').describe('where uploaded files live: fs = DATA_DIR/files (one machine), s3 = S3_BUCKET'),
+    S3_BUCKET: optionalString.describe('the bucket of uploaded files; required when FILE_STORE=s3'),
+    S3_REGION: z.string().trim().min(1).default('us-east-1').describe('region of S3_BUCKET'),
+    S3_ENDPOINT: optionalString.pipe(z.url().optional()).describe('an S3-compatible endpoint (MinIO, R2); unset = AWS'),
+    S3_ACCESS_KEY_ID: optionalString.describe("unset with S3_SECRET_ACCESS_KEY = the AWS SDK's default credential chain"),
+    S3_SECRET_ACCESS_KEY: optionalString,
+    S3_FORCE_PATH_STYLE: booleanFlag.describe('address the bucket in the path (endpoint/bucket/key), as most S3-compatible services need'),
     REDIS_URL: optionalString.describe('Redis for rate limits, cache, queue; unset = in-process drivers'),
     REDIS_KEY_PREFIX: z.string().default('').describe('prefix of every Redis key, for deployments sharing one Redis'),
     JWT_SECRET: optionalString
@@ -159,6 +166,9 @@ export const envSchema = z
     // Checkout and portal links are built from it: taken from the Host header, a caller could point them anywhere.
     if (env.NODE_ENV === 'production' && env.PUBLIC_BASE_URL === undefined) {
       ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required when NODE_ENV=production' });
+    }
+    if (env.FILE_STORE === 's3' && env.S3_BUCKET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when FILE_STORE=s3' });
     }
     if (env.STRIPE_SECRET_KEY !== undefined) {
       for (const name of ['STRIPE_WEBHOOK_SECRET', 'STRIPE_PRICE_ID'] as const) {
