@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
@@ -6,6 +7,7 @@ import { createContainer, databaseOptionsFrom } from './container.js';
 import { openDatabase } from './infra/db/client.js';
 import { createProcessLogger } from './infra/logger.js';
 import { buildWorkerServer } from './http/worker-server.js';
+import { assertInstallationFileStore } from './modules/files/shared-store-check.js';
 
 type Role = 'all' | 'api' | 'worker' | 'migrate';
 const roles: readonly Role[] = ['all', 'api', 'worker', 'migrate'];
@@ -38,6 +40,17 @@ async function serve(role: Exclude<Role, 'migrate'>, config: Config) {
   }
   const log = createProcessLogger(config.LOG_LEVEL, wantsPrettyLogs(config)).child({ role });
   const container = await createContainer(config, log);
+  if (config.DATABASE_URL) {
+    // Processes that share the database must share the files' bytes: refuse a layout where they do not.
+    await assertInstallationFileStore(
+      container.database,
+      container.fileStore,
+      config.FILE_STORE === 'fs' ? `fs at ${join(config.DATA_DIR, 'files')}` : `s3 bucket ${config.S3_BUCKET}`,
+    ).catch(async (error: unknown) => {
+      await container.close();
+      throw error;
+    });
+  }
 
   const servers: FastifyInstance[] = [];
   if (role !== 'worker') {
@@ -79,7 +92,7 @@ async function main() {
 main().catch((error: unknown) => {
   // Operator mistakes (configuration, a held data directory, a schema behind the code) are printed
   // plainly, without a stack.
-  const plain = error instanceof ConfigError || (error instanceof Error && ['DataDirLockedError', 'MigrationsError'].includes(error.name));
+  const plain = error instanceof ConfigError || (error instanceof Error && ['DataDirLockedError', 'MigrationsError', 'FileStoreLayoutError'].includes(error.name));
   console.error(plain ? error.message : error);
   process.exit(1);
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeMobile } from './helpers/factories.js';
 import { provisionBackends, testMode, type TestBackends } from './helpers/mode.js';
@@ -49,6 +52,20 @@ describe.runIf(testMode === 'services')('api and worker as separate processes on
     } finally {
       const codes = [await stopRole(api), await stopRole(worker)];
       expect(codes, `api:\n${api.output()}\nworker:\n${worker.output()}`).toEqual([0, 0]);
+    }
+  }, 60_000);
+
+  it('refuse a layout whose processes do not share the file store: a worker with another DATA_DIR stops, saying what to set', async () => {
+    const { base, env } = await roleDeployment('layout', backends.env, gemini.url);
+    const api = startRole('api', env);
+    try {
+      await waitForStatus(`${base}/readyz`, 200, api, 40_000);
+      const elsewhere = startRole('worker', { ...env, DATA_DIR: mkdtempSync(join(tmpdir(), 'gc-other-host-')) });
+      expect(await exitCodeOf(elsewhere.child)).toBe(1);
+      expect(elsewhere.output()).toContain('is not the one the other processes of this installation use');
+      expect(elsewhere.output()).toContain('FILE_STORE=s3');
+    } finally {
+      expect(await stopRole(api)).toBe(0);
     }
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
+import { startS3Server } from '../fakes/s3-server.js';
 
 /** A file store for a test app: its settings, and what is stored in it now (keys). */
 export interface TestFileStore {
@@ -30,15 +30,11 @@ export function startFsStore(): TestFileStore {
   };
 }
 
-/** The `s3` store on a real S3-compatible server (s3rver) started for the test, with a bucket of its own. */
+/** The `s3` store on a real S3-compatible server (s3rver, test/fakes/s3-server.ts) started for the test. */
 export async function startS3Store(): Promise<TestFileStore> {
-  const directory = mkdtempSync(join(tmpdir(), 'gc-s3rver-'));
-  const bucket = 'chat-files';
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
-  const { port } = (await server.run()) as { port: number };
-  const endpoint = `http://127.0.0.1:${port}`;
-  const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials });
+  const server = await startS3Server('chat-files');
+  const { endpoint, bucket, accessKeyId, secretAccessKey } = server;
+  const client = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
   return {
     kind: 's3',
     env: {
@@ -47,8 +43,8 @@ export async function startS3Store(): Promise<TestFileStore> {
       S3_REGION: 'us-east-1',
       S3_ENDPOINT: endpoint,
       S3_FORCE_PATH_STYLE: 'true',
-      S3_ACCESS_KEY_ID: credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      S3_ACCESS_KEY_ID: accessKeyId,
+      S3_SECRET_ACCESS_KEY: secretAccessKey,
     },
     async keys() {
       const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
@@ -57,7 +53,6 @@ export async function startS3Store(): Promise<TestFileStore> {
     async close() {
       client.destroy();
       await server.close();
-      rmSync(directory, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,10 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TEST_JWT_SECRET } from './app.js';
 import { waitUntil } from './wait.js';
 
@@ -72,6 +76,13 @@ export const startRole = (role: 'api' | 'worker', env: Record<string, string>): 
 /** SIGTERM, then the exit code. */
 export const stopRole = ({ child }: RoleProcess) => terminate(child);
 
+/** The data directory of the processes on one database (a test's stand-in for "one host"). */
+function dataDirOf(databaseUrl: string): string {
+  const dir = join(tmpdir(), `gc-roles-${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12)}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /** A deployment of role processes started from source by a test: where its api listens, and the env every role gets. */
 export interface RoleDeployment {
   port: number;
@@ -96,6 +107,8 @@ export async function roleDeployment(
   const env = {
     ...backendsEnv,
     NODE_ENV: 'test',
+    // One data directory for every process on this database: they share the `fs` file store, as on one host.
+    DATA_DIR: dataDirOf(backendsEnv.DATABASE_URL ?? name),
     PORT: String(port),
     WORKER_PORT: '0', // each worker its own free health port
     HOST: '127.0.0.1',
