@@ -86,6 +86,9 @@ export const envSchema = z
     GEMINI_TIMEOUT_MS: intWithDefault(60_000, 100, 600_000).describe('per-attempt timeout of a Gemini call, streamed body included'),
     GEMINI_SYSTEM_INSTRUCTION: optionalString.describe('system instruction sent with every generation'),
     GEMINI_MAX_OUTPUT_TOKENS: intWithDefault(2048, 1, 65_536),
+    GEMINI_INLINE_MAX_BYTES: intWithDefault(20_000_000, 1024).describe(
+      "the most base64 a Gemini request carries inline; larger files go through Gemini's Files API",
+    ),
     GEMINI_CALLS_PER_MINUTE: intWithDefault(60, 1).describe('Gemini calls a minute across all workers'),
     GENERATION_CONCURRENCY: intWithDefault(32, 1, 1000).describe('generations one worker runs at once'),
     GENERATION_MAX_ATTEMPTS: intWithDefault(4, 1, 20).describe('attempts per reply for retryable model errors'),

@@ -5,11 +5,16 @@
  *   new GoogleGenAI({ apiKey: 'test-key', httpOptions: { baseUrl: fake.url } })
  *
  * Tests script the model per request with steps (reply, error, blocked prompt, hang) and read back
- * what the SDK sent. node:http only, so it runs anywhere the tests do.
+ * what the SDK sent. It also keeps files as the Files API does (`ai.files.upload`'s resumable upload,
+ * `ai.files.get`), and refuses a request naming a file it does not have, as Gemini does.
+ * node:http only, so it runs anywhere the tests do.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createFakeFilesApi, isRefusal, type FileProcessing, type FileRefusal, type RecordedUpload } from './gemini-files.js';
+
+export type { FileProcessing, RecordedUpload } from './gemini-files.js';
 
 export type GeminiStep =
   | {
@@ -80,10 +85,21 @@ export interface FakeGemini {
   happenings: GeminiHappening[];
   /** The text of the last user turn of each request, in arrival order. */
   prompts(): string[];
+  /** Files uploaded through the Files API, in the order their uploads finished. Not in `requests`. */
+  uploads: RecordedUpload[];
+  /** How files uploaded from now on are processed (default: ACTIVE at once). */
+  setFileProcessing(processing: FileProcessing): void;
+  /**
+   * The file at `uri` expires or is deleted on Gemini's side: a request naming it is then refused
+   * with 403 PERMISSION_DENIED, as Gemini does. Throws for a uri the fake never made.
+   */
+  forgetFile(uri: string): void;
+  /** Upload starts answer this HTTP status (an outage, a quota) until set back to null. */
+  refuseUploads(status: number | null): void;
   /** Steps are consumed one per request, in order; when none are queued the default step answers. */
   enqueue(...steps: GeminiStep[]): void;
   setDefault(step: GeminiStep): void; // initial default: { kind: 'reply', chunks: ['Hello', ' from', ' fake Gemini.'] }
-  reset(): void; // clear queue and requests, restore the initial default
+  reset(): void; // clear queue, requests and files, restore the initial default
   close(): Promise<void>; // ends hanging requests too; must not hang
 }
 
@@ -103,6 +119,10 @@ const STATUS_NAMES: Record<number, string> = {
 
 // The SDK builds `{baseUrl}/v1beta/models/{model}:{method}`; streaming adds `?alt=sse`.
 const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+// ai.files.upload: POST here starts a resumable upload; the chunks go to the URL it answers (`?upload_id=`).
+const UPLOAD_ROUTE = '/upload/v1beta/files';
+// ai.files.get
+const FILE_ROUTE = /^\/v1beta\/files\/([a-z0-9-]+)$/;
 
 interface Usage {
   promptTokenCount: number;
@@ -115,6 +135,7 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   const happenings: GeminiHappening[] = [];
   let queue: GeminiStep[] = [];
   let defaultStep = INITIAL_DEFAULT;
+  let uploadRefusal: number | null = null;
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -131,7 +152,10 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     // A write racing the client's disconnect must not crash the test process with an unhandled 'error'.
     res.on('error', () => undefined);
 
-    const { pathname } = new URL(req.url ?? '/', 'http://fake');
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://fake');
+    if (pathname === UPLOAD_ROUTE && req.method === 'POST') return handleUpload(req, res, searchParams.get('upload_id'));
+    const fileRoute = FILE_ROUTE.exec(pathname);
+    if (fileRoute?.[1] !== undefined && req.method === 'GET') return handleFileGet(req, res, fileRoute[1]);
     const route = ROUTE.exec(pathname);
     const model = route?.[1];
     const method = route?.[2] as RecordedGeminiRequest['method'] | undefined;
@@ -142,7 +166,7 @@ export async function startFakeGemini(): Promise<FakeGemini> {
 
     let body: GeminiRequestBody;
     try {
-      body = JSON.parse(await readBody(req)) as GeminiRequestBody;
+      body = JSON.parse((await readBody(req)).toString('utf8')) as GeminiRequestBody;
     } catch {
       return sendError(res, 400, 'Invalid JSON payload received.');
     }
@@ -162,6 +186,8 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     });
     // Rejected before any step is consumed, as the real API rejects before reaching a model.
     if (!apiKey) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+    const refusal = fileUris(body).map((uri) => filesApi.refusalFor(uri)).find((found) => found !== undefined);
+    if (refusal) return sendRefusal(res, refusal);
 
     const step = queue.shift() ?? defaultStep;
 
@@ -186,14 +212,66 @@ export async function startFakeGemini(): Promise<FakeGemini> {
     }
   }
 
+  /** A resumable upload: `start` (no upload id yet), then chunks with `upload`, the last with `upload, finalize`. */
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, uploadId: string | null): Promise<void> {
+    const bytes = await readBody(req);
+    const command = header(req, 'x-goog-upload-command') ?? '';
+    if (uploadId === null) {
+      if (!header(req, 'x-goog-api-key')) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+      if (uploadRefusal !== null) return sendError(res, uploadRefusal, `Fake Gemini error ${uploadRefusal}`);
+      if (header(req, 'x-goog-upload-protocol') !== 'resumable' || command !== 'start') {
+        return sendError(res, 400, 'Expected X-Goog-Upload-Protocol: resumable and X-Goog-Upload-Command: start');
+      }
+      const declared = (JSON.parse(bytes.toString('utf8') || '{}') as { file?: { displayName?: string; mimeType?: string } }).file ?? {};
+      const mimeType = header(req, 'x-goog-upload-header-content-type') ?? declared.mimeType;
+      const declaredBytes = Number(header(req, 'x-goog-upload-header-content-length'));
+      if (!mimeType || !Number.isInteger(declaredBytes)) return sendError(res, 400, 'Missing X-Goog-Upload-Header-Content-Type or -Length');
+      const id = filesApi.start({ displayName: declared.displayName, mimeType, declaredBytes });
+      res.writeHead(200, {
+        'x-goog-upload-status': 'active',
+        'x-goog-upload-url': `${filesApi.baseUrl}${UPLOAD_ROUTE}?upload_id=${id}&upload_protocol=resumable`,
+        'x-goog-upload-chunk-granularity': String(8 * 1024 * 1024),
+      });
+      res.end();
+      return;
+    }
+    const commands = command.split(',').map((word) => word.trim());
+    if (!commands.includes('upload')) return sendError(res, 400, `Unexpected X-Goog-Upload-Command: ${command}`);
+    const made = filesApi.chunk(uploadId, Number(header(req, 'x-goog-upload-offset')), bytes, commands.includes('finalize'));
+    if (isRefusal(made)) return sendRefusal(res, made);
+    if (made === null) {
+      res.writeHead(200, { 'x-goog-upload-status': 'active' });
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'x-goog-upload-status': 'final', 'content-type': 'application/json; charset=UTF-8' });
+    res.end(JSON.stringify({ file: made }));
+  }
+
+  async function handleFileGet(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    req.resume();
+    if (!header(req, 'x-goog-api-key')) return sendError(res, 403, 'Method doesn\'t allow unregistered callers. Please use an API key.');
+    const file = filesApi.get(id);
+    return isRefusal(file) ? sendRefusal(res, file) : sendJson(res, 200, file);
+  }
+
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  // Made once the port is known, as a file's uri names this server; nothing asks for files before.
+  const filesApi = createFakeFilesApi(url);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     happenings,
     prompts: () => requests.map((r) => r.body.contents?.at(-1)?.parts?.map((p) => p.text ?? '').join('') ?? ''),
+    uploads: filesApi.uploads,
+    setFileProcessing: (processing) => filesApi.setProcessing(processing),
+    forgetFile: (uri) => filesApi.forget(uri),
+    refuseUploads: (status) => {
+      uploadRefusal = status;
+    },
     enqueue: (...steps) => {
       queue.push(...steps);
     },
@@ -205,6 +283,8 @@ export async function startFakeGemini(): Promise<FakeGemini> {
       requests.length = 0; // keep the array identity: tests may hold `fake.requests`
       happenings.length = 0;
       defaultStep = INITIAL_DEFAULT;
+      filesApi.reset();
+      uploadRefusal = null;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
@@ -288,8 +368,20 @@ function sendJson(res: ServerResponse, status: number, payload: unknown): void {
   res.end(JSON.stringify(payload));
 }
 
-function sendError(res: ServerResponse, status: number, message: string): void {
-  sendJson(res, status, { error: { code: status, message, status: STATUS_NAMES[status] ?? 'UNKNOWN' } });
+function sendError(res: ServerResponse, status: number, message: string, statusName = STATUS_NAMES[status] ?? 'UNKNOWN'): void {
+  sendJson(res, status, { error: { code: status, message, status: statusName } });
+}
+
+function sendRefusal(res: ServerResponse, refusal: FileRefusal): void {
+  sendError(res, refusal.status, refusal.message, refusal.statusName);
+}
+
+/** The Files API uris a request's parts name (`{ fileData: { fileUri } }`). */
+function fileUris(body: GeminiRequestBody): string[] {
+  return (body.contents ?? [])
+    .flatMap((content) => content.parts ?? [])
+    .map((part) => (part.fileData as { fileUri?: unknown } | undefined)?.fileUri)
+    .filter((uri): uri is string => typeof uri === 'string');
 }
 
 function startEvents(res: ServerResponse): void {
@@ -314,8 +406,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
 }

@@ -1,6 +1,8 @@
-import { ApiError, GoogleGenAI, type GenerateContentResponse } from '@google/genai';
+import { ApiError, GoogleGenAI, type Content, type GenerateContentResponse } from '@google/genai';
 import { deadline } from '../../infra/deadline.js';
+import { asCaller, CallerFailure } from './caller-failure.js';
 import { ModelError, tidyTitle, type ChatModel, type ChatTurn, type GenerationSettings, type ModelOutcome } from './model.js';
+import { prepareContents } from './request-contents.js';
 
 export interface GeminiOptions {
   apiKey: string;
@@ -9,11 +11,24 @@ export interface GeminiOptions {
   timeoutMs: number;
   systemInstruction?: string | undefined;
   maxOutputTokens: number;
+  /**
+   * The most base64 a request may carry as inlineData (GEMINI_INLINE_MAX_BYTES); files past it go
+   * through the Files API. Default 20 MB, Gemini's long-documented limit on a request.
+   */
+  inlineMaxBytes?: number | undefined;
 }
+
+export const DEFAULT_INLINE_MAX_BYTES = 20_000_000;
 
 // Statuses where Google asks clients to retry with backoff; everything else is the request's fault.
 // (Whether and when to retry is the generation module's retry policy; this only names the failure.)
 const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * What Gemini answers a request naming a Files API copy it no longer has (expired, deleted): 403
+ * "You do not have permission to access the File … or it may not exist"; 400 and 404 are taken alike.
+ */
+const REFUSED_FILE_STATUSES = new Set([400, 403, 404]);
 
 /** A response stopped for one of these reasons carries no usable answer when it has no text. */
 const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
@@ -54,25 +69,24 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
     // No SDK retries: the generation queue retries the whole job with backoff, off the worker slot.
     httpOptions: options.baseUrl ? { baseUrl: options.baseUrl } : {},
   });
+  const inlineMaxBytes = options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES;
 
   return {
     name: options.model,
     async generate(turns: ChatTurn[], onDelta, signal, settings: GenerationSettings = {}): Promise<ModelOutcome> {
-      // Our own deadline, so that a timeout is told apart from the caller's cancellation.
+      // Our own deadline, so that a timeout is told apart from the caller's cancellation. It covers
+      // the file uploads too: they are part of answering.
       const call = deadline(options.timeoutMs, signal);
       const abortSignal = call.signal;
-      let finishReason: string | null = null;
-      let usage: ModelOutcome['usage'] = null;
+      const outcome: ModelOutcome = { finishReason: null, usage: null };
       let produced = 0;
-      // A failure of the caller's delta callback (storage) is passed through as it is, never
-      // dressed up as a model error: it must not look like a network failure of Gemini.
-      let callbackFailure: { error: unknown } | undefined;
-      try {
-        const systemInstruction = settings.systemInstruction ?? options.systemInstruction;
+      const systemInstruction = settings.systemInstruction ?? options.systemInstruction;
+
+      const send = async (contents: Content[]): Promise<void> => {
         const stream = await ai.models.generateContentStream({
           // The chatroom's model, if it chose one (from GEMINI_MODELS), goes in the call's path.
           model: settings.model ?? options.model,
-          contents: turns.map((turn) => ({ role: turn.role, parts: [{ text: turn.text }] })),
+          contents,
           config: {
             abortSignal,
             maxOutputTokens: options.maxOutputTokens,
@@ -88,32 +102,43 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
           const text = textOf(chunk);
           if (text) {
             produced += text.length;
-            try {
-              await onDelta(text);
-            } catch (error) {
-              callbackFailure = { error };
-              throw error;
-            }
+            // A failure of the caller's delta callback (storage) is passed through as it is.
+            await asCaller(() => onDelta(text));
           }
-          finishReason = chunk.candidates?.[0]?.finishReason ?? finishReason;
+          outcome.finishReason = chunk.candidates?.[0]?.finishReason ?? outcome.finishReason;
           if (chunk.usageMetadata) {
-            usage = {
+            outcome.usage = {
               promptTokens: chunk.usageMetadata.promptTokenCount ?? 0,
               outputTokens: chunk.usageMetadata.candidatesTokenCount ?? 0,
             };
           }
         }
+      };
+
+      try {
+        const prepared = await prepareContents(ai, turns, { inlineMaxBytes, signal: abortSignal });
+        try {
+          await send(prepared.contents);
+        } catch (error) {
+          const refused = error instanceof ApiError && REFUSED_FILE_STATUSES.has(error.status);
+          if (!refused || produced > 0 || prepared.reused.length === 0) throw error;
+          // Gemini may drop a copy before the expiry it announced: forget the remembered copies,
+          // upload them again and ask once more.
+          for (const content of prepared.reused) await asCaller(() => content.rememberRemote(null));
+          const again = await prepareContents(ai, turns, { inlineMaxBytes, signal: abortSignal, distrusted: new Set(prepared.reused) });
+          await send(again.contents);
+        }
       } catch (error) {
-        if (callbackFailure) throw callbackFailure.error;
+        if (error instanceof CallerFailure) throw error.failure;
         signal.throwIfAborted();
         throw toModelError(error, call.timedOut);
       } finally {
         call.dispose();
       }
-      if (produced === 0 && finishReason !== null && BLOCKING_FINISH_REASONS.has(finishReason)) {
-        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${finishReason})`);
+      if (produced === 0 && outcome.finishReason !== null && BLOCKING_FINISH_REASONS.has(outcome.finishReason)) {
+        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${outcome.finishReason})`);
       }
-      return { finishReason, usage };
+      return outcome;
     },
 
     async proposeTitle({ prompt, reply }, maxChars, signal): Promise<string> {

@@ -1,8 +1,37 @@
 /** The one model interface the generation worker knows; Gemini and the offline stand-in implement it. */
 
+/** A copy of a file on Gemini's Files API, which keeps it for 48 hours. */
+export interface RemoteFile {
+  uri: string;
+  mimeType: string;
+  expiresAt: Date;
+}
+
+/** Where a file's bytes come from; the caller's file store stands behind it. */
+export interface ModelFileContent {
+  /** The whole file, for inlineData or a text part. */
+  bytes(): Promise<Buffer>;
+  /** The file for ai.files.upload, read lazily. */
+  blob(): Promise<Blob>;
+  /** A Files API copy an earlier call made (it may have expired since). */
+  remote: RemoteFile | null;
+  /** Stores (or, with null, forgets) the Files API copy for later calls. */
+  rememberRemote(remote: RemoteFile | null): Promise<void>;
+}
+
+export interface ModelFile {
+  name: string;
+  mimeType: string;
+  sizeBytes: number;
+  /** null: its owner deleted it; the model gets a note in its place. */
+  content: ModelFileContent | null;
+}
+
 export interface ChatTurn {
   role: 'user' | 'model';
   text: string;
+  /** Sent before the text, in this order. */
+  files?: ModelFile[];
 }
 
 export interface ModelOutcome {
