@@ -78,6 +78,7 @@ function modelFrom(config: Config, log: FastifyBaseLogger): ChatModel {
     timeoutMs: config.GEMINI_TIMEOUT_MS,
     systemInstruction: config.GEMINI_SYSTEM_INSTRUCTION,
     maxOutputTokens: config.GEMINI_MAX_OUTPUT_TOKENS,
+    inlineMaxBytes: config.GEMINI_INLINE_MAX_BYTES,
   });
 }
 

@@ -54,6 +54,10 @@ export interface IncomingFile {
 
 export const fileNotFound = (id: string) => new AppError('FILE_NOT_FOUND', 404, `File '${id}' was not found`);
 
+/** The store did not answer: the caller may try again; the rest of the API goes on. */
+const storeUnavailable = (cause: unknown) =>
+  new AppError('SERVICE_UNAVAILABLE', 503, 'The file store is unavailable right now; try again shortly', { cause });
+
 const MIB = 1024 * 1024;
 const asSize = (bytes: number) => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`);
 
@@ -130,7 +134,8 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
         if (incoming.signal.aborted) {
           throw new AppError('MALFORMED_REQUEST', 400, 'The upload ended before the file did; nothing was kept', { cause: error });
         }
-        throw error;
+        if (error instanceof AppError || (error as { statusCode?: number }).statusCode !== undefined) throw error; // the request's own fault
+        throw storeUnavailable(error);
       }
 
       const { sizeBytes, sha256, recognition } = inspector.inspection();
@@ -198,7 +203,7 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
           log.error({ fileId: file.id }, 'a live file has no bytes in the store');
           throw fileNotFound(file.id);
         }
-        throw error;
+        throw storeUnavailable(error);
       }
     },
 
