@@ -205,30 +205,27 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
   it('keeps nothing of an upload whose client goes away mid-file', async () => {
     const user = await signIn(t);
     const keysBefore = await store.keys();
+    // A real socket (inject cannot hang up mid-body); the app's close in afterAll stops listening.
     await t.app.listen({ port: 0, host: '127.0.0.1' });
-    try {
-      const { port } = t.app.server.address() as AddressInfo;
-      const boundary = 'cut-off-boundary';
-      await new Promise<void>((resolve) => {
-        const req = httpRequest({
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/files',
-          headers: { ...bearer(user.accessToken), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '100000' },
-        });
-        req.on('error', () => resolve());
-        req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n${'h'.repeat(20_000)}`, () => {
-          // The server has part of the file; the client goes.
-          setImmediate(() => req.destroy());
-        });
-        req.on('close', () => resolve());
+    const { port } = t.app.server.address() as AddressInfo;
+    const boundary = 'cut-off-boundary';
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/files',
+        headers: { ...bearer(user.accessToken), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '100000' },
       });
-      await waitUntil(async () => (await store.keys()).length === keysBefore.length, 'the partial upload is gone from the store');
-      await expectNothingKept(user, keysBefore);
-    } finally {
-      await t.app.server.close();
-    }
+      req.on('error', () => resolve());
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n${'h'.repeat(20_000)}`, () => {
+        // The server has part of the file; the client goes.
+        setImmediate(() => req.destroy());
+      });
+      req.on('close', () => resolve());
+    });
+    await waitUntil(async () => (await store.keys()).length === keysBefore.length, 'the partial upload is gone from the store');
+    await expectNothingKept(user, keysBefore);
   });
 
   it('sends a prompt with files: the prompt carries them, the offline stand-in names them, and it may have no text', async () => {

@@ -28,8 +28,9 @@ export const fileRoutes =
   ({ sessions, files, maxUploadBytes }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     // Registered here, so multipart bodies are parsed on these routes only (elsewhere they stay 415).
-    // One file part and nothing else; busboy stops reading a file one byte past the limit.
-    await app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 2, fields: 4, parts: 6, headerPairs: 50 } });
+    // One file part and nothing else (a second is read only far enough to refuse it). busboy stops
+    // reading a file one byte past the limit: that byte reaches the upload's inspector, which refuses it.
+    await app.register(multipart, { limits: { fileSize: maxUploadBytes + 1, files: 2, fields: 4, parts: 6, headerPairs: 50 } });
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['files'];
     const security = [{ bearerAuth: [] }];
@@ -66,7 +67,10 @@ export const fileRoutes =
               throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
             }
             if (stored) throw validationError('file', 'one file per request: send each file in its own request');
-            stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType: part.mimetype, signal: client.signal });
+            // text/plain is what a part without a Content-Type defaults to (RFC 7578 §4.4, and busboy
+            // fills it in): it says nothing, so it is no claim about the bytes.
+            const declaredType = part.mimetype === 'text/plain' ? undefined : part.mimetype;
+            stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType, signal: client.signal });
           }
         } catch (error) {
           if (stored) await files.discard(stored);

@@ -125,6 +125,9 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
       const storageKey = `${owner.id}/${id}`;
       const inspector = createUploadInspector(maxUploadBytes);
       incoming.stream.once('error', (error) => inspector.destroy(error));
+      // The store's put reports a failed body; a store that stopped reading before the inspector
+      // failed has no listener left, and an unheard 'error' would crash the process.
+      inspector.on('error', () => undefined);
       try {
         await store.put(storageKey, incoming.stream.pipe(inspector), 'application/octet-stream');
       } catch (error) {

@@ -199,7 +199,9 @@ export function createGenerationJob(deps: Deps): JobHandler {
       // token budget beside the system instruction; each with its files.
       const instruction = turn.settings.systemInstruction ?? context.defaultInstruction ?? '';
       const window = contextWindow(turn.history, context.tokens - textTokens(instruction), turnTokens);
-      const turns = window.turns.map(({ role, text, files }) => ({ role, text, files: files.map((file) => modelFiles.toModelFile(file)) }));
+      const turns = window.turns.map(({ role, text, files }) =>
+        files.length === 0 ? { role, text } : { role, text, files: files.map((file) => modelFiles.toModelFile(file)) },
+      );
       const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings);
       return { kind: 'completed', text: feed.text, result, turns: turns.length, contextTruncated: window.truncated || turn.historyCut };
     } catch (error) {

@@ -197,7 +197,7 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
       // Throwing rolls the key's claim back too.
       if (written.kind === 'quota exceeded') throw quotaExceeded(user.tier, dailyLimit ?? 0, now);
       if (written.kind === 'too many unfinished') throw tooManyUnfinished(user.tier, cap);
-      if (files) await store.attachFiles(tx, written.userMessage.id, files.map((file) => file.id));
+      if (files && files.length > 0) await store.attachFiles(tx, written.userMessage.id, files.map((file) => file.id));
       if (idempotencyKey !== undefined) await store.recordIdempotentOutcome(tx, user.id, idempotencyKey, written.userMessage.id, written.reply.id);
       return { ...written, promptFiles: files };
     });
