@@ -1,10 +1,12 @@
 import { eq } from 'drizzle-orm';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatrooms, dailyUsage, idempotencyKeys, messages, users } from '../src/infra/db/schema.js';
+import { chatrooms, dailyUsage, files, idempotencyKeys, messages, users } from '../src/infra/db/schema.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
+import { startFsStore, type TestFileStore } from './helpers/file-stores.js';
 import { createRoom, pollUntilFinished, sendMessage } from './helpers/messages.js';
+import { uploadFile } from './helpers/uploads.js';
 import { routesOf, type RouteEntry } from './helpers/routes.js';
 
 /*
@@ -18,6 +20,7 @@ interface Resources {
   room: string;
   userMessage: string;
   reply: string;
+  file: string;
 }
 
 interface OwnedBy {
@@ -45,7 +48,11 @@ const ownershipCases: Record<string, Case> = {
   'HEAD /chatroom/:': roomOnly(),
   'PATCH /chatroom/:': roomOnly({ title: 'taken over' }),
   'DELETE /chatroom/:': roomOnly(),
-  'POST /chatroom/:/message': roomOnly({ content: 'written into A\'s room' }),
+  'POST /chatroom/:/message': (ids) => [
+    { params: [ids.a.room], payload: { content: "written into A's room" } },
+    // B's own room, with A's file attached.
+    { params: [ids.b.room], payload: { content: "about A's file", attachmentIds: [ids.a.file] } },
+  ],
   'GET /chatroom/:/messages': roomOnly(),
   'HEAD /chatroom/:/messages': roomOnly(),
   'GET /chatroom/:/messages/:': roomAndMessage('reply'),
@@ -56,6 +63,11 @@ const ownershipCases: Record<string, Case> = {
   'HEAD /chatroom/:/messages/:/stream': roomAndMessage('reply'),
   'GET /chatroom/:/export': roomOnly(),
   'HEAD /chatroom/:/export': roomOnly(),
+  'GET /files/:': (ids) => [{ params: [ids.a.file] }],
+  'HEAD /files/:': (ids) => [{ params: [ids.a.file] }],
+  'DELETE /files/:': (ids) => [{ params: [ids.a.file] }],
+  'GET /files/:/content': (ids) => [{ params: [ids.a.file] }],
+  'HEAD /files/:/content': (ids) => [{ params: [ids.a.file] }],
   'PUT /chatroom/:/current-message': (ids) => [
     { params: [ids.a.room], payload: { messageId: ids.a.reply } },
     { params: [ids.b.room], payload: { messageId: ids.a.reply } },
@@ -91,6 +103,7 @@ let t: TestApp;
 let alice: SignedInUser;
 let bob: SignedInUser;
 let ids: OwnedBy;
+let fileStore: TestFileStore;
 
 async function resourcesOf(user: SignedInUser, title: string): Promise<Resources> {
   const room = await createRoom(t, user);
@@ -99,7 +112,8 @@ async function resourcesOf(user: SignedInUser, title: string): Promise<Resources
   expect(sent.statusCode).toBe(202);
   const { userMessage, reply } = sent.json<{ userMessage: { id: string }; reply: { id: string } }>();
   await pollUntilFinished(t, user, room, reply.id);
-  return { room, userMessage: userMessage.id, reply: reply.id };
+  const file = await uploadFile(t, user, 'private.txt', `${title}: a private file`);
+  return { room, userMessage: userMessage.id, reply: reply.id, file: file.id };
 }
 
 /** Everything of A's that B could read or change, as stored. */
@@ -111,16 +125,21 @@ async function snapshotOf(userId: string) {
     messages: await db.select().from(messages).where(eq(messages.userId, userId)).orderBy(messages.seq),
     usage: await db.select().from(dailyUsage).where(eq(dailyUsage.userId, userId)),
     keys: await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, userId)),
+    files: await db.select().from(files).where(eq(files.userId, userId)).orderBy(files.createdAt),
   });
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { REPLY_WAIT_MS: '0' } });
+  fileStore = startFsStore();
+  t = await startTestApp({ env: { REPLY_WAIT_MS: '0', ...fileStore.env } });
   alice = await signIn(t);
   bob = await signIn(t);
   ids = { a: await resourcesOf(alice, 'Alice secret room'), b: await resourcesOf(bob, 'Bob room') };
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  await fileStore.close();
+});
 
 describe('authorization matrix (generated from the router)', () => {
   it('every route that takes an id has an ownership case, or is a declared capability or framework route', () => {

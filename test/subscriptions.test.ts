@@ -269,6 +269,7 @@ describe('GET /subscription/status and the billing portal', () => {
       currentPeriodEnd: null,
       cancelAtPeriodEnd: false,
       usage: { used: 0, limit: 5, remaining: 5, resetsAt: expect.stringMatching(/T00:00:00\.000Z$/) },
+      storage: { usedBytes: 0, limitBytes: 100 * 1024 * 1024 },
     });
   });
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../../src/app.js';
@@ -66,6 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     env = { ...env, DATABASE_URL: databaseProxy.urlFor(databaseUrl), REDIS_URL: redisProxy.urlFor(redisUrl) };
     services = { databaseProxy, redisProxy, databaseUrl };
   }
+  const dataDir = mkdtempSync(join(tmpdir(), 'gc-app-'));
   const config = loadConfig({
     NODE_ENV: 'test',
     JWT_SECRET: TEST_JWT_SECRET,
@@ -73,7 +77,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_NUMBER_PER_MINUTE: '100000',
     AUTH_RATE_LIMIT_PER_NUMBER_CEILING_PER_MINUTE: '100000',
-    DATA_DIR: '/nonexistent-data-dir-for-tests',
+    // A directory of the app's own: uploaded files land in DATA_DIR/files (the fs store).
+    DATA_DIR: dataDir,
     GENERATION_RETRY_BASE_MS: '5',
     GEMINI_CALLS_PER_MINUTE: '100000',
     // Titles call the model too: off unless a test is about them, so that model calls stay countable.
@@ -128,6 +133,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       if (services || fresh) await backends.database?.close(); // the file's database, unused: back to its pool
       await fresh?.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
