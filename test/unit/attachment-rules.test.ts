@@ -12,7 +12,7 @@ import {
   uploadFailure,
 } from '../../web/src/attachment-rules.js';
 
-/* The chat page's rules for files in prompts (the page itself: test/chat-page-files.browser.test.ts). */
+/* The chat page's rules for files in prompts (the page itself: test/chat-page.browser.test.ts, "files in prompts"). */
 
 describe('sizes as the page writes them', () => {
   it('counts bytes below a kilobyte, then one decimal below ten, then whole units', () => {
