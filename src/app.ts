@@ -88,7 +88,8 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
   registerProblemHandlers(app);
   app.addHook('onRequest', requireHostHeader);
 
-  addSecurityHeaders(app, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'validator.swagger.io'] } } });
+  // blob: for the chat page's images of files, fetched with the token (an <img src> cannot send it).
+  addSecurityHeaders(app, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'blob:', 'validator.swagger.io'] } } });
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, {
       origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,

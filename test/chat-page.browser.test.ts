@@ -1,12 +1,17 @@
 /**
  * The chat page at GET /, driven in headless Chromium (Debian's /usr/bin/chromium, through
  * playwright-core) against an embedded server listening on a real port, with the fake Gemini at the
- * wire. Each scenario signs up its own user, so the daily allowance of one does not leak into another.
- * A screenshot of every step lands in test-artifacts/screenshots/ (CI's artifact folder).
+ * wire, then files in prompts on the offline stand-in. Each scenario signs up its own user, so the
+ * daily allowance of one does not leak into another. A screenshot of every step lands in
+ * test-artifacts/screenshots/ (CI's artifact folder). Both parts live in this one file because each
+ * builds the page into dist/public: two files running at once would delete it under each other.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bundlePage } from '../web/build/build-page.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
@@ -27,6 +32,40 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
+
+/** Chromium with a fresh temporary profile (launch() gives every run its own --user-data-dir). */
+async function launchBrowser(): Promise<Browser> {
+  // Loud, not skipped: CI installs it (.ci/run), and a machine without it cannot prove the page.
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function listen(app: TestApp): Promise<string> {
+  await app.app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.app.server.address() as AddressInfo).port}/`;
+}
+
+/** A new browser context and page, whose errors (uncaught, or a CSP violation) fail the test in afterEach. */
+async function openPage() {
+  context = await browser.newContext({ viewport: { width: 1180, height: 760 } });
+  page = await context.newPage();
+  pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  // The page must live within the CSP (no inline code): a violation is an error here.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
+  });
+}
+
+async function closePage() {
+  await context.close();
+  expect(pageErrors).toEqual([]);
+}
 
 async function shot(name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png` });
@@ -70,9 +109,7 @@ async function replyFinished() {
 
 describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedded mode only: one browser run covers the page)', { timeout: 90_000 }, () => {
   beforeAll(async () => {
-    // Loud, not skipped: CI installs it (.ci/run), and a machine without it cannot prove the page.
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`);
-    mkdirSync(SCREENSHOTS, { recursive: true });
+    browser = await launchBrowser();
     await bundlePage();
     gemini = await startFakeGemini();
     t = await startTestApp({
@@ -85,14 +122,7 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
         AUTO_TITLE: 'false',
       },
     });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    baseUrl = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/`;
-    // launch() gives every run a fresh temporary profile (its own --user-data-dir).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    baseUrl = await listen(t);
   }, 120_000);
 
   afterAll(async () => {
@@ -103,20 +133,10 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
 
   beforeEach(async () => {
     gemini.reset();
-    context = await browser.newContext({ viewport: { width: 1180, height: 760 } });
-    page = await context.newPage();
-    pageErrors = [];
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    // The page must live within the CSP (no inline code): a violation is an error here.
-    page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) pageErrors.push(message.text());
-    });
+    await openPage();
   });
 
-  afterEach(async () => {
-    await context.close();
-    expect(pageErrors).toEqual([]);
-  });
+  afterEach(closePage);
 
   it('serves the page to a browser and keeps the JSON index for scripts', async () => {
     const html = await fetch(baseUrl, { headers: { accept: 'text/html' } });
@@ -351,5 +371,272 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await replyFinished();
     await expect.poll(textOf(prompts().last()), WAIT).toBe('One more');
     await shot('16-sent-as-pro');
+  });
+});
+
+// ---- files in prompts ------------------------------------------------------------------------
+
+// What the page-side functions below use of the browser: this file is type-checked without the DOM library.
+declare const DataTransfer: new () => { items: { add(file: File): unknown } };
+declare const ClipboardEvent: new (type: string, init: { clipboardData: unknown; bubbles: boolean; cancelable: boolean }) => unknown;
+interface PageElement {
+  dispatchEvent(event: unknown): boolean;
+}
+interface PageImage {
+  complete: boolean;
+  naturalWidth: number;
+}
+
+/** A real PNG of `size`×`size` red pixels, made here so that the test ships no binary file. */
+function png(size = 4): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const check = Buffer.alloc(4);
+    check.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, check]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header[8] = 8; // bits per channel
+  header[9] = 2; // RGB; compression, filter and interlace stay 0
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(size * 3, Buffer.from([220, 40, 40]))]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: size }, () => row)));
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A real zip archive holding one stored text file: a type no prompt takes. */
+function zip(): Buffer {
+  const name = Buffer.from('hello.txt');
+  const data = Buffer.from('hello\n');
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc32(data), 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(name.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc32(data), 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(name.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + name.length, 12);
+  end.writeUInt32LE(local.length + name.length + data.length, 16);
+  return Buffer.concat([local, name, data, central, name, end]);
+}
+
+interface TestFile {
+  name: string;
+  mimeType: string;
+  buffer: Buffer;
+}
+
+const catPicture = (): TestFile => ({ name: 'cat.png', mimeType: 'image/png', buffer: png() });
+const textFile = (name: string, text = `Notes in ${name}\n`): TestFile => ({ name, mimeType: 'text/plain', buffer: Buffer.from(text) });
+
+const pendingFiles = () => page.getByRole('list', { name: 'Files to send' });
+const dropHint = () => page.getByText('Drop the files to attach them to your prompt', { exact: true }).and(page.locator('.drop-hint'));
+
+/** Through the Attach button and the file chooser it opens, as a user picks files. */
+async function attach(...files: TestFile[]) {
+  const chooser = page.waitForEvent('filechooser', WAIT);
+  await button('Attach files').click();
+  await (await chooser).setFiles(files);
+}
+
+/** What a paste of copied files does: a paste event whose clipboard holds them, on the message box. */
+async function paste(file: TestFile) {
+  await page.getByLabel('Message').evaluate(
+    (box, { name, mimeType, bytes }) => {
+      const clipboard = new DataTransfer();
+      clipboard.items.add(new File([new Uint8Array(bytes)], name, { type: mimeType }));
+      (box as unknown as PageElement).dispatchEvent(new ClipboardEvent('paste', { clipboardData: clipboard, bubbles: true, cancelable: true }));
+    },
+    { name: file.name, mimeType: file.mimeType, bytes: [...file.buffer] },
+  );
+}
+
+/** A file dragged over `target` (the page says where to drop it, on screen and to a screen reader), then dropped there. */
+async function drop(target: Locator, file: TestFile) {
+  const dragged = await page.evaluateHandle(
+    ({ name, mimeType, bytes }) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], name, { type: mimeType }));
+      return data;
+    },
+    { name: file.name, mimeType: file.mimeType, bytes: [...file.buffer] },
+  );
+  await target.dispatchEvent('dragenter', { dataTransfer: dragged });
+  await target.dispatchEvent('dragover', { dataTransfer: dragged });
+  await expect.poll(() => page.getByRole('status').filter({ hasText: 'Drop the files to attach them to your prompt' }).count(), WAIT).toBe(1);
+  await expect.poll(() => dropHint().isVisible(), WAIT).toBe(true);
+  await shot('22-dragging-a-file');
+  await target.dispatchEvent('drop', { dataTransfer: dragged });
+  await dragged.dispose();
+}
+
+/** Whether an <img> has drawn its picture: loaded, from the blob: URL the page made, within the CSP. */
+const drawn = (image: Locator) => () =>
+  image.evaluate((element) => {
+    const { complete, naturalWidth } = element as unknown as PageImage;
+    return complete && naturalWidth > 0;
+  });
+
+/** Every upload has ended (no progress bar left), and so Send is back. */
+async function uploadsDone() {
+  await expect.poll(() => pendingFiles().getByRole('progressbar').count(), WAIT).toBe(0);
+  await expect.poll(() => button('Send').isEnabled(), WAIT).toBe(true);
+}
+
+describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium, on the offline stand-in (which names the files it got)', { timeout: 90_000 }, () => {
+  let dataDir: string;
+
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    await bundlePage();
+    dataDir = mkdtempSync(join(tmpdir(), 'chat-page-files-'));
+    // No GEMINI_API_KEY: the offline stand-in replies, acknowledging each file by name, type and size.
+    t = await startTestApp({ env: { DATA_DIR: dataDir, BASIC_DAILY_LIMIT: '50' } });
+    baseUrl = await listen(t);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  beforeEach(openPage);
+  afterEach(closePage);
+
+  it('attaches an image by the button: a thumbnail with its progress, Send held until it is stored, then the image in the log, in the reply, and in an edit', async () => {
+    await signUp();
+    await newChat();
+    // The upload held at the wire, to see the composer while it is under way.
+    let letUploadGo = () => undefined as void;
+    const uploadHeld = new Promise<void>((resolve) => (letUploadGo = resolve));
+    await page.route('**/files', async (route) => {
+      await uploadHeld;
+      await route.fallback();
+    });
+
+    await attach(catPicture());
+    const thumbnail = pendingFiles().getByRole('img', { name: 'cat.png' });
+    await expect.poll(drawn(thumbnail), WAIT).toBe(true);
+    await pendingFiles().getByRole('progressbar', { name: 'Uploading cat.png' }).waitFor(WAIT);
+    expect(await button('Send').isDisabled()).toBe(true);
+    await shot('18-image-uploading');
+    letUploadGo();
+    await uploadsDone();
+    await page.unroute('**/files');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'cat.png is attached' }).count(), WAIT).toBe(1);
+    expect(await pendingFiles().textContent()).toContain('image/png');
+    await shot('19-image-attached');
+
+    await send('What is in this picture?');
+    await expect.poll(textOf(prompts().last()), WAIT).toBe('What is in this picture?');
+    await expect.poll(() => pendingFiles().isHidden(), WAIT).toBe(true);
+    await expect.poll(drawn(prompts().last().getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+    await replyFinished();
+    await expect.poll(textOf(replies().last()), WAIT).toContain('cat.png');
+    await shot('20-image-in-the-log');
+
+    // After a reload, from GET /chatroom/:id alone.
+    await page.reload();
+    await expect.poll(drawn(prompts().last().getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+
+    // An edit sends the prompt again with its files.
+    await prompts().last().getByRole('button', { name: 'Edit' }).click();
+    await expect.poll(drawn(prompts().last().getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+    await page.getByLabel('Edited prompt').fill('What colour is it?');
+    await button('Send edit').click();
+    await expect.poll(textOf(prompts().last()), WAIT).toBe('What colour is it?');
+    await replyFinished();
+    await expect.poll(() => prompts().last().locator('.branch-position').textContent(), WAIT).toBe('2/2');
+    await expect.poll(drawn(prompts().last().getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+    await expect.poll(textOf(replies().last()), WAIT).toContain('cat.png');
+  });
+
+  it("refuses a file the server does not take, in the server's words, and lets it be removed", async () => {
+    await signUp();
+    await newChat();
+    await attach({ name: 'archive.zip', mimeType: 'application/zip', buffer: zip() });
+    const refused = pendingFiles().getByRole('listitem').filter({ hasText: 'archive.zip' });
+    await expect.poll(() => refused.locator('.file-error').textContent(), WAIT).toMatch(/zip/i);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'archive.zip could not be attached' }).count(), WAIT).toBe(1);
+    await shot('21-file-refused');
+    // A refused file is not something to send: an empty prompt with only it does not go.
+    await button('Send').click();
+    expect(await prompts().count()).toBe(0);
+
+    await pendingFiles().getByRole('button', { name: 'Remove archive.zip' }).click();
+    await expect.poll(() => pendingFiles().isHidden(), WAIT).toBe(true);
+  });
+
+  it('attaches a pasted image and a dropped text file; sends the text file alone, which downloads from the log, and shows it deleted once it is', async () => {
+    await signUp();
+    await newChat();
+    await paste({ ...catPicture(), name: 'image.png' });
+    await expect.poll(drawn(pendingFiles().getByRole('img', { name: 'image.png' })), WAIT).toBe(true);
+    const notes = textFile('notes.txt', 'Buy milk\n');
+    await drop(conversation(), notes);
+    await expect.poll(() => dropHint().isVisible(), WAIT).toBe(false);
+    await expect.poll(() => pendingFiles().getByRole('listitem').count(), WAIT).toBe(2);
+    await uploadsDone();
+    await shot('23-pasted-and-dropped');
+
+    await pendingFiles().getByRole('button', { name: 'Remove image.png' }).click();
+    await expect.poll(() => pendingFiles().getByRole('listitem').allTextContents(), WAIT).toEqual([expect.stringContaining('notes.txt')]);
+    // No text at all: a prompt of one file.
+    await button('Send').click();
+    const link = prompts().last().getByRole('link', { name: /notes\.txt/ });
+    await link.waitFor(WAIT);
+    await replyFinished();
+    await expect.poll(textOf(replies().last()), WAIT).toContain('notes.txt');
+    expect(await textOf(replies().last())()).not.toContain('image.png');
+
+    const downloaded = page.waitForEvent('download', WAIT);
+    await link.click();
+    const file = await downloaded;
+    expect(file.suggestedFilename()).toBe('notes.txt');
+    expect(readFileSync(await file.path(), 'utf8')).toBe('Buy milk\n');
+    await shot('24-file-in-the-log');
+
+    // Its owner deletes it (through the API): the prompt keeps its name, marked deleted.
+    const fileId = /\/files\/([^/]+)\/content/.exec((await link.getAttribute('href')) ?? '')?.[1];
+    const tokens = JSON.parse((await page.evaluate(() => localStorage.getItem('gemini-chat.tokens'))) ?? '{}') as { accessToken?: string };
+    const deleted = await fetch(`${baseUrl}files/${fileId ?? 'missing'}`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.accessToken ?? ''}` } });
+    expect(deleted.status).toBe(204);
+    await page.reload();
+    await expect.poll(() => prompts().last().getByRole('listitem').allTextContents(), WAIT).toEqual(['notes.txt (deleted)']);
+  });
+
+  it('takes at most 10 files in a prompt, and says so of the others', async () => {
+    await signUp();
+    await newChat();
+    await attach(...Array.from({ length: 11 }, (_, i) => textFile(`note-${i + 1}.txt`)));
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('at most 10 files: 1 file was not added');
+    await expect.poll(() => pendingFiles().getByRole('listitem').count(), WAIT).toBe(10);
+    await uploadsDone();
+    await attach(textFile('one-more.txt'));
+    await expect.poll(() => pendingFiles().getByRole('listitem').count(), WAIT).toBe(10);
+
+    await send('Summarise these');
+    await replyFinished();
+    await expect.poll(() => prompts().last().getByRole('link').count(), WAIT).toBe(10);
+    const reply = (await textOf(replies().last())()) ?? '';
+    expect(reply).toContain('note-10.txt');
+    expect(reply).not.toContain('note-11.txt');
   });
 });

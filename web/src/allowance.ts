@@ -1,11 +1,13 @@
 /** The daily allowance in the header, and the way to Pro: the checkout in a new tab, then Pro once the webhook lands. */
 import { allowanceLine } from './allowance-line';
 import { api, type ApiError, ok } from './api';
+import { storageLine } from './attachment-rules';
 import type { SubscriptionStatus } from './contract';
 import { byId, h } from './dom';
 import { clearReport, inform, report } from './report';
 
 const allowance = byId('allowance');
+const storage = byId('storage');
 const plan = byId('plan');
 const upgrade = byId<HTMLButtonElement>('upgrade');
 
@@ -18,6 +20,10 @@ export async function showAllowance(): Promise<SubscriptionStatus> {
   plan.className = `plan ${status.tier}`;
   allowance.textContent = allowanceLine(status.usage);
   upgrade.hidden = status.tier === 'pro';
+  // API.md's storage, read with care: a server from before files has none.
+  const { storage: used } = status as { storage?: { usedBytes: number; limitBytes: number } };
+  storage.hidden = !used;
+  storage.textContent = used ? storageLine(used) : '';
   return status;
 }
 

@@ -69,18 +69,32 @@ const withToken = (request: Request) => {
   return request;
 };
 
-async function authorisedFetch(request: Request): Promise<Response> {
-  const retry = request.clone();
-  const response = await fetch(withToken(request));
-  if (response.status !== 401 || !loadTokens() || request.url.endsWith('/auth/refresh')) return response;
+/** The access token a request carries now; undefined when signed out. */
+export const accessToken = (): string | undefined => loadTokens()?.accessToken;
+
+/**
+ * After a 401: new tokens, or SessionEnded (the page has said so and shown the sign-in) when the
+ * session cannot be refreshed any more. For calls made outside `api` (an upload through XMLHttpRequest).
+ */
+export async function renewSession(): Promise<void> {
   refreshing ??= refreshTokens().finally(() => (refreshing = undefined));
   if (!(await refreshing)) {
     saveTokens(undefined);
     onSessionEnded();
     throw new SessionEnded();
   }
+}
+
+async function authorisedFetch(request: Request): Promise<Response> {
+  const retry = request.clone();
+  const response = await fetch(withToken(request));
+  if (response.status !== 401 || !loadTokens() || request.url.endsWith('/auth/refresh')) return response;
+  await renewSession();
   return fetch(withToken(retry));
 }
+
+/** A call to a path the typed client has no types for (a file's bytes), with the same token and refresh. */
+export const fetchWithToken = (path: string, init?: RequestInit): Promise<Response> => authorisedFetch(new Request(new URL(path, location.origin), init));
 
 export const api = createClient<ApiPaths>({ baseUrl: location.origin, fetch: authorisedFetch });
 

@@ -1,13 +1,17 @@
 /**
  * The open chatroom: its branch of messages, sending with a streamed reply, stop, regenerate, edit,
- * moving between branches, resuming a reply after a reload, settings and export.
+ * moving between branches, resuming a reply after a reload, settings and export. The prompt's files
+ * are attachments.ts's; how a prompt's files look in the log is file-links.ts's.
  */
 import { api, ApiError, ok } from './api';
 import { explainQuota, showAllowance } from './allowance';
-import type { Chatroom, Conversation, Message, ModelChoice, SettingsChange } from './contract';
+import { maySend } from './attachment-rules';
+import { attachmentStates, settleAttachments, startAttachments, takeAttachments } from './attachments';
+import type { Chatroom, Conversation, Message, ModelChoice, PromptBody, SettingsChange } from './contract';
 import { exportFileName, isOpen, placeMessage, resumeFor, statusNote, type Resume } from './conversation-rules';
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
+import { attachmentList, attachmentsOf, releaseHiddenImages } from './file-links';
 import { act, clearReport, describe, inform, report } from './report';
 
 /** The reply being streamed, kept for the next page load (conversation-rules.ts, Resume). */
@@ -80,6 +84,7 @@ function render() {
         'article',
         { class: `message ${message.role}`, 'data-message-id': message.id, 'aria-label': message.role === 'user' ? 'You' : 'Gemini' },
         h('div', { class: 'content' }, message.content),
+        attachmentsOf(message).length > 0 && attachmentList(attachmentsOf(message)),
         note && h('p', { class: 'note' }, note),
         h(
           'div',
@@ -92,9 +97,17 @@ function render() {
     }),
   );
   if (messages.length === 0) log.append(h('p', { class: 'empty' }, 'Say something to begin.'));
+  releaseHiddenImages(log);
   log.scrollTop = log.scrollHeight;
-  sendButton.disabled = !!streaming;
+  updateSendButton();
   stopButton.hidden = !streaming;
+}
+
+/** Send waits for the reply being streamed, and for the files still uploading. */
+function updateSendButton() {
+  const uploading = attachmentStates().includes('uploading');
+  sendButton.disabled = !!streaming || uploading;
+  sendButton.title = uploading ? 'Waiting for the files to finish uploading' : '';
 }
 
 function startEdit(message: Message) {
@@ -102,16 +115,21 @@ function startEdit(message: Message) {
   if (!article) return;
   const text = h('textarea', { 'aria-label': 'Edited prompt', rows: 3 });
   text.value = message.content;
+  const files = attachmentsOf(message);
+  // The edit carries the prompt's files; a deleted one cannot go again (API.md: 404), and shows so.
+  const carried = files.filter((file) => !file.deleted).map((file) => file.id);
   const form = h(
     'form',
     {
       class: 'edit',
       onsubmit: (event) => {
         event.preventDefault();
-        act(async () => void (await send(text.value, message.parentId ?? null)));
+        if (!maySend(text.value, carried.map(() => 'uploaded' as const))) return;
+        act(async () => void (await send(text.value, { parentId: message.parentId ?? null, attachmentIds: carried })));
       },
     },
     text,
+    files.length > 0 && attachmentList(files),
     h('button', { type: 'submit' }, 'Send edit'),
     h('button', { type: 'button', onclick: render }, 'Cancel'),
   );
@@ -262,13 +280,13 @@ async function reload(chatroomId: string) {
   render();
 }
 
-/** Sends a prompt (after `parentId` when editing) and streams its reply; false when it was not sent. */
-async function send(content: string, parentId?: string | null): Promise<boolean> {
+/** Sends a prompt with its files (after `parentId` when editing) and streams its reply; false when it was not sent. */
+async function send(content: string, { parentId, attachmentIds = [] }: Omit<PromptBody, 'content'> = {}): Promise<boolean> {
   if (!conversation || streaming) return false;
   clearReport();
   const chatroomId = conversation.id;
   // parentId is API.md's edit (a new branch); without it the prompt continues the current branch.
-  const body = parentId === undefined ? { content } : { content, parentId };
+  const body: PromptBody = { content, ...(attachmentIds.length > 0 && { attachmentIds }), ...(parentId !== undefined && { parentId }) };
   const resume: Resume = { chatroomId, replyId: '', lastEventId: undefined, text: '' };
   return stream(
     chatroomId,
@@ -403,14 +421,18 @@ export function showConversation(next: Conversation | undefined): void {
 
 export function startConversation(wiring: typeof hooks): void {
   hooks = wiring;
+  startAttachments({ changed: updateSendButton });
   composer.addEventListener('submit', (event) => {
     event.preventDefault();
     const content = input.value.trim();
-    if (!content) return;
+    if (!maySend(content, attachmentStates())) return;
     input.value = '';
+    const files = takeAttachments();
     act(async () => {
-      // A prompt that was not sent goes back in the box, to send again (after an upgrade, say).
-      if (!(await send(content)) && !input.value) input.value = content;
+      // A prompt that was not sent goes back in the box, its files too, to send again (after an upgrade, say).
+      const sent = await send(content, { attachmentIds: files.ids });
+      if (!sent && !input.value) input.value = content;
+      settleAttachments(files, sent);
     });
   });
   input.addEventListener('keydown', (event) => {

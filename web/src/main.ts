@@ -3,6 +3,7 @@
  * allowance. Plain DOM; every call goes through the typed client in api.ts.
  */
 import { api, ApiError, loadTokens, ok, saveTokens, SessionEnded, whenSessionEnds } from './api';
+import { discardAttachments } from './attachments';
 import { showConversation, startConversation } from './conversation';
 import { byId, h } from './dom';
 import { showAllowance, watchForPro } from './allowance';
@@ -73,6 +74,7 @@ async function signOut() {
 function leave(message?: string) {
   saveTokens(undefined);
   sessionStorage.clear();
+  discardAttachments();
   chatView.hidden = true;
   authView.hidden = false;
   password.value = '';
