@@ -32,25 +32,8 @@ export interface Problem {
   requestId?: string;
 }
 
-/**
- * A stored file (API.md "Files and multimodal prompts"). Written by hand while this server's
- * document does not describe the file routes yet: once it does, this is Schemas['File'], and a user
- * Message's `attachments` comes with the generated Message (see attachmentsOf).
- */
-export interface StoredFile {
-  id: string;
-  name: string;
-  mimeType: string;
-  sizeBytes: number;
-  sha256: string;
-  deleted: boolean;
-  createdAt: string;
-}
+/** A stored file (API.md "Files and multimodal prompts"). */
+export type StoredFile = Schemas['File'];
 
-/** POST /chatroom/:id/message's body, with the files of API.md (assignable to the generated body). */
-export interface PromptBody {
-  content: string;
-  attachmentIds?: string[];
-  /** Absent: continue the current branch; a reply's id or null: an edit (a new branch from there). */
-  parentId?: string | null;
-}
+/** POST /chatroom/:id/message's body: absent parentId continues the current branch; a reply's id or null is an edit. */
+export type PromptBody = NonNullable<paths['/chatroom/{id}/message']['post']['requestBody']>['content']['application/json'];

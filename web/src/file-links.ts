@@ -11,7 +11,7 @@ import { h } from './dom';
 import { act } from './report';
 
 /** The files of a prompt: [] for replies, and from a server that predates files. */
-export const attachmentsOf = (message: Message): StoredFile[] => (message as { attachments?: StoredFile[] }).attachments ?? [];
+export const attachmentsOf = (message: Message): StoredFile[] => message.attachments;
 
 const contentPath = (file: StoredFile) => `/files/${encodeURIComponent(file.id)}/content`;
 
