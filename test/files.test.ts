@@ -77,6 +77,20 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
     expect(beyond.headers['content-range']).toBe(`bytes */${png.length}`);
   });
 
+  it('pages the list newest first, with a cursor', async () => {
+    const user = await signIn(t);
+    const uploaded = [];
+    for (const name of ['one.txt', 'two.txt', 'three.txt']) {
+      uploaded.push(await uploadFile(t, user, name, name));
+      t.clock.advance(1); // distinct upload times
+    }
+    const first = (await get(user, '/files?limit=2')).json<{ items: UploadedFile[]; nextCursor: string | null }>();
+    expect(first.items.map((file) => file.name)).toEqual(['three.txt', 'two.txt']);
+    const second = (await get(user, `/files?limit=2&cursor=${first.nextCursor}`)).json<{ items: UploadedFile[]; nextCursor: string | null }>();
+    expect(second).toEqual({ items: [uploaded[0]], nextCursor: null });
+    expect((await get(user, '/files?cursor=not-a-cursor')).json()).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+  });
+
   it('serves everything but images as an attachment, text with its charset', async () => {
     const user = await signIn(t);
     const notes = await uploadFile(t, user, 'notes.md', '# Title\n\n<script>alert(1)</script>\n');
@@ -165,6 +179,19 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
         await expectNothingKept(user, keysBefore);
       });
     }
+
+    it('a body that says multipart but is not (no boundary, no parts) is 400', async () => {
+      const user = await signIn(t);
+      const keysBefore = await store.keys();
+      for (const [contentType, payload] of [
+        ['multipart/form-data', '{"file":"x"}'],
+        ['multipart/form-data; boundary=abc', '{"file":"x"}'],
+      ] as const) {
+        const res = await t.request({ method: 'POST', url: '/files', payload, headers: { ...bearer(user.accessToken), 'content-type': contentType } });
+        expect(res.json(), contentType).toMatchObject({ status: 400 });
+      }
+      await expectNothingKept(user, keysBefore);
+    });
 
     it('a JSON body is 415', async () => {
       const user = await signIn(t);

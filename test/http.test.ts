@@ -79,7 +79,7 @@ describe('operations', () => {
       expect(res.headers['x-content-type-options'], url).toBe('nosniff');
       expect(res.headers['strict-transport-security'], url).toBe('max-age=31536000; includeSubDomains');
       expect(res.headers['x-frame-options'], url).toBe('SAMEORIGIN');
-      expect(res.headers['content-security-policy'], url).toContain("img-src 'self' data: validator.swagger.io");
+      expect(res.headers['content-security-policy'], url).toContain("img-src 'self' data: blob: validator.swagger.io");
       expect(res.headers['cross-origin-opener-policy'], url).toBe('same-origin');
     }
   });

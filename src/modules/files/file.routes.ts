@@ -1,4 +1,5 @@
-import multipart from '@fastify/multipart';
+import multipart, { type Multipart } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError, validationError } from '../../http/app-error.js';
 import { rangeOf } from '../../http/byte-range.js';
@@ -22,6 +23,26 @@ function contentDisposition(file: FileRow): string {
   const kind = file.mimeType.startsWith('image/') ? 'inline' : 'attachment';
   const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`;
+}
+
+const notOneFile = () => validationError('file', 'send one part, a file named `file`, and nothing else');
+
+/**
+ * The next part of a multipart body, or undefined at its end; the parser's own failures (no
+ * boundary, a form cut short, more parts than an upload has) answered as the client's mistakes.
+ */
+async function nextPart(parts: AsyncIterator<Multipart>, maxUploadBytes: number): Promise<Multipart | undefined> {
+  try {
+    const next = await parts.next();
+    return next.done ? undefined : next.value;
+  } catch (error) {
+    const { statusCode, code } = error as { statusCode?: number; code?: string };
+    if (code === 'FST_REQ_FILE_TOO_LARGE') {
+      throw new AppError('PAYLOAD_TOO_LARGE', 413, `A file may be at most ${maxUploadBytes} bytes (MAX_UPLOAD_BYTES); nothing was kept`);
+    }
+    if (statusCode === 413) throw notOneFile();
+    throw new AppError('MALFORMED_REQUEST', 400, 'The body is not valid multipart/form-data: send one part, a file named `file`', { cause: error });
+  }
 }
 
 export const fileRoutes =
@@ -60,23 +81,23 @@ export const fileRoutes =
         request.raw.once('close', () => {
           if (!request.raw.complete) client.abort();
         });
+        const parts = request.parts()[Symbol.asyncIterator]();
+        const part = await nextPart(parts, maxUploadBytes);
+        if (!part) throw validationError('file', 'is required: send one part, a file named `file`');
+        if (part.type !== 'file' || part.fieldname !== 'file') {
+          throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
+        }
         let stored: FileRow | undefined;
         try {
-          for await (const part of request.parts()) {
-            if (part.type !== 'file' || part.fieldname !== 'file') {
-              throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
-            }
-            if (stored) throw validationError('file', 'one file per request: send each file in its own request');
-            // text/plain is what a part without a Content-Type defaults to (RFC 7578 §4.4, and busboy
-            // fills it in): it says nothing, so it is no claim about the bytes.
-            const declaredType = part.mimetype === 'text/plain' ? undefined : part.mimetype;
-            stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType, signal: client.signal });
-          }
+          // text/plain is what a part without a Content-Type defaults to (RFC 7578 §4.4, and busboy
+          // fills it in): it says nothing, so it is no claim about the bytes.
+          const declaredType = part.mimetype === 'text/plain' ? undefined : part.mimetype;
+          stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType, signal: client.signal });
+          if (await nextPart(parts, maxUploadBytes)) throw validationError('file', 'one file per request: send each file in its own request');
         } catch (error) {
           if (stored) await files.discard(stored);
           throw error;
         }
-        if (!stored) throw validationError('file', 'is required: send one part, a file named `file`');
         return reply.code(201).header('location', `/files/${stored.id}`).send(toFileDto(stored));
       },
     );

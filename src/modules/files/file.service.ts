@@ -124,7 +124,12 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
       // Ids only: the name a client sent never reaches a path or a key.
       const storageKey = `${owner.id}/${id}`;
       const inspector = createUploadInspector(maxUploadBytes);
-      incoming.stream.once('error', (error) => inspector.destroy(error));
+      // The client's body failing (cut off, malformed) is the request's fault; anything else, the store's.
+      let bodyFailed = false;
+      incoming.stream.once('error', (error) => {
+        bodyFailed = true;
+        inspector.destroy(error);
+      });
       // The store's put reports a failed body; a store that stopped reading before the inspector
       // failed has no listener left, and an unheard 'error' would crash the process.
       inspector.on('error', () => undefined);
@@ -134,10 +139,9 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
         if (error instanceof UploadTooLarge || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
           throw new AppError('PAYLOAD_TOO_LARGE', 413, `A file may be at most ${asSize(maxUploadBytes)} (MAX_UPLOAD_BYTES); nothing was kept`);
         }
-        if (incoming.signal.aborted) {
+        if (bodyFailed || incoming.signal.aborted) {
           throw new AppError('MALFORMED_REQUEST', 400, 'The upload ended before the file did; nothing was kept', { cause: error });
         }
-        if (error instanceof AppError || (error as { statusCode?: number }).statusCode !== undefined) throw error; // the request's own fault
         throw storeUnavailable(error);
       }
 
