@@ -9,16 +9,20 @@
  *   streaming clients, each sending one prompt in its own chatroom, all at once, and reading its
  *             reply as an event stream (POST …/message, Accept: text/event-stream) from a model
  *             that stamps its chunks (bench/chunk-stamp.ts)  → delays and chunk counts (below)
+ *   uploads, prompt-latency  the upload scenario's tasks (bench/upload-load.ts)
  */
 import autocannon from 'autocannon';
 import { request } from 'node:http';
 import { nowMs, readStamps } from './chunk-stamp.js';
+import { promptLatency, uploads, type PromptLatencyTask, type UploadsTask } from './upload-load.js';
 
 type Task =
   | { kind: 'http'; url: string; headers: Record<string, string>; connections: number; seconds: number }
   | { kind: 'messages'; base: string; senders: { token: string; room: string }[]; seconds: number }
   | { kind: 'sse'; url: string; token: string; listeners: number }
-  | { kind: 'streaming'; base: string; clients: { token: string; room: string }[]; chunks: number };
+  | { kind: 'streaming'; base: string; clients: { token: string; room: string }[]; chunks: number }
+  | UploadsTask
+  | PromptLatencyTask;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
@@ -182,6 +186,21 @@ async function streaming(task: Extract<Task, { kind: 'streaming' }>) {
 let input = '';
 for await (const chunk of process.stdin) input += String(chunk);
 const task = JSON.parse(input) as Task;
-const result =
-  task.kind === 'http' ? await http(task) : task.kind === 'messages' ? await messages(task) : task.kind === 'sse' ? await sse(task) : await streaming(task);
+async function run(task: Task): Promise<unknown> {
+  switch (task.kind) {
+    case 'http':
+      return http(task);
+    case 'messages':
+      return messages(task);
+    case 'sse':
+      return sse(task);
+    case 'streaming':
+      return streaming(task);
+    case 'uploads':
+      return uploads(task);
+    case 'prompt-latency':
+      return promptLatency(task);
+  }
+}
+const result = await run(task);
 console.log(JSON.stringify(result));

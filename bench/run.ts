@@ -11,6 +11,7 @@
  *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *   BENCH_REDIS_URL=redis://127.0.0.1:6379 npm run bench   both modes
  *   BENCH_SMOKE=1 npm run bench                          seconds-long: proves the suite works, measures nothing
+ *   BENCH_ONLY=uploads npm run bench                     one scenario (or a list of them, below)
  *   BENCH_BASELINE_DIR=../other npm run bench            the same scenarios on another checkout's build too
  *                                                        (its dist/ built), alternating with this one
  */
@@ -24,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
+import { uploadsScenario, type UploadFigures, type UploadSizes } from './uploads.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const env = process.env;
@@ -38,8 +40,18 @@ const STREAMS = smoke ? 20 : Number(env.BENCH_STREAMS ?? 500);
 const STREAM_CHUNKS = smoke ? 20 : Number(env.BENCH_STREAM_CHUNKS ?? 100);
 const STREAM_CHUNK_MS = Number(env.BENCH_STREAM_CHUNK_MS ?? 20);
 const ROOMS = 20;
-/** BENCH_ONLY=http,messages,sse,streaming: a subset of the scenarios (1-3, 4, 5, 6); all by default. */
-const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming').split(',').map((part) => part.trim()));
+/** Scenario 7: the file, the uploads at once, the image (MiB), and the rounds. */
+const UPLOAD_SIZES: UploadSizes = smoke
+  ? { uploadBytes: 256 * 1024, concurrent: 4, imageBytes: 64 * 1024, rounds: 1, concurrentRounds: 1 }
+  : {
+      uploadBytes: Number(env.BENCH_UPLOAD_MIB ?? 20) * 1024 * 1024,
+      concurrent: Number(env.BENCH_UPLOAD_CONCURRENT ?? 20),
+      imageBytes: Number(env.BENCH_IMAGE_MIB ?? 5) * 1024 * 1024,
+      rounds: Number(env.BENCH_UPLOAD_ROUNDS ?? 5),
+      concurrentRounds: ROUNDS,
+    };
+/** BENCH_ONLY=http,messages,sse,streaming,uploads: a subset of the scenarios (1-3, 4, 5, 6, 7); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
@@ -283,6 +295,8 @@ const CEILING = 'ceiling';
 const rows: Row[] = [];
 const memory = new Map<string, { idle: number; loaded: number; sse?: { peak: number; clientsBefore: number; clientsPeak: number; completed: number; opened: number } }>();
 const overheads = new Map<string, number>(); // `${label} ${senders}` → queue overhead p50
+/** The upload scenario, by variant label: what the targets read. */
+let uploadFigures = new Map<string, UploadFigures>();
 /** The streaming scenario, by variant label: what the targets read. */
 const streamingResults = new Map<string, { p99: number; rssPeakMb: number; lost: number; duplicated: number; errors: number }>();
 
@@ -437,6 +451,15 @@ async function main(): Promise<number> {
 
   if (only.has('streaming')) await streamingScenario();
 
+  if (only.has('uploads')) {
+    // A build from before files (a baseline, say) has no POST /files to measure.
+    const withFiles = variants.filter((variant) => existsSync(join(variant.build.dir, 'dist/modules/files/file.routes.js')));
+    for (const variant of variants) if (!withFiles.includes(variant)) console.log(`uploads: ${variant.label} has no files module; not measured`);
+    const uploads = await uploadsScenario({ variants: withFiles, sizes: UPLOAD_SIZES, deploy, load, startReporting, rssMb, client });
+    rows.push(...uploads.rows);
+    uploadFigures = uploads.figures;
+  }
+
   report();
   const failed = rows.some((row) => row.errors > 0);
   if (failed) console.log('\nSome requests failed: the figures above are not valid.');
@@ -566,10 +589,16 @@ function report() {
     lines.push([what, `${fmt(value, unit === '×' ? 2 : 1)}${unit === '×' ? '×' : ` ${unit}`} (${atMost ? '≤' : '≥'} ${goal}${unit === '×' ? '×' : ` ${unit}`})`, atMost ? value <= goal : value >= goal]);
   // The issue sets its ratio targets for either mode, the rest (latency, memory, Redis connections,
   // embedded against the services) for PostgreSQL + Redis: an embedded-only run is not judged by those.
+  // The upload targets (files issue) are for either mode.
   const main: ModeName = services ? 'PostgreSQL + Redis' : 'embedded';
   const ratio = (prefix: string, mode: ModeName = main) => (find(mode, prefix)?.rps ?? NaN) / ceiling;
   target(`cached GET /chatroom, ${main}`, ratio('GET /chatroom, '), 0.3, '×', false);
   target(`GET /user/me, ${main}`, ratio('GET /user/me'), 0.25, '×', false);
+  const uploaded = uploadFigures.get(main);
+  if (uploaded) {
+    target(`upload of ${UPLOAD_SIZES.uploadBytes / 1024 / 1024} MiB to the fs store, × bare node:http to disk, ${main}`, uploaded.fsRatioToBare, 0.5, '×', false);
+    target(`api RSS growth, ${UPLOAD_SIZES.concurrent} uploads at once, ${main}`, uploaded.rssGrowthMb, 64, 'MB', true);
+  }
   if (services) {
     target(`POST → reply p50, 1 sender, ${main}`, find(main, 'POST message → reply, 1 ')?.p50 ?? NaN, 8, 'ms', true);
     target(`POST → reply p50, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p50 ?? NaN, 15, 'ms', true);

@@ -54,8 +54,9 @@ done
 if [ "$up" != true ]; then echo "the server did not become ready ($mode):"; cat "$log"; exit 1; fi
 
 echo "== newman ($mode mode, node $(node --version))"
+# The uploads of the Files folder name their files relative to the working directory (postman/fixtures/…).
 ./node_modules/.bin/newman run postman/gemini-chat.postman_collection.json \
-  --env-var "baseUrl=http://127.0.0.1:$port" --bail --color off --reporters cli
+  --working-dir "$PWD" --env-var "baseUrl=http://127.0.0.1:$port" --bail --color off --reporters cli
 
 # A clean stop is part of the check: SIGTERM drains and exits 0.
 kill -TERM "$server"
