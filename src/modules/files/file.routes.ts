@@ -1,5 +1,4 @@
 import multipart, { type Multipart } from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError, validationError } from '../../http/app-error.js';
 import { rangeOf } from '../../http/byte-range.js';
