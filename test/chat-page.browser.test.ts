@@ -107,10 +107,15 @@ async function replyFinished() {
   await expect.poll(() => button('Send').isEnabled(), WAIT).toBe(true);
 }
 
+// Once for the file: the bundle replaces dist/public, which an `npm start` of another test file may be
+// building at the same moment; one replacement instead of one per describe narrows that window.
+beforeAll(async () => {
+  if (testMode === 'embedded') await bundlePage();
+});
+
 describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedded mode only: one browser run covers the page)', { timeout: 90_000 }, () => {
   beforeAll(async () => {
     browser = await launchBrowser();
-    await bundlePage();
     gemini = await startFakeGemini();
     t = await startTestApp({
       env: {
@@ -504,7 +509,6 @@ describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium,
 
   beforeAll(async () => {
     browser = await launchBrowser();
-    await bundlePage();
     dataDir = mkdtempSync(join(tmpdir(), 'chat-page-files-'));
     // No GEMINI_API_KEY: the offline stand-in replies, acknowledging each file by name, type and size.
     t = await startTestApp({ env: { DATA_DIR: dataDir, BASIC_DAILY_LIMIT: '50' } });

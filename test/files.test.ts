@@ -180,12 +180,13 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
       });
     }
 
-    it('a body that says multipart but is not (no boundary, no parts) is 400', async () => {
+    it('a body that says multipart but is not (no boundary, no parts, a form cut short) is 400', async () => {
       const user = await signIn(t);
       const keysBefore = await store.keys();
       for (const [contentType, payload] of [
         ['multipart/form-data', '{"file":"x"}'],
         ['multipart/form-data; boundary=abc', '{"file":"x"}'],
+        ['multipart/form-data; boundary=abc', '--abc\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'],
       ] as const) {
         const res = await t.request({ method: 'POST', url: '/files', payload, headers: { ...bearer(user.accessToken), 'content-type': contentType } });
         expect(res.json(), contentType).toMatchObject({ status: 400 });
@@ -230,29 +231,34 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
   });
 
   it('keeps nothing of an upload whose client goes away mid-file', async () => {
-    const user = await signIn(t);
-    const keysBefore = await store.keys();
-    // A real socket (inject cannot hang up mid-body); the app's close in afterAll stops listening.
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = t.app.server.address() as AddressInfo;
-    const boundary = 'cut-off-boundary';
-    await new Promise<void>((resolve) => {
-      const req = httpRequest({
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/files',
-        headers: { ...bearer(user.accessToken), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '100000' },
-      });
-      req.on('error', () => resolve());
-      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n${'h'.repeat(20_000)}`, () => {
+    // An app of its own, listening on a real socket (inject cannot hang up mid-body), whose log says
+    // when the server has undone the upload.
+    const own = await startTestApp({ env: { ...store.env, MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) }, captureLogs: true, worker: false });
+    try {
+      const user = await signIn(own);
+      const keysBefore = await store.keys();
+      await own.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = own.app.server.address() as AddressInfo;
+      const boundary = 'cut-off-boundary';
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/files',
+          headers: { ...bearer(user.accessToken), 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': '100000' },
+        });
+        req.on('error', () => resolve());
+        req.on('close', () => resolve());
         // The server has part of the file; the client goes.
-        setImmediate(() => req.destroy());
+        req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n${'h'.repeat(20_000)}`, () => setImmediate(() => req.destroy()));
       });
-      req.on('close', () => resolve());
-    });
-    await waitUntil(async () => (await store.keys()).length === keysBefore.length, 'the partial upload is gone from the store');
-    await expectNothingKept(user, keysBefore);
+      await waitUntil(() => own.logs.some((line) => line.includes('upload refused; nothing of it was kept')), 'the server has undone the upload');
+      expect(await store.keys()).toEqual(keysBefore);
+      expect((await own.request({ method: 'GET', url: '/files', headers: bearer(user.accessToken) })).json()).toEqual({ items: [], nextCursor: null });
+    } finally {
+      await own.close();
+    }
   });
 
   it('sends a prompt with files: the prompt carries them, the offline stand-in names them, and it may have no text', async () => {

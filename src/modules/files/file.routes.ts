@@ -95,6 +95,8 @@ export const fileRoutes =
           if (await nextPart(parts, maxUploadBytes)) throw validationError('file', 'one file per request: send each file in its own request');
         } catch (error) {
           if (stored) await files.discard(stored);
+          // Said once the upload is wholly undone (a client that hung up never reads the answer).
+          request.log.info({ code: error instanceof AppError ? error.code : 'INTERNAL' }, 'upload refused; nothing of it was kept');
           throw error;
         }
         return reply.code(201).header('location', `/files/${stored.id}`).send(toFileDto(stored));

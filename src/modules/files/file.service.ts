@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
@@ -124,17 +124,18 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
       // Ids only: the name a client sent never reaches a path or a key.
       const storageKey = `${owner.id}/${id}`;
       const inspector = createUploadInspector(maxUploadBytes);
-      // The client's body failing (cut off, malformed) is the request's fault; anything else, the store's.
+      // The client's body failing (cut off, malformed) is the request's fault; anything else, the
+      // store's. pipeline() also fails the inspector for a part the parser had already destroyed
+      // before this handler ran (a form cut short, parsed in one go), which pipe() would wait on forever.
       let bodyFailed = false;
-      incoming.stream.once('error', (error) => {
-        bodyFailed = true;
-        inspector.destroy(error);
+      pipeline(incoming.stream, inspector, (error) => {
+        if (error && !(error instanceof UploadTooLarge)) bodyFailed = true;
       });
       // The store's put reports a failed body; a store that stopped reading before the inspector
       // failed has no listener left, and an unheard 'error' would crash the process.
       inspector.on('error', () => undefined);
       try {
-        await store.put(storageKey, incoming.stream.pipe(inspector), 'application/octet-stream');
+        await store.put(storageKey, inspector, 'application/octet-stream');
       } catch (error) {
         if (error instanceof UploadTooLarge || (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') {
           throw new AppError('PAYLOAD_TOO_LARGE', 413, `A file may be at most ${asSize(maxUploadBytes)} (MAX_UPLOAD_BYTES); nothing was kept`);
