@@ -266,7 +266,8 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
     const room = await createRoom(t, user);
     const png = await uploadFile(t, user, 'cat.png', pngBytes(20, 20));
     const pdf = await uploadFile(t, user, 'paper.pdf', pdfBytes(2));
-    const res = await send(user, room, { content: '', attachmentIds: [png.id, pdf.id] });
+    // An id in capitals names the same file.
+    const res = await send(user, room, { content: '', attachmentIds: [png.id.toUpperCase(), pdf.id] });
     expect(res.statusCode, res.body).toBe(201);
     const { userMessage, reply } = res.json<{ userMessage: Message & { attachments: UploadedFile[] }; reply: Message & { attachments: UploadedFile[]; contextTruncated: boolean } }>();
     expect(userMessage.attachments).toEqual([png, pdf]);

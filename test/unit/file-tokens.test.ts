@@ -8,6 +8,13 @@ const cost = (family: FileFamily, sizeBytes: number, facts: FileFacts = {}): num
   tokenCostOf({ mimeType: 'irrelevant/here', family, sizeBytes, facts });
 
 describe('token cost of a file', () => {
+  it('stays a whole number an integer column holds when a header lies (a 45-byte PNG claiming 4 billion pixels a side)', () => {
+    for (const facts of [{ width: 0xffffffff, height: 0xffffffff }, { durationSeconds: 1e21 }, { durationSeconds: Infinity }]) {
+      const tokens = cost(facts.durationSeconds === undefined ? 'image' : 'audio', 45, facts);
+      expect(Number.isInteger(tokens) && tokens <= 2 ** 31 - 1).toBe(true);
+    }
+  });
+
   it('an image up to 384 px either way is one tile of 258 tokens', () => {
     expect(cost('image', 1000, { width: 384, height: 384 })).toBe(258);
     expect(cost('image', 1000, { width: 16, height: 8 })).toBe(258);

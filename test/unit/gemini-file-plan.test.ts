@@ -32,10 +32,14 @@ describe('how files reach Gemini', () => {
     expect(names(planFiles(fits, { inlineMaxBytes: 799, now: NOW }), fits, 'upload')).toEqual(['a.png', 'a.png']);
   });
 
-  it('leaves text files and deleted files out of the plan', () => {
-    const turns: ChatTurn[] = [{ role: 'user', text: 'x', files: [file('n.txt', 'text/plain', 50_000), { name: 'gone.png', mimeType: 'image/png', sizeBytes: 9, content: null }] }];
+  it('leaves deleted files out of the plan, and counts text files at their size: a text too large for the request goes through the Files API', () => {
+    const small = file('small.txt', 'text/plain', 500);
+    const large = file('large.txt', 'text/plain', 50_000);
+    const turns: ChatTurn[] = [{ role: 'user', text: 'x', files: [small, large, { name: 'gone.png', mimeType: 'image/png', sizeBytes: 9, content: null }] }];
     const plan = planFiles(turns, { inlineMaxBytes: 1_024, now: NOW });
-    expect([plan.inline.size, plan.reuse.size, plan.upload.size]).toEqual([0, 0, 0]);
+    expect(names(plan, turns, 'inline')).toEqual(['small.txt']);
+    expect(names(plan, turns, 'upload')).toEqual(['large.txt']);
+    expect(plan.reuse.size).toBe(0);
   });
 
   it('reuses a remembered copy only when it has the same type and more than a minute left', () => {

@@ -31,8 +31,9 @@ export function usableRemote(file: ModelFile, now: Date): RemoteFile | null {
  * The rule, per request:
  * 1. A file with a remembered Files API copy that is still good (same type, more than a minute from
  *    expiry, and not `distrusted`) is sent as that copy: nothing to read or upload.
- * 2. The other binary files go inline when the base64 of all their occurrences together fits
- *    `inlineMaxBytes` (Gemini's limit on a request's size).
+ * 2. The other files go inline when all their occurrences together fit `inlineMaxBytes` (Gemini's
+ *    limit on a request's size): binary files as base64, text files as text parts, each counted at
+ *    what it adds to the request.
  * 3. Otherwise the largest go through the Files API, one after another, until the rest fits.
  * A file is keyed by its content, so a file attached to several turns is uploaded once.
  */
@@ -44,13 +45,14 @@ export function planFiles(
   const candidates = new Map<ModelFileContent, { file: ModelFile; inlineCost: number }>();
   for (const file of turns.flatMap((turn) => turn.files ?? [])) {
     const content = file.content;
-    if (!content || isTextFile(file)) continue;
+    if (!content) continue;
     const remote = distrusted.has(content) ? null : usableRemote(file, now);
     if (remote) plan.reuse.set(content, remote);
     else {
       const seen = candidates.get(content);
-      if (seen) seen.inlineCost += base64Length(file.sizeBytes);
-      else candidates.set(content, { file, inlineCost: base64Length(file.sizeBytes) });
+      const cost = isTextFile(file) ? file.sizeBytes : base64Length(file.sizeBytes);
+      if (seen) seen.inlineCost += cost;
+      else candidates.set(content, { file, inlineCost: cost });
     }
   }
   let total = [...candidates.values()].reduce((sum, { inlineCost }) => sum + inlineCost, 0);

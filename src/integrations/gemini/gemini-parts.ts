@@ -29,8 +29,10 @@ async function toPart(file: ModelFile, plan: FilePlan, remotes: ReadonlyMap<Mode
   if (!content) return { text: deletedFileNote(file) };
   // The name tells the model which file a question is about ("the second CSV").
   const bytes = () => asCaller(() => content.bytes());
-  if (isTextFile(file)) return { text: `--- ${file.name} ---\n${(await bytes()).toString('utf8')}` };
-  if (plan.inline.has(content)) return { inlineData: { mimeType: file.mimeType, data: (await bytes()).toString('base64') } };
+  if (plan.inline.has(content)) {
+    if (isTextFile(file)) return { text: `--- ${file.name} ---\n${(await bytes()).toString('utf8')}` };
+    return { inlineData: { mimeType: file.mimeType, data: (await bytes()).toString('base64') } };
+  }
   const remote = remotes.get(content);
   if (!remote) throw new Error(`No Files API copy of "${file.name}" was made for this request`);
   return { fileData: { mimeType: remote.mimeType, fileUri: remote.uri } };

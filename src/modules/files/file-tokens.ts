@@ -31,8 +31,19 @@ function imageTokens(facts: FileFacts): number {
   return Math.ceil(width / TILE_PX) * Math.ceil(height / TILE_PX) * TOKENS_PER_IMAGE_TILE;
 }
 
+/**
+ * More than any model's whole context: a cost past it means a header that lies (a PNG claiming
+ * 4 billion pixels a side in 45 bytes), and the cost is stored in an integer column.
+ */
+const MOST_TOKENS = 100_000_000;
+
 /** The tokens a file costs as part of a prompt. */
 export function tokenCostOf(file: { mimeType: string; family: FileFamily; sizeBytes: number; facts: FileFacts }): number {
+  const cost = estimatedTokens(file);
+  return Number.isFinite(cost) ? Math.min(cost, MOST_TOKENS) : MOST_TOKENS;
+}
+
+function estimatedTokens(file: { mimeType: string; family: FileFamily; sizeBytes: number; facts: FileFacts }): number {
   switch (file.family) {
     case 'image':
       return imageTokens(file.facts);

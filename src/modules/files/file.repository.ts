@@ -54,7 +54,7 @@ export function listLiveFiles(db: Executor, userId: string, limit: number, after
 export async function markDeleted(db: Executor, userId: string, id: string, now: Date): Promise<FileRow | undefined> {
   const [row] = await db
     .update(files)
-    .set({ deletedAt: now })
+    .set({ deletedAt: now, geminiUri: null, geminiExpiresAt: null })
     .where(and(owned(userId, id), live))
     .returning();
   return row;
@@ -110,44 +110,50 @@ export async function liveFilesOfChatroom(db: Executor, chatroomId: string): Pro
   return rows.map((row) => String(row.file_id));
 }
 
+/*
+ * Deleting files no message carries takes two statements in one transaction: the first locks the
+ * candidates, the second deletes those still unreferenced. The second's snapshot is taken once the
+ * locks are held, so it sees an attachment a send committed meanwhile (a send locks its files FOR
+ * SHARE, so it either committed before the lock or waits and then finds the file deleted). One
+ * statement would judge "unreferenced" on a snapshot from before the lock, and delete a file a
+ * prompt had just taken up.
+ */
+const markDeletedIfUnreferenced = (tx: Executor, ids: string[], now: Date) =>
+  tx
+    .update(files)
+    .set({ deletedAt: now, geminiUri: null, geminiExpiresAt: null })
+    .where(and(inArray(files.id, ids), live, sql`not exists (select 1 from message_attachments a where a.file_id = ${files.id})`))
+    .returning({ id: files.id, storageKey: files.storageKey });
+
 /**
  * Marks deleted those of `ids` that no message carries any more (their chatroom was deleted) and
- * answers them, for their bytes to be removed.
+ * answers them, for their bytes to be removed. Run it in a transaction (see above).
  */
-export async function markUnreferencedDeleted(db: Executor, ids: string[], now: Date): Promise<FileRow[]> {
+export async function markUnreferencedDeleted(tx: Executor, ids: string[], now: Date): Promise<Pick<FileRow, 'id' | 'storageKey'>[]> {
   if (ids.length === 0) return [];
-  return db
-    .update(files)
-    .set({ deletedAt: now })
-    .where(
-      and(
-        inArray(files.id, ids),
-        live,
-        sql`not exists (select 1 from message_attachments a where a.file_id = ${files.id})`,
-      ),
-    )
-    .returning();
+  const locked = await tx.select({ id: files.id }).from(files).where(and(inArray(files.id, ids), live)).for('update');
+  return locked.length === 0 ? [] : markDeletedIfUnreferenced(tx, locked.map((row) => row.id), now);
 }
 
 /**
  * The sweep of uploads no prompt took up: live files created before `before` that no message
- * carries, at most `limit`, marked deleted and answered (for their bytes to be removed). A file a
- * send is attaching right now is locked by it and skipped.
+ * carries, at most `limit`, marked deleted and answered (for their bytes to be removed). Files
+ * another transaction holds (a send attaching one) are skipped. Run it in a transaction (see above).
  */
-export async function sweepUnreferenced(db: Executor, before: Date, now: Date, limit: number): Promise<Pick<FileRow, 'id' | 'storageKey'>[]> {
-  const rows = await executeRaw(
-    db,
-    sql`update files set deleted_at = ${now.toISOString()}::timestamptz
-    where id in (
-      select f.id from files f
-      where f.deleted_at is null and f.created_at < ${before.toISOString()}::timestamptz
-        and not exists (select 1 from message_attachments a where a.file_id = f.id)
-      order by f.created_at limit ${limit}
-      for update skip locked
-    ) and not exists (select 1 from message_attachments a where a.file_id = files.id)
-    returning id, storage_key`,
-  );
-  return rows.map((row) => ({ id: String(row.id), storageKey: String(row.storage_key) }));
+export async function sweepUnreferenced(tx: Executor, before: Date, now: Date, limit: number): Promise<Pick<FileRow, 'id' | 'storageKey'>[]> {
+  const locked = await tx
+    .select({ id: files.id })
+    .from(files)
+    .where(and(live, lt(files.createdAt, before), sql`not exists (select 1 from message_attachments a where a.file_id = ${files.id})`))
+    .orderBy(asc(files.createdAt))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return locked.length === 0 ? [] : markDeletedIfUnreferenced(tx, locked.map((row) => row.id), now);
+}
+
+/** Removes the row of an upload nothing refers to yet (a request refused after it was stored). */
+export async function deleteUnusedFile(tx: Executor, id: string): Promise<void> {
+  await tx.delete(files).where(and(eq(files.id, id), sql`not exists (select 1 from message_attachments a where a.file_id = ${files.id})`));
 }
 
 /** Deleted files whose bytes were not confirmed removed (a store that failed), deleted before `before`. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
@@ -19,6 +19,7 @@ import {
   markBytesRemoved,
   markDeleted,
   markUnreferencedDeleted,
+  deleteUnusedFile,
   removalsToRetry,
   storageUsed,
   sweepUnreferenced,
@@ -124,13 +125,19 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
       // Ids only: the name a client sent never reaches a path or a key.
       const storageKey = `${owner.id}/${id}`;
       const inspector = createUploadInspector(maxUploadBytes);
-      // The client's body failing (cut off, malformed) is the request's fault; anything else, the
-      // store's. pipeline() also fails the inspector for a part the parser had already destroyed
-      // before this handler ran (a form cut short, parsed in one go), which pipe() would wait on forever.
+      // The client's body failing (cut off, malformed) is the request's fault; anything else (a full
+      // disk, an unreachable bucket), the store's. pipe() does not carry the store's failure back to
+      // the body, so an error the body emits is the body's own. A part the parser destroyed before this
+      // handler ran (a form cut short, parsed in one go) would never flow: it fails here and now.
       let bodyFailed = false;
-      pipeline(incoming.stream, inspector, (error) => {
-        if (error && !(error instanceof UploadTooLarge)) bodyFailed = true;
+      incoming.stream.once('error', (error) => {
+        bodyFailed = true;
+        inspector.destroy(error);
       });
+      if (incoming.stream.destroyed) {
+        bodyFailed = true;
+        inspector.destroy(incoming.stream.errored ?? new Error('the part ended before its file did'));
+      } else incoming.stream.pipe(inspector);
       // The store's put reports a failed body; a store that stopped reading before the inspector
       // failed has no listener left, and an unheard 'error' would crash the process.
       inspector.on('error', () => undefined);
@@ -190,8 +197,8 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
 
     /** Undoes an upload the request went on to refuse (a second part): row and bytes, as if it never was. */
     async discard(file: FileRow): Promise<void> {
-      await database.transaction((tx) => markDeleted(tx, file.userId, file.id, clock.now()));
-      await removeBytes([file]);
+      await database.transaction((tx) => deleteUnusedFile(tx, file.id));
+      await discardObject(file.storageKey);
     },
 
     async list(userId: string, limit: number, cursor: string | undefined) {
@@ -234,7 +241,7 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
       return {
         deleted: async () => {
           if (candidates.length === 0) return;
-          await removeBytes(await markUnreferencedDeleted(db, candidates, clock.now()));
+          await removeBytes(await database.transaction((tx) => markUnreferencedDeleted(tx, candidates, clock.now())));
         },
       };
     },
@@ -242,7 +249,7 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
     /** The retention sweep's part: uploads no prompt took up in time, and removals to try again. */
     async sweep(): Promise<{ unreferencedFiles: number; fileRemovalsRetried: number }> {
       const now = clock.now();
-      const unreferenced = await sweepUnreferenced(db, new Date(now.getTime() - unreferencedTtlMs), now, SWEEP_BATCH);
+      const unreferenced = await database.transaction((tx) => sweepUnreferenced(tx, new Date(now.getTime() - unreferencedTtlMs), now, SWEEP_BATCH));
       await removeBytes(unreferenced);
       const retried = await removalsToRetry(db, new Date(now.getTime() - RETRY_REMOVAL_AFTER_MS), SWEEP_BATCH);
       await removeBytes(retried);

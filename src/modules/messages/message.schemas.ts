@@ -54,7 +54,8 @@ export const sendMessageBody = z
   .object({
     content: storableText(0, 8000).meta({ description: '1–8000 characters after trim; may be empty when the prompt has attachments' }),
     attachmentIds: z
-      .array(z.string().max(100))
+      // Ids are lower case as stored: an id in capitals names the same file.
+      .array(z.string().max(100).transform((id) => id.toLowerCase()))
       .max(MAX_ATTACHMENTS, `at most ${MAX_ATTACHMENTS} files per prompt`)
       .refine((ids) => new Set(ids).size === ids.length, 'must not name a file twice')
       .optional()
