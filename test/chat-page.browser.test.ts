@@ -379,6 +379,156 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
   });
 });
 
+// ---- replies rendered as Markdown --------------------------------------------------------------
+
+/** What the page-side functions below use of the browser: this file is type-checked without the DOM library. */
+interface PageClipboard {
+  navigator: { clipboard: { readText(): Promise<string> } };
+}
+interface PageMarked {
+  probe?: string;
+}
+
+const MARKDOWN_REPLY = [
+  '## Planets\n\nTwo of them, **by moons**:\n\n',
+  '| Planet | Moons |\n|:--|--:|\n| Earth | 1 |\n',
+  '| Mars | 2 |\n\n- rocky\n- small\n\n',
+  '```ts\nconst answer = 42;\nconsole.log(answer);\n```\n\n',
+  'More at [the planet list](https://example.com/planets).',
+];
+
+const HOSTILE_REPLY = [
+  'Before <img src=x onerror=alert(1)> after\n\n',
+  '<script>alert(2)</script>\n\n',
+  '[click](javascript:alert(3)) and [data](data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==) and [cased](JaVaScRiPt:alert(5))\n\n',
+  '<a href="javascript:alert(6)">raw link</a> <b onmouseover="alert(7)">bold</b>\n\n',
+  '<iframe src="https://example.com/"></iframe><form action="https://example.com/"><input name="q"><button>go</button></form><style>body { display: none }</style>\n\n',
+  '![tracker](https://example.com/pixel.png)\n\n',
+  'A [normal link](https://example.com/docs).',
+];
+
+describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headless Chromium', { timeout: 90_000 }, () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    gemini = await startFakeGemini();
+    t = await startTestApp({ env: { GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url, GEMINI_MODEL: 'gemini-test', AUTO_TITLE: 'false' } });
+    baseUrl = await listen(t);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await gemini?.close();
+  });
+
+  beforeEach(async () => {
+    gemini.reset();
+    await openPage();
+  });
+
+  afterEach(closePage);
+
+  it('renders a table, a list and a code block whose Copy button copies the code; the prompt stays plain text', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(baseUrl).origin });
+    gemini.enqueue({ kind: 'reply', chunks: MARKDOWN_REPLY, chunkDelayMs: 50 });
+    await signUp();
+    await newChat();
+    await send('List **two** planets as a table');
+    await replyFinished();
+    const reply = replies().last();
+
+    await expect.poll(() => reply.getByRole('heading', { level: 2 }).textContent(), WAIT).toBe('Planets');
+    expect(await reply.locator('strong').textContent()).toBe('by moons');
+    expect(await reply.locator('table th').allTextContents()).toEqual(['Planet', 'Moons']);
+    expect(await reply.locator('table td').allTextContents()).toEqual(['Earth', '1', 'Mars', '2']);
+    expect(await reply.locator('ul li').allTextContents()).toEqual(['rocky', 'small']);
+    expect(await reply.locator('pre code').textContent()).toBe('const answer = 42;\nconsole.log(answer);\n');
+    expect(await reply.locator('.content').textContent()).not.toMatch(/\||```|##/);
+    // The prompt is what the user typed, asterisks and all.
+    await expect.poll(textOf(prompts().last()), WAIT).toBe('List **two** planets as a table');
+    expect(await prompts().last().locator('strong').count()).toBe(0);
+    await shot('25-markdown-reply');
+
+    await reply.getByRole('button', { name: 'Copy', exact: true }).click();
+    await expect.poll(() => reply.locator('.copy-code').textContent(), WAIT).toBe('Copied');
+    const copied = await page.evaluate(() => (globalThis as unknown as PageClipboard).navigator.clipboard.readText());
+    expect(copied).toBe('const answer = 42;\nconsole.log(answer);');
+  });
+
+  it('draws a streaming reply in place: the rest of the log stays the same elements while its deltas come', async () => {
+    let release = () => undefined as void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    gemini.enqueue({ kind: 'reply', chunks: ['First answer.'] }, { kind: 'reply', chunks: MARKDOWN_REPLY, chunkDelayMs: 200, holdAfter: { chunks: 3, until: held } });
+    await signUp();
+    await newChat();
+    await send('First question');
+    await expect.poll(textOf(replies().last()), WAIT).toBe('First answer.');
+    await replyFinished();
+
+    await send('Second question');
+    await expect.poll(textOf(replies().last()), WAIT).toContain('Planets');
+    // Marks on the elements on screen once the reply has begun: a redraw of the log would replace them.
+    const mark = (article: Locator, probe: string) => article.evaluate((element, value) => void ((element as PageMarked).probe = value), probe);
+    const markOf = (article: Locator) => article.evaluate((element) => (element as PageMarked).probe);
+    await mark(replies().first(), 'first reply');
+    await mark(prompts().last(), 'second prompt');
+    await mark(replies().last(), 'streaming reply');
+    // The third chunk completes the table; the model is then held, so the reply is still streaming.
+    await expect.poll(() => replies().last().locator('table tbody tr').count(), WAIT).toBe(2);
+    expect(await button('Stop').isVisible()).toBe(true);
+    expect([await markOf(replies().first()), await markOf(prompts().last()), await markOf(replies().last())]).toEqual(['first reply', 'second prompt', 'streaming reply']);
+    expect(await replies().first().locator('.content').textContent()).toBe('First answer.');
+    await shot('26-markdown-streaming');
+
+    release();
+    await expect.poll(() => replies().last().locator('pre code').count(), WAIT).toBe(1);
+    await replyFinished();
+    expect(await replies().last().getByRole('link').textContent()).toBe('the planet list');
+  });
+
+  it('runs nothing from a hostile reply: no image, script, frame, form, style, inline handler, or javascript:/data: link; a normal link opens in a new tab', async () => {
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    gemini.enqueue({ kind: 'reply', chunks: HOSTILE_REPLY, chunkDelayMs: 30 });
+    await signUp();
+    await newChat();
+    await send('Say something nasty');
+    await replyFinished();
+    const reply = replies().last();
+    await expect.poll(textOf(reply), WAIT).toContain('A normal link.');
+
+    const content = reply.locator('.content');
+    for (const selector of ['img', 'script', 'iframe', 'form', 'input', 'button', 'style', '[onerror]', '[onmouseover]', '[style]']) {
+      expect(await content.locator(selector).count(), selector).toBe(0);
+    }
+    // The one link left is the normal one; the others keep their words, without an address.
+    const links = content.locator('a');
+    expect(await links.count()).toBe(1);
+    expect(await links.getAttribute('href')).toBe('https://example.com/docs');
+    expect(await links.getAttribute('target')).toBe('_blank');
+    expect(await links.getAttribute('rel')).toBe('noopener noreferrer');
+    // The model's HTML is shown as the text it wrote, never parsed; an image shows its alt text.
+    const text = (await content.textContent()) ?? '';
+    for (const kept of ['Before <img src=x onerror=alert(1)> after', '<script>alert(2)</script>', 'click and data and cased', '<b onmouseover="alert(7)">bold</b>', 'tracker']) {
+      expect(text).toContain(kept);
+    }
+    expect(await content.locator('[href]').evaluateAll((elements) => elements.map((element) => (element as unknown as { href: string }).href))).toEqual([
+      'https://example.com/docs',
+    ]);
+
+    // What a user might do with it: hover and click the words that were links.
+    const before = page.url();
+    await content.getByText('bold').hover();
+    await content.getByText('click and data').click();
+    expect(page.url()).toBe(before);
+    await shot('27-hostile-reply');
+    expect(dialogs).toEqual([]);
+  });
+});
+
 // ---- files in prompts ------------------------------------------------------------------------
 
 // What the page-side functions below use of the browser: this file is type-checked without the DOM library.

@@ -12,6 +12,7 @@ import { exportFileName, isOpen, placeMessage, resumeFor, statusNote, type Resum
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
 import { attachmentList, attachmentsOf, releaseHiddenImages } from './file-links';
+import { renderMarkdown } from './markdown';
 import { act, clearReport, describe, inform, report } from './report';
 
 /** The reply being streamed, kept for the next page load (conversation-rules.ts, Resume). */
@@ -36,6 +37,8 @@ let conversation: Conversation | undefined;
 /** The reply this page is reading a stream of, and how to stop reading it (the reply itself goes on). */
 let streaming: { chatroomId: string; replyId: string | undefined; reader: AbortController } | undefined;
 let models: ModelChoice[] | undefined;
+/** The streaming reply whose text changed since it was last drawn, and the frame that will draw it. */
+let repaint: { replyId: string; frame: number } | undefined;
 let hooks: { roomChanged: (room: Chatroom) => void; refreshRooms: () => void };
 
 const saveResume = (resume: Resume | undefined) =>
@@ -66,7 +69,12 @@ function branchSwitcher(message: Message): HTMLElement | undefined {
   );
 }
 
+/** A reply is Markdown, drawn as sanitised HTML (markdown.ts); a prompt is shown as the user typed it. */
+const messageContent = (message: Message) =>
+  message.role === 'model' ? h('div', { class: 'content markdown' }, renderMarkdown(message.content)) : h('div', { class: 'content' }, message.content);
+
 function render() {
+  cancelRepaint(); // the whole log is drawn from the current text anyway
   title.textContent = conversation?.title ?? 'No chat open';
   roomTools.hidden = !conversation;
   composer.hidden = !conversation;
@@ -83,7 +91,7 @@ function render() {
       return h(
         'article',
         { class: `message ${message.role}`, 'data-message-id': message.id, 'aria-label': message.role === 'user' ? 'You' : 'Gemini' },
-        h('div', { class: 'content' }, message.content),
+        messageContent(message),
         attachmentsOf(message).length > 0 && attachmentList(attachmentsOf(message)),
         note && h('p', { class: 'note' }, note),
         h(
@@ -147,13 +155,27 @@ function updateReply(replyId: string, change: (reply: Message) => Message) {
   if (!conversation) return;
   conversation.messages = conversation.messages.map((m) => (m.id === replyId ? change(m) : m));
   const reply = conversation.messages.find((m) => m.id === replyId);
-  const content = log.querySelector(`[data-message-id="${replyId}"] .content`);
-  // A delta only touches the text; anything else redraws.
-  if (reply && content && reply.status === 'streaming') {
-    content.textContent = reply.content;
-    log.querySelector(`[data-message-id="${replyId}"] .note`)?.remove();
-    log.scrollTop = log.scrollHeight;
+  // A delta only redraws the reply's text, at most once a frame (deltas can come faster, and each
+  // draw parses the whole reply again); anything else redraws the log.
+  if (reply?.status === 'streaming' && log.querySelector(`[data-message-id="${replyId}"] .content`)) {
+    repaint ??= { replyId, frame: requestAnimationFrame(paintStreamingReply) };
   } else render();
+}
+
+function paintStreamingReply() {
+  const replyId = repaint?.replyId;
+  repaint = undefined;
+  const reply = conversation?.messages.find((m) => m.id === replyId);
+  const content = log.querySelector(`[data-message-id="${replyId}"] .content`);
+  if (!reply || !content) return;
+  content.replaceChildren(renderMarkdown(reply.content));
+  log.querySelector(`[data-message-id="${replyId}"] .note`)?.remove();
+  log.scrollTop = log.scrollHeight;
+}
+
+function cancelRepaint() {
+  if (repaint) cancelAnimationFrame(repaint.frame);
+  repaint = undefined;
 }
 
 // ---- streams --------------------------------------------------------------------------------
