@@ -135,7 +135,7 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
       keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
-  await app.register(fileRoutes({ sessions: services.sessions, files: services.files, maxUploadBytes: config.MAX_UPLOAD_BYTES }));
+  await app.register(fileRoutes({ sessions: services.sessions, files: services.files, maxUploadBytes: config.MAX_UPLOAD_BYTES, logLevel: config.LOG_LEVEL }));
   await app.register(
     billingRoutes({
       sessions: services.sessions,

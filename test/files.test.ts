@@ -253,7 +253,9 @@ describe.each(['fs', 's3'] as const)(`files (%s store, ${testMode})`, (storeKind
         // The server has part of the file; the client goes.
         req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.txt"\r\n\r\n${'h'.repeat(20_000)}`, () => setImmediate(() => req.destroy()));
       });
-      await waitUntil(() => own.logs.some((line) => line.includes('upload refused; nothing of it was kept')), 'the server has undone the upload');
+      await waitUntil(() => own.logs.some((line) => line.includes('upload refused; nothing of it was kept')), 'the server has undone the upload', {
+        detail: () => own.logs.slice(-5).join(''),
+      });
       expect(await store.keys()).toEqual(keysBefore);
       expect((await own.request({ method: 'GET', url: '/files', headers: bearer(user.accessToken) })).json()).toEqual({ items: [], nextCursor: null });
     } finally {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, json, makeMobile, signIn } from './helpers/factories.js';
 import { subscribe } from './helpers/stripe.js';
+import { multipart } from './helpers/uploads.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,6 +19,11 @@ describe('logs', () => {
     const pair = (await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile, otp }) })).json();
     const refreshed = (await t.request({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: pair.refreshToken }) })).json();
     await t.request({ method: 'GET', url: '/user/me', headers: bearer(refreshed.accessToken) });
+    // An upload: multipart parsing logs its options at trace, request headers included.
+    const fileBody = 'the contents of a private file, 8c1f';
+    const uploaded = multipart([{ field: 'file', fileName: 'private.txt', body: fileBody }]);
+    const upload = await t.request({ method: 'POST', url: '/files', payload: uploaded.payload, headers: { ...bearer(refreshed.accessToken), ...uploaded.headers } });
+    expect(upload.statusCode).toBe(201);
     await t.request({ method: 'POST', url: '/auth/login', ...json({ mobile, password }) });
     await t.request({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: pair.refreshToken }) }); // reuse: logged as a warning
     await t.request({ method: 'GET', url: '/user/me', headers: bearer('tampered.' + String(pair.accessToken)) });
@@ -29,7 +35,7 @@ describe('logs', () => {
     const completed = t.logs.map((line) => JSON.parse(line) as { msg?: string; reqId?: unknown }).filter((line) => line.msg === 'request completed');
     expect(completed.length).toBeGreaterThanOrEqual(8);
     expect(completed.every((line) => typeof line.reqId === 'string' && line.reqId.length > 0)).toBe(true);
-    for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken]) {
+    for (const secret of [otp, password, pair.accessToken, pair.refreshToken, refreshed.accessToken, refreshed.refreshToken, fileBody]) {
       expect(output).not.toContain(secret);
     }
   });

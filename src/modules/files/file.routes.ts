@@ -1,5 +1,6 @@
 import multipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Config } from '../../config.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { rangeOf } from '../../http/byte-range.js';
 import { noContent } from '../../http/pagination.js';
@@ -12,6 +13,8 @@ type Deps = {
   sessions: Authenticator;
   files: FileService;
   maxUploadBytes: number;
+  /** The app's log level (LOG_LEVEL). */
+  logLevel: Config['LOG_LEVEL'];
 };
 
 /** Bytes served back are data, never a page: no script runs, nothing loads, even if a browser renders them. */
@@ -45,7 +48,7 @@ async function nextPart(parts: AsyncIterator<Multipart>, maxUploadBytes: number)
 }
 
 export const fileRoutes =
-  ({ sessions, files, maxUploadBytes }: Deps): FastifyPluginAsyncZod =>
+  ({ sessions, files, maxUploadBytes, logLevel }: Deps): FastifyPluginAsyncZod =>
   async (app) => {
     // Registered here, so multipart bodies are parsed on these routes only (elsewhere they stay 415).
     // One file part and nothing else (a second is read only far enough to refuse it). busboy stops
@@ -70,29 +73,50 @@ export const fileRoutes =
         // The schema describes the body for the document; the handler reads the stream itself.
         validatorCompiler: () => () => ({ value: undefined }),
         config: { problems: [413, 415] },
+        // @fastify/multipart logs busboy's options at trace, the request's headers with them: the
+        // bearer token would reach the log. This route logs at debug at most.
+        logLevel: logLevel === 'trace' ? 'debug' : logLevel,
       },
       async (request, reply) => {
         if (!request.isMultipart()) {
           throw new AppError('UNSUPPORTED_MEDIA_TYPE', 415, 'POST /files takes multipart/form-data with one part, a file named `file`');
         }
         const user = authOf(request).user;
+        // A client gone before the body was parsed (even before this handler ran) sends no part: the
+        // wait for one ends with it, instead of lasting until the server's request timeout.
         const client = new AbortController();
-        request.raw.once('close', () => {
+        const leave = () => {
           if (!request.raw.complete) client.abort();
+        };
+        if (request.raw.destroyed) leave();
+        else request.raw.once('close', leave);
+        const cutOff = new Promise<never>((_, reject) => {
+          const fail = () => reject(new AppError('MALFORMED_REQUEST', 400, 'The upload ended before the file did; nothing was kept'));
+          if (client.signal.aborted) fail();
+          else client.signal.addEventListener('abort', fail, { once: true });
         });
-        const parts = request.parts()[Symbol.asyncIterator]();
-        const part = await nextPart(parts, maxUploadBytes);
-        if (!part) throw validationError('file', 'is required: send one part, a file named `file`');
-        if (part.type !== 'file' || part.fieldname !== 'file') {
-          throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
-        }
+        cutOff.catch(() => undefined);
+        /** The next part, or the client's leaving, whichever comes first (the loser's failure is not left unheard). */
+        const nextOrCutOff = (parts: AsyncIterator<Multipart>) => {
+          const next = nextPart(parts, maxUploadBytes);
+          next.catch(() => undefined);
+          return Promise.race([next, cutOff]);
+        };
         let stored: FileRow | undefined;
         try {
+          const parts = request.parts()[Symbol.asyncIterator]();
+          const part = await nextOrCutOff(parts);
+          if (!part) throw validationError('file', 'is required: send one part, a file named `file`');
+          if (part.type !== 'file' || part.fieldname !== 'file') {
+            throw validationError(part.fieldname, 'is not expected: send one part, a file named `file`');
+          }
           // text/plain is what a part without a Content-Type defaults to (RFC 7578 §4.4, and busboy
           // fills it in): it says nothing, so it is no claim about the bytes.
           const declaredType = part.mimetype === 'text/plain' ? undefined : part.mimetype;
           stored = await files.upload(user, { stream: part.file, fileName: part.filename, declaredType, signal: client.signal });
-          if (await nextPart(parts, maxUploadBytes)) throw validationError('file', 'one file per request: send each file in its own request');
+          if (await nextOrCutOff(parts)) {
+            throw validationError('file', 'one file per request: send each file in its own request');
+          }
         } catch (error) {
           if (stored) await files.discard(stored);
           // Said once the upload is wholly undone (a client that hung up never reads the answer).
