@@ -107,26 +107,15 @@ async function replyFinished() {
   await expect.poll(() => button('Send').isEnabled(), WAIT).toBe(true);
 }
 
-// Once for the file: the bundle replaces dist/public, which an `npm start` of another test file may be
-// building at the same moment; one replacement instead of one per describe narrows that window.
-beforeAll(async () => {
-  if (testMode === 'embedded') await bundlePage();
-});
-
-describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedded mode only: one browser run covers the page)', { timeout: 90_000 }, () => {
+/**
+ * For one describe: Chromium, the fake Gemini, and an app on it (with `env` added), started once; a
+ * fresh page before each test.
+ */
+function withBrowserAndApp(env: Record<string, string>) {
   beforeAll(async () => {
     browser = await launchBrowser();
     gemini = await startFakeGemini();
-    t = await startTestApp({
-      env: {
-        GEMINI_API_KEY: 'test-key',
-        GEMINI_BASE_URL: gemini.url,
-        GEMINI_MODEL: 'gemini-test',
-        GEMINI_MODELS: 'gemini-test,gemini-other',
-        BASIC_DAILY_LIMIT: String(DAILY_LIMIT),
-        AUTO_TITLE: 'false',
-      },
-    });
+    t = await startTestApp({ env: { GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url, GEMINI_MODEL: 'gemini-test', AUTO_TITLE: 'false', ...env } });
     baseUrl = await listen(t);
   }, 120_000);
 
@@ -142,6 +131,16 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
   });
 
   afterEach(closePage);
+}
+
+// Once for the file: the bundle replaces dist/public, which an `npm start` of another test file may be
+// building at the same moment; one replacement instead of one per describe narrows that window.
+beforeAll(async () => {
+  if (testMode === 'embedded') await bundlePage();
+});
+
+describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedded mode only: one browser run covers the page)', { timeout: 90_000 }, () => {
+  withBrowserAndApp({ GEMINI_MODELS: 'gemini-test,gemini-other', BASIC_DAILY_LIMIT: String(DAILY_LIMIT) });
 
   it('serves the page to a browser and keeps the JSON index for scripts', async () => {
     const html = await fetch(baseUrl, { headers: { accept: 'text/html' } });
@@ -408,25 +407,7 @@ const HOSTILE_REPLY = [
 ];
 
 describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headless Chromium', { timeout: 90_000 }, () => {
-  beforeAll(async () => {
-    browser = await launchBrowser();
-    gemini = await startFakeGemini();
-    t = await startTestApp({ env: { GEMINI_API_KEY: 'test-key', GEMINI_BASE_URL: gemini.url, GEMINI_MODEL: 'gemini-test', AUTO_TITLE: 'false' } });
-    baseUrl = await listen(t);
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-    await gemini?.close();
-  });
-
-  beforeEach(async () => {
-    gemini.reset();
-    await openPage();
-  });
-
-  afterEach(closePage);
+  withBrowserAndApp({});
 
   it('renders a table, a list and a code block whose Copy button copies the code; the prompt stays plain text', async () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(baseUrl).origin });
