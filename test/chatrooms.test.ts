@@ -64,7 +64,7 @@ describe('chatroom CRUD', () => {
     const room = await createRoom(user, 'Reading');
     const res = await call(t, user, 'GET', `/chatroom/${room.id}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ ...room, messages: [], hasMoreMessages: false, tokenTotals: { promptTokens: 0, outputTokens: 0 } });
+    expect(res.json()).toEqual({ ...room, messages: [], hasMoreMessages: false, tokenTotals: { promptTokens: 0, outputTokens: 0, thoughtsTokens: 0, cachedTokens: 0, totalTokens: 0 } });
   });
 
   it('renames a room and moves updatedAt', async () => {

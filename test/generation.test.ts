@@ -48,6 +48,24 @@ describe('sending a message and waiting for the reply', () => {
     expect(gemini.requests[0]).toMatchObject({ model: 'gemini-test', method: 'streamGenerateContent', apiKey: 'test-key' });
   });
 
+  it('stores the five usage figures Gemini reports, sums them over the chatroom, and counts them in the metrics by model and kind', async () => {
+    const usage = { promptTokenCount: 40, candidatesTokenCount: 12, thoughtsTokenCount: 30, cachedContentTokenCount: 16, totalTokenCount: 82 };
+    gemini.enqueue({ kind: 'reply', chunks: ['One.'], usage }, { kind: 'reply', chunks: ['Two.'], usage });
+    const user = await signIn(t);
+    const room = await createRoom(t, user);
+    const first = await sendMessage(t, user, room, 'first');
+    expect(first.json<Exchange>().reply.usage).toEqual({ promptTokens: 40, outputTokens: 12, thoughtsTokens: 30, cachedTokens: 16, totalTokens: 82 });
+    expect((await sendMessage(t, user, room, 'second')).statusCode).toBe(201);
+    const conversation = (await t.request({ method: 'GET', url: `/chatroom/${room}`, headers: bearer(user.accessToken) })).json<{ tokenTotals: unknown }>();
+    expect(conversation.tokenTotals).toEqual({ promptTokens: 80, outputTokens: 24, thoughtsTokens: 60, cachedTokens: 32, totalTokens: 164 });
+    const counted = await t.container.metrics.registry.getSingleMetric('gemini_tokens_total')?.get();
+    const valueOf = (kind: string) => counted?.values.find((sample) => sample.labels.model === 'gemini-test' && sample.labels.kind === kind)?.value ?? 0;
+    // Only these two replies report thoughts and cached tokens; other tests of this app add prompt and output tokens too.
+    expect([valueOf('thoughts'), valueOf('cached')]).toEqual([60, 32]);
+    expect(valueOf('prompt')).toBeGreaterThanOrEqual(80);
+    expect(valueOf('output')).toBeGreaterThanOrEqual(24);
+  });
+
   it('sends the earlier turns as context, oldest first, with the right roles', async () => {
     gemini.enqueue({ kind: 'reply', chunks: ['First answer'] }, { kind: 'reply', chunks: ['Second answer'] }, { kind: 'reply', chunks: ['Third'] });
     const user = await signIn(t);

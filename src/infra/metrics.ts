@@ -13,6 +13,8 @@ export interface Metrics {
   /** One model call; outcome = ok | the model error code. */
   readonly modelCallDuration: Histogram<'outcome'>;
   readonly webhookEvents: Counter<'type' | 'outcome'>;
+  /** Tokens of stored replies by model and kind (prompt, output, thoughts, cached): what Gemini bills. */
+  readonly modelTokens: Counter<'model' | 'kind'>;
   /** Reports the queue's depth by state each time /metrics is scraped. */
   trackQueueDepth(read: () => Promise<QueueDepth>): void;
 }
@@ -67,6 +69,12 @@ export function createMetrics(): Metrics {
       name: 'stripe_webhook_events_total',
       help: 'Stripe webhook deliveries by event type and outcome',
       labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    modelTokens: new Counter({
+      name: 'gemini_tokens_total',
+      help: 'Tokens of stored replies by model and kind (prompt, output, thoughts, cached)',
+      labelNames: ['model', 'kind'],
       registers: [registry],
     }),
     trackQueueDepth(read) {

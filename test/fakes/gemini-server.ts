@@ -23,7 +23,8 @@ export type GeminiStep =
       /** Wait before each chunk (stream); the non-stream answer waits for the sum. */
       chunkDelayMs?: number;
       finishReason?: string;
-      usage?: { promptTokenCount: number; candidatesTokenCount: number };
+      /** usageMetadata as Gemini sends it; the total defaults to prompt + candidates + thoughts. */
+      usage?: { promptTokenCount: number; candidatesTokenCount: number; thoughtsTokenCount?: number; cachedContentTokenCount?: number; totalTokenCount?: number };
       /**
        * Wait for this before the first chunk (stream) or the answer (a test holds the model until it is
        * ready). A function is called as each request arrives (the bench's barrier: every reply of a
@@ -127,6 +128,8 @@ const FILE_ROUTE = /^\/v1beta\/files\/([a-z0-9-]+)$/;
 interface Usage {
   promptTokenCount: number;
   candidatesTokenCount: number;
+  thoughtsTokenCount?: number;
+  cachedContentTokenCount?: number;
   totalTokenCount: number;
 }
 
@@ -352,7 +355,14 @@ async function pause(ms: number, gone: AbortSignal): Promise<boolean> {
 function usageFor(step: Extract<GeminiStep, { kind: 'reply' }>, body: GeminiRequestBody): Usage {
   const promptTokenCount = step.usage?.promptTokenCount ?? promptTokens(body);
   const candidatesTokenCount = step.usage?.candidatesTokenCount ?? Math.ceil(step.chunks.join('').length / 4);
-  return { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount };
+  const { thoughtsTokenCount, cachedContentTokenCount } = step.usage ?? {};
+  return {
+    promptTokenCount,
+    candidatesTokenCount,
+    ...(thoughtsTokenCount === undefined ? {} : { thoughtsTokenCount }),
+    ...(cachedContentTokenCount === undefined ? {} : { cachedContentTokenCount }),
+    totalTokenCount: step.usage?.totalTokenCount ?? promptTokenCount + candidatesTokenCount + (thoughtsTokenCount ?? 0),
+  };
 }
 
 /** About four characters a token, over every text the request carries (system instruction included). */

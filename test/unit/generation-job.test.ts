@@ -11,7 +11,7 @@ import { memoryReplyStore } from './fakes/reply-store.js';
 
 const log = pino({ level: 'silent' });
 const clock = { now: () => new Date(1_000) };
-const metrics = { generationDuration: { observe: () => undefined } } as never;
+const metrics = { generationDuration: { observe: () => undefined }, modelTokens: { inc: () => undefined } } as never;
 // The in-memory store's turns carry no files.
 const unusedFile = (): never => {
   throw new Error('no turn of these tests has a file');
@@ -34,7 +34,7 @@ function scriptedModel(steps: Step[]) {
       if (step.then === 'stop') stopNow?.();
       signal.throwIfAborted();
       if (step.then instanceof Error) throw step.then;
-      return { finishReason: 'STOP', usage: { promptTokens: 3, outputTokens: step.chunks.length } };
+      return { finishReason: 'STOP', usage: { promptTokens: 3, outputTokens: step.chunks.length, thoughtsTokens: 0, cachedTokens: 0, totalTokens: 3 + step.chunks.length } };
     },
     proposeTitle: () => Promise.resolve(''),
   };

@@ -147,6 +147,10 @@ export const messages = pgTable(
     errorMessage: text('error_message'),
     promptTokens: integer('prompt_tokens'),
     outputTokens: integer('output_tokens'),
+    /** Gemini's other usage figures: thought tokens (not in output), cached prompt tokens, the total. */
+    thoughtsTokens: integer('thoughts_tokens'),
+    cachedTokens: integer('cached_tokens'),
+    totalTokens: integer('total_tokens'),
     /** The reply's context left out older turns of its path (GENERATION_CONTEXT_TOKENS). */
     contextTruncated: boolean('context_truncated').notNull().default(false),
     /** The UTC day whose allowance paid for this reply: a failed reply gives its prompt back to that day. */

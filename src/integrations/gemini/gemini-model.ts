@@ -110,6 +110,9 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
             outcome.usage = {
               promptTokens: chunk.usageMetadata.promptTokenCount ?? 0,
               outputTokens: chunk.usageMetadata.candidatesTokenCount ?? 0,
+              thoughtsTokens: chunk.usageMetadata.thoughtsTokenCount ?? 0,
+              cachedTokens: chunk.usageMetadata.cachedContentTokenCount ?? 0,
+              totalTokens: chunk.usageMetadata.totalTokenCount ?? 0,
             };
           }
         }

@@ -34,10 +34,19 @@ export interface ChatTurn {
   files?: ModelFile[];
 }
 
+/** A reply's tokens as Gemini counts them: `outputTokens` is the answer's own (thoughts apart). */
+export interface ModelUsage {
+  promptTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  cachedTokens: number;
+  totalTokens: number;
+}
+
 export interface ModelOutcome {
   /** As the model said it (`STOP`, `MAX_TOKENS`, `SAFETY`, …). */
   finishReason: string | null;
-  usage: { promptTokens: number; outputTokens: number } | null;
+  usage: ModelUsage | null;
 }
 
 /** A chatroom's own settings for its replies; each null or absent = the server's default. */

@@ -25,9 +25,11 @@ export function createOfflineModel({ delayMs = 15 }: { delayMs?: number } = {}):
         await onDelta(word);
         if (delayMs > 0) await sleep(delayMs, undefined, { signal });
       }
+      const promptTokens = estimateTokens(turns.map((t) => t.text).join(''));
+      const outputTokens = estimateTokens(reply);
       return {
         finishReason: 'STOP',
-        usage: { promptTokens: estimateTokens(turns.map((t) => t.text).join('')), outputTokens: estimateTokens(reply) },
+        usage: { promptTokens, outputTokens, thoughtsTokens: 0, cachedTokens: 0, totalTokens: promptTokens + outputTokens },
       };
     },
     // No model to ask: the first words of the prompt make the title.

@@ -30,7 +30,7 @@ type Deps = {
   context: { tokens: number; defaultInstruction: string | undefined };
   /** The files of a turn as the model reads them. */
   modelFiles: Pick<ModelFiles, 'toModelFile'>;
-  metrics: Pick<Metrics, 'generationDuration'>;
+  metrics: Pick<Metrics, 'generationDuration' | 'modelTokens'>;
   /** Told after a reply is done and its listeners have ended, with its chatroom's title then (automatic titles); must not throw. */
   onReplyDone?: (reply: MessageRow, chatroomTitle: string) => Promise<void>;
 };
@@ -129,6 +129,13 @@ const turnTokens = (turn: HistoryTurn) => textTokens(turn.text) + turn.files.red
 
 export function createGenerationJob(deps: Deps): JobHandler {
   const { replies, model, stream, scheduler, running, policy, clock, log, context, modelFiles, metrics, onReplyDone } = deps;
+
+  /** What the model was paid for, by model and kind, once per stored reply. */
+  function countTokens(modelName: string, usage: ModelOutcome['usage']) {
+    if (!usage) return;
+    const kinds = { prompt: usage.promptTokens, output: usage.outputTokens, thoughts: usage.thoughtsTokens, cached: usage.cachedTokens } as const;
+    for (const [kind, tokens] of Object.entries(kinds)) if (tokens > 0) metrics.modelTokens.inc({ model: modelName, kind }, tokens);
+  }
 
   function record(replyId: string, run: JobRun, startedAt: number, outcome: JobOutcome | { kind: 'interrupted' }) {
     const durationMs = Date.now() - startedAt;
@@ -233,10 +240,14 @@ export function createGenerationJob(deps: Deps): JobHandler {
           finishReason: result.finishReason,
           promptTokens: result.usage?.promptTokens ?? null,
           outputTokens: result.usage?.outputTokens ?? null,
+          thoughtsTokens: result.usage?.thoughtsTokens ?? null,
+          cachedTokens: result.usage?.cachedTokens ?? null,
+          totalTokens: result.usage?.totalTokens ?? null,
           contextTruncated,
         };
         try {
           const reply = await store(() => replies.complete(replyId, saved, clock.now()), SAVE_TRIES);
+          countTokens(turn.settings.model ?? model.name, result.usage);
           return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };
         } catch (storeError) {
           error = storeError;

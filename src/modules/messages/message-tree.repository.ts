@@ -39,14 +39,26 @@ export async function siblingIdsOf(db: Executor, rows: MessageRow[]): Promise<Ma
   return result;
 }
 
+export type TokenTotals = Record<'promptTokens' | 'outputTokens' | 'thoughtsTokens' | 'cachedTokens' | 'totalTokens', number>;
+
 /** Tokens of every reply of the chatroom, on every branch. */
-export async function tokenTotalsOf(db: Executor, chatroomId: string): Promise<{ promptTokens: number; outputTokens: number }> {
+export async function tokenTotalsOf(db: Executor, chatroomId: string): Promise<TokenTotals> {
   const [row] = await db
     .select({
       promptTokens: sql<string>`coalesce(sum(${messages.promptTokens}), 0)`,
       outputTokens: sql<string>`coalesce(sum(${messages.outputTokens}), 0)`,
+      thoughtsTokens: sql<string>`coalesce(sum(${messages.thoughtsTokens}), 0)`,
+      cachedTokens: sql<string>`coalesce(sum(${messages.cachedTokens}), 0)`,
+      // Replies stored before the total was kept count their two figures.
+      totalTokens: sql<string>`coalesce(sum(coalesce(${messages.totalTokens}, ${messages.promptTokens} + coalesce(${messages.outputTokens}, 0))), 0)`,
     })
     .from(messages)
     .where(and(eq(messages.chatroomId, chatroomId), eq(messages.role, 'model')));
-  return { promptTokens: Number(row?.promptTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0) };
+  return {
+    promptTokens: Number(row?.promptTokens ?? 0),
+    outputTokens: Number(row?.outputTokens ?? 0),
+    thoughtsTokens: Number(row?.thoughtsTokens ?? 0),
+    cachedTokens: Number(row?.cachedTokens ?? 0),
+    totalTokens: Number(row?.totalTokens ?? 0),
+  };
 }

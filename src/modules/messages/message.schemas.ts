@@ -6,6 +6,13 @@ import type { FileRow } from '../files/file.repository.js';
 import { fileSchema, toFileDto } from '../files/file.schemas.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
+const tokenCount = z.number().int();
+
+/** Gemini's usage figures: `outputTokens` is the answer's own, thoughts apart; `cachedTokens` are part of `promptTokens`. */
+export const usageSchema = z
+  .object({ promptTokens: tokenCount, outputTokens: tokenCount, thoughtsTokens: tokenCount, cachedTokens: tokenCount, totalTokens: tokenCount })
+  .meta({ id: 'Usage' });
+
 export const messageSchema = z
   .object({
     id: z.string(),
@@ -19,7 +26,7 @@ export const messageSchema = z
     status: z.enum(['pending', 'streaming', 'done', 'failed']),
     finishReason: z.string().nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    usage: z.object({ promptTokens: z.number().int(), outputTokens: z.number().int() }).nullable(),
+    usage: usageSchema.nullable(),
     attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
     contextTruncated: z.boolean().meta({ description: 'The reply\'s context left out older messages of its path (GENERATION_CONTEXT_TOKENS)' }),
     createdAt: z.string(),
@@ -40,7 +47,17 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], a
   status: row.status,
   finishReason: row.finishReason,
   error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
-  usage: row.promptTokens === null ? null : { promptTokens: row.promptTokens, outputTokens: row.outputTokens ?? 0 },
+  usage:
+    row.promptTokens === null
+      ? null
+      : {
+          promptTokens: row.promptTokens,
+          outputTokens: row.outputTokens ?? 0,
+          thoughtsTokens: row.thoughtsTokens ?? 0,
+          cachedTokens: row.cachedTokens ?? 0,
+          // Replies stored before the total was kept: their two figures were all there was.
+          totalTokens: row.totalTokens ?? row.promptTokens + (row.outputTokens ?? 0),
+        },
   attachments: attachments.map(toFileDto),
   contextTruncated: row.contextTruncated,
   createdAt: row.createdAt.toISOString(),
@@ -106,7 +123,7 @@ export const followHeaders = z.object({
 });
 
 export const tokenTotalsSchema = z
-  .object({ promptTokens: z.number().int(), outputTokens: z.number().int() })
+  .object({ promptTokens: tokenCount, outputTokens: tokenCount, thoughtsTokens: tokenCount, cachedTokens: tokenCount, totalTokens: tokenCount })
   .meta({ id: 'TokenTotals', description: "Tokens of every reply of the chatroom, all branches (what the model was paid for)" });
 
 export const conversationSchema = chatroomSchema

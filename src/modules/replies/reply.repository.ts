@@ -138,6 +138,9 @@ export interface ReplyResult {
   finishReason: string | null;
   promptTokens: number | null;
   outputTokens: number | null;
+  thoughtsTokens: number | null;
+  cachedTokens: number | null;
+  totalTokens: number | null;
   contextTruncated: boolean;
 }
 
@@ -147,7 +150,8 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
   const [row] = await executeRaw(
     db,
     sql`update messages set status = 'done', content = ${result.content}, finish_reason = ${result.finishReason},
-      prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int, context_truncated = ${result.contextTruncated},
+      prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int, thoughts_tokens = ${result.thoughtsTokens}::int,
+      cached_tokens = ${result.cachedTokens}::int, total_tokens = ${result.totalTokens}::int, context_truncated = ${result.contextTruncated},
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
     where id = ${id} and ${statusIn('status', statesBefore('complete'))}
     returning ${columnsOf(messages)}`,

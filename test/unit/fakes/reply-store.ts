@@ -60,7 +60,7 @@ export function memoryReplyStore() {
     },
     complete(id, result: ReplyResult, now) {
       return Promise.resolve(
-        move(id, 'complete', { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, contextTruncated: result.contextTruncated, completedAt: now }, now),
+        move(id, 'complete', { content: result.content, finishReason: result.finishReason, promptTokens: result.promptTokens, outputTokens: result.outputTokens, thoughtsTokens: result.thoughtsTokens, cachedTokens: result.cachedTokens, totalTokens: result.totalTokens, contextTruncated: result.contextTruncated, completedAt: now }, now),
       );
     },
     release(id, now) {
@@ -97,6 +97,9 @@ export function memoryReplyStore() {
         errorMessage: null,
         promptTokens: null,
         outputTokens: null,
+        thoughtsTokens: null,
+        cachedTokens: null,
+        totalTokens: null,
         contextTruncated: false,
         allowanceDay: fields.role === 'model' ? '2026-12-05' : null,
         createdAt: now,

@@ -1,0 +1,3 @@
+ALTER TABLE "messages" ADD COLUMN "thoughts_tokens" integer;--> statement-breakpoint
+ALTER TABLE "messages" ADD COLUMN "cached_tokens" integer;--> statement-breakpoint
+ALTER TABLE "messages" ADD COLUMN "total_tokens" integer;
