@@ -153,6 +153,21 @@ describe('sending a message and waiting for the reply', () => {
     expect(res.json<Exchange>().reply).toMatchObject({ status: 'done', content: 'The first part', finishReason: 'SAFETY' });
   });
 
+  for (const finishReason of ['SAFETY', 'RECITATION']) {
+    it(`fails an answer Gemini withheld (${finishReason}, no text) as RESPONSE_BLOCKED with the reason in finishReason, and gives the prompt back`, async () => {
+      gemini.enqueue({ kind: 'reply', chunks: [], finishReason });
+      const user = await signIn(t);
+      const room = await createRoom(t, user);
+      const res = await sendMessage(t, user, room, 'tell me');
+      expect(res.statusCode).toBe(502);
+      expect(res.json()).toMatchObject({ code: 'MODEL_FAILED', error: { code: 'RESPONSE_BLOCKED' } });
+      expect(remainingOf(res.headers)).toBe(5);
+      expect(gemini.requests).toHaveLength(1); // a block is not retried
+      const reply = await pollUntilFinished(t, user, room, res.json<{ replyId: string }>().replyId);
+      expect(reply).toMatchObject({ status: 'failed', content: '', finishReason, error: { code: 'RESPONSE_BLOCKED' } });
+    });
+  }
+
   it('does not retry a 400 from Gemini', async () => {
     gemini.enqueue({ kind: 'error', status: 400, message: 'Invalid argument' });
     const user = await signIn(t);

@@ -139,7 +139,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
         call.dispose();
       }
       if (produced === 0 && outcome.finishReason !== null && BLOCKING_FINISH_REASONS.has(outcome.finishReason)) {
-        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${outcome.finishReason})`);
+        throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${outcome.finishReason})`, undefined, outcome.finishReason);
       }
       return outcome;
     },

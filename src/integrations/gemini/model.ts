@@ -95,6 +95,8 @@ export class ModelError extends Error {
     readonly code: ModelErrorCode,
     message: string,
     readonly status?: number,
+    /** Why the model stopped, when it stopped for a reason of its own (`SAFETY`, `RECITATION`, …). */
+    readonly finishReason?: string,
   ) {
     super(message);
   }

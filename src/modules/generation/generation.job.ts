@@ -5,7 +5,7 @@ import { lazyChildLogger } from '../../infra/lazy-logger.js';
 import type { Metrics } from '../../infra/metrics.js';
 import { FINISHED, JobInterrupted, type JobHandler, type JobRun, type JobVerdict } from '../../infra/queue/generation-queue.js';
 import type { ReplyStream } from '../../infra/reply-stream.js';
-import type { ChatModel, ModelOutcome } from '../../integrations/gemini/model.js';
+import { ModelError, type ChatModel, type ModelOutcome } from '../../integrations/gemini/model.js';
 import { textTokens } from '../files/file-tokens.js';
 import { tokensOf, type ModelFiles } from '../files/model-files.js';
 import type { ClaimedTurn, HistoryTurn } from '../replies/reply.repository.js';
@@ -271,7 +271,13 @@ export function createGenerationJob(deps: Deps): JobHandler {
       await release(replyId, jobLog);
       return { kind: 'retrying', failure: verdict.failure, error, delayMs: verdict.delayMs };
     }
-    const reply = await replies.endFailed(replyId, { code: verdict.failure.code, message: FAILURE_MESSAGES[verdict.failure.code] }, clock.now());
+    const failure = {
+      code: verdict.failure.code,
+      message: FAILURE_MESSAGES[verdict.failure.code],
+      // A withheld answer says why (SAFETY, RECITATION, …), as the contract asks.
+      finishReason: error instanceof ModelError ? (error.finishReason ?? null) : null,
+    };
+    const reply = await replies.endFailed(replyId, failure, clock.now());
     return { kind: 'failed', reply, failure: verdict.failure, error };
   }
 

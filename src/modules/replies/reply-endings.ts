@@ -1,6 +1,6 @@
 import type { Database } from '../../infra/db/client.js';
 import { refundPrompt } from '../billing/allowance.js';
-import { failReply, stopReply } from './reply.repository.js';
+import { failReply, stopReply, type ReplyFailure } from './reply.repository.js';
 import { refundsPrompt, type MessageRow, type UnfinishedStatus } from './reply-state.js';
 
 /*
@@ -28,7 +28,7 @@ export async function endStopped(
 export async function endFailed(
   database: Pick<Database, 'transaction'>,
   replyId: string,
-  error: { code: string; message: string },
+  error: ReplyFailure,
   now: Date,
 ): Promise<MessageRow | undefined> {
   return database.transaction(async (tx) => {

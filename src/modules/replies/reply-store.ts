@@ -9,6 +9,7 @@ import {
   releaseReply,
   staleChatroomHeads,
   unfinishedRepliesIn,
+  type ReplyFailure,
   type ReplyResult,
 } from './reply.repository.js';
 import type { UnfinishedStatus } from './reply-state.js';
@@ -32,6 +33,6 @@ export function createReplyStore(database: Pick<Database, 'db' | 'transaction'>)
     complete: (id: string, result: ReplyResult, now: Date) => completeReply(db, id, result, now),
     release: (id: string, now: Date) => releaseReply(db, id, now),
     endStopped: (id: string, text: string, from: readonly UnfinishedStatus[], now: Date) => endStopped(database, id, text, from, now),
-    endFailed: (id: string, error: { code: string; message: string }, now: Date) => endFailed(database, id, error, now),
+    endFailed: (id: string, error: ReplyFailure, now: Date) => endFailed(database, id, error, now),
   };
 }

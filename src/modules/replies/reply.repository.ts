@@ -188,14 +188,21 @@ export async function stopReply(db: Executor, id: string, content: string, from:
   return row;
 }
 
+/** What a failed reply says: the code and message the client is told, and why the model stopped, if it said. */
+export interface ReplyFailure {
+  code: string;
+  message: string;
+  finishReason?: string | null;
+}
+
 /**
  * Marks an unfinished reply failed. Returns the row only for the one call that made the change,
  * so that the caller gives the prompt back exactly once.
  */
-export async function failReply(db: Executor, id: string, error: { code: string; message: string }, now: Date) {
+export async function failReply(db: Executor, id: string, error: ReplyFailure, now: Date) {
   const [row] = await db
     .update(messages)
-    .set({ status: 'failed', errorCode: error.code, errorMessage: error.message, updatedAt: now, completedAt: now })
+    .set({ status: 'failed', errorCode: error.code, errorMessage: error.message, finishReason: error.finishReason ?? null, updatedAt: now, completedAt: now })
     .where(and(eq(messages.id, id), canTake('fail')))
     .returning();
   return row;
