@@ -132,6 +132,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     database,
     listCache: createChatroomListCache({ cache: infra.cache, ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS), timeoutMs: 250, log }),
     clock,
+    defaultModel: config.GEMINI_MODEL,
     // Its generations stop, and the files only its messages carried are deleted with it.
     deletionListener: allOf(stopper, files),
   });

@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
 /** What the worker tells readers of a reply while it is generated. */
 export type ReplyEvent =
   | { type: 'delta'; text: string }
+  /** Thought-summary text (includeThoughts), apart from the answer's deltas. */
+  | { type: 'thought'; text: string }
   /** A new attempt starts over: drop the text received so far. */
   | { type: 'reset' }
   /**

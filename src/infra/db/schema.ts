@@ -7,6 +7,7 @@ import {
   doublePrecision,
   index,
   integer,
+  jsonb,
   smallint,
   pgTable,
   primaryKey,
@@ -111,6 +112,8 @@ export const chatrooms = pgTable(
     systemInstruction: text('system_instruction'),
     model: text('model'),
     temperature: doublePrecision('temperature'),
+    /** Gemini's thinking: `budget` null = the model's default, 0 = off, -1 = the model decides. Null = server default. */
+    thinking: jsonb('thinking').$type<{ budget: number | null; includeThoughts: boolean }>(),
     createdAt: timestamptz('created_at').notNull(),
     updatedAt: timestamptz('updated_at').notNull(),
   },
@@ -141,6 +144,8 @@ export const messages = pgTable(
     parentId: uuid('parent_id').references((): AnyPgColumn => messages.id, { onDelete: 'cascade' }),
     role: text('role', { enum: ['user', 'model'] }).notNull(),
     content: text('content').notNull().default(''),
+    /** The model's thought summary (includeThoughts), kept apart from `content`: never sent back as context. */
+    thoughts: text('thoughts'),
     status: text('status', { enum: ['pending', 'streaming', 'done', 'failed'] }).notNull(),
     finishReason: text('finish_reason'),
     errorCode: text('error_code'),

@@ -53,11 +53,25 @@ function textOf(chunk: GenerateContentResponse): string {
     .join('');
 }
 
+/** The thought-summary text of a chunk (parts marked `thought`). */
+function thoughtsOf(chunk: GenerateContentResponse): string {
+  const parts = chunk.candidates?.[0]?.content?.parts ?? [];
+  return parts
+    .filter((part) => part.thought === true && typeof part.text === 'string')
+    .map((part) => part.text)
+    .join('');
+}
+
 const TITLE_INSTRUCTION =
   'You name conversations. Answer with a short title (at most six words) for the conversation below, in its language: ' +
   'no quotes, no trailing period, nothing else.';
 /** A snippet of each side is plenty to name a conversation, and keeps the title call cheap. */
 const TITLE_SNIPPET_CHARS = 1_000;
+
+/** A null budget leaves the model's default budget: only includeThoughts is sent then. */
+function thinkingConfigOf(thinking: NonNullable<GenerationSettings['thinking']>): { thinkingBudget?: number; includeThoughts: boolean } {
+  return { ...(thinking.budget === null ? {} : { thinkingBudget: thinking.budget }), includeThoughts: thinking.includeThoughts };
+}
 
 /** Only this folder imports @google/genai. */
 export function createGeminiModel(options: GeminiOptions): ChatModel {
@@ -73,7 +87,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
 
   return {
     name: options.model,
-    async generate(turns: ChatTurn[], onDelta, signal, settings: GenerationSettings = {}): Promise<ModelOutcome> {
+    async generate(turns: ChatTurn[], onDelta, signal, settings: GenerationSettings = {}, onThought): Promise<ModelOutcome> {
       // Our own deadline, so that a timeout is told apart from the caller's cancellation. It covers
       // the file uploads too: they are part of answering.
       const call = deadline(options.timeoutMs, signal);
@@ -92,6 +106,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
             maxOutputTokens: options.maxOutputTokens,
             ...(systemInstruction ? { systemInstruction } : {}),
             ...(settings.temperature === null || settings.temperature === undefined ? {} : { temperature: settings.temperature }),
+            ...(settings.thinking ? { thinkingConfig: thinkingConfigOf(settings.thinking) } : {}),
           },
         });
         for await (const chunk of stream) {
@@ -99,6 +114,8 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
           if (blockReason) {
             throw new ModelError('PROMPT_BLOCKED', `Gemini declined the prompt (${blockReason})`);
           }
+          const thought = thoughtsOf(chunk);
+          if (thought && onThought) await asCaller(() => onThought(thought));
           const text = textOf(chunk);
           if (text) {
             produced += text.length;

@@ -54,6 +54,8 @@ export interface GenerationSettings {
   model?: string | null;
   systemInstruction?: string | null;
   temperature?: number | null;
+  /** Gemini's thinking; null or absent = the model's own default (no thinkingConfig sent). */
+  thinking?: { budget: number | null; includeThoughts: boolean } | null;
 }
 
 export interface ChatModel {
@@ -61,9 +63,16 @@ export interface ChatModel {
   /**
    * Streams the reply to `onDelta`, chunk by chunk, and resolves with how it ended. Throws
    * ModelError for the model's own failures; an error thrown by `onDelta` is passed through
-   * unchanged (it is the caller's failure, not the model's).
+   * unchanged (it is the caller's failure, not the model's). Thought summaries (when the settings
+   * ask for them) go to `onThought`, never to `onDelta`; a model without thoughts never calls it.
    */
-  generate(turns: ChatTurn[], onDelta: (text: string) => Promise<void>, signal: AbortSignal, settings?: GenerationSettings): Promise<ModelOutcome>;
+  generate(
+    turns: ChatTurn[],
+    onDelta: (text: string) => Promise<void>,
+    signal: AbortSignal,
+    settings?: GenerationSettings,
+    onThought?: (text: string) => Promise<void>,
+  ): Promise<ModelOutcome>;
   /** A short title (at most `maxChars`) for a conversation that starts with this exchange. Throws ModelError. */
   proposeTitle(exchange: { prompt: string; reply: string }, maxChars: number, signal: AbortSignal): Promise<string>;
   /** Loads what the first call needs, so that it does not wait for it (the worker calls it at start). */

@@ -11,14 +11,18 @@ export interface SettingsChange {
   systemInstruction?: string | null | undefined;
   model?: string | null | undefined;
   temperature?: number | null | undefined;
+  thinking?: ThinkingSetting | null | undefined;
 }
 
-function settingsColumns(change: SettingsChange | undefined): Partial<Pick<ChatroomRow, 'systemInstruction' | 'model' | 'temperature'>> {
+export type ThinkingSetting = NonNullable<ChatroomRow['thinking']>;
+
+function settingsColumns(change: SettingsChange | undefined): Partial<Pick<ChatroomRow, 'systemInstruction' | 'model' | 'temperature' | 'thinking'>> {
   if (!change) return {};
   return {
     ...(change.systemInstruction === undefined ? {} : { systemInstruction: change.systemInstruction }),
     ...(change.model === undefined ? {} : { model: change.model }),
     ...(change.temperature === undefined ? {} : { temperature: change.temperature }),
+    ...(change.thinking === undefined ? {} : { thinking: change.thinking }),
   };
 }
 

@@ -7,6 +7,22 @@ const title = storableText(1, 120);
 
 export const SYSTEM_INSTRUCTION_MAX_CHARS = 4000;
 
+/** The widest budget any model takes; the chatroom's model narrows it (thinking-budget.ts). */
+const MAX_THINKING_BUDGET = 32768;
+
+const thinkingInput = z
+  .object({
+    budget: z
+      .number()
+      .int('must be a whole number of tokens')
+      .min(-1, 'must be -1 (dynamic), 0 (off) or a number of tokens')
+      .max(MAX_THINKING_BUDGET, `must be at most ${MAX_THINKING_BUDGET}`)
+      .nullable()
+      .default(null),
+    includeThoughts: z.boolean().default(false),
+  })
+  .strict();
+
 /**
  * Settings as a client sets them: any subset; a field left out is unchanged, `null` puts the
  * server's default back. The models are the configured ones, so the schema is built at start-up.
@@ -20,6 +36,7 @@ export const settingsInput = (models: readonly string[]) =>
         .nullable()
         .optional(),
       temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullable().optional(),
+      thinking: thinkingInput.nullable().optional(),
     })
     .strict();
 
@@ -35,8 +52,17 @@ export const updateChatroomBody = (models: readonly string[]) =>
 export const chatroomParams = z.object({ id: z.string().max(100) });
 export const listChatroomsQuery = paginationQuery;
 
+export const thinkingSettingsSchema = z
+  .object({ budget: z.number().int().nullable(), includeThoughts: z.boolean() })
+  .meta({ id: 'ThinkingSettings', description: 'budget: null = the model default, 0 = off, -1 = the model decides, or tokens' });
+
 export const chatroomSettingsSchema = z
-  .object({ systemInstruction: z.string().nullable(), model: z.string().nullable(), temperature: z.number().nullable() })
+  .object({
+    systemInstruction: z.string().nullable(),
+    model: z.string().nullable(),
+    temperature: z.number().nullable(),
+    thinking: thinkingSettingsSchema.nullable(),
+  })
   .meta({ id: 'ChatroomSettings', description: 'Each null = the server default' });
 
 export const chatroomSchema = z
@@ -61,7 +87,7 @@ export type ChatroomPage = z.infer<typeof chatroomPageSchema>;
 export const toChatroomDto = (row: ChatroomRow): ChatroomDto => ({
   id: row.id,
   title: row.title,
-  settings: { systemInstruction: row.systemInstruction, model: row.model, temperature: row.temperature },
+  settings: { systemInstruction: row.systemInstruction, model: row.model, temperature: row.temperature, thinking: row.thinking ?? null },
   currentMessageId: row.currentMessageId,
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),

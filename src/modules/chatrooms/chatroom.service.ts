@@ -1,7 +1,7 @@
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { isUuid } from '../../infra/ids.js';
-import { AppError } from '../../http/app-error.js';
+import { AppError, validationError } from '../../http/app-error.js';
 import { decodeCursor, encodeCursor, toPage } from '../../http/pagination.js';
 import type { ChatroomListCache } from './chatroom-list-cache.js';
 import {
@@ -16,6 +16,7 @@ import {
   type SettingsChange,
 } from './chatroom.repository.js';
 import { toChatroomDto, type ChatroomDto, type ChatroomPage } from './chatroom.schemas.js';
+import { thinkingBudgetProblem } from './thinking-budget.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
 
@@ -32,6 +33,8 @@ type Deps = {
   database: Pick<Database, 'db'>;
   listCache: ChatroomListCache;
   clock: Clock;
+  /** The model of a chatroom that chose none: thinking budgets are checked against it. */
+  defaultModel: string;
   deletionListener?: ChatroomDeletionListener;
 };
 
@@ -39,7 +42,19 @@ export const chatroomNotFound = (id: string) => new AppError('CHATROOM_NOT_FOUND
 
 export type ChatroomService = ReturnType<typeof createChatroomService>;
 
-export function createChatroomService({ database: { db }, listCache, clock, deletionListener }: Deps) {
+export function createChatroomService({ database: { db }, listCache, clock, defaultModel, deletionListener }: Deps) {
+  /**
+   * A thinking budget must suit the model the chatroom will use once the change is made: a change
+   * of either the budget or the model is checked against the other (`room` as it is now, if any).
+   */
+  function checkThinking(settings: SettingsChange | undefined, room?: ChatroomRow): void {
+    if (settings?.thinking === undefined && settings?.model === undefined) return;
+    const thinking = settings.thinking === undefined ? room?.thinking : settings.thinking;
+    const model = (settings.model === undefined ? room?.model : settings.model) ?? defaultModel;
+    const problem = thinking ? thinkingBudgetProblem(model, thinking.budget) : undefined;
+    if (problem) throw validationError('settings.thinking.budget', problem);
+  }
+
   /** The chatroom if the user owns it; 404 for a foreign, deleted or malformed id alike. */
   async function requireOwned(userId: string, id: string): Promise<ChatroomRow> {
     const room = isUuid(id) ? await findOwnedChatroom(db, userId, id) : undefined;
@@ -51,6 +66,7 @@ export function createChatroomService({ database: { db }, listCache, clock, dele
     requireOwned,
 
     async create(userId: string, input: { title?: string | undefined; settings?: SettingsChange | undefined } = {}): Promise<ChatroomDto> {
+      checkThinking(input.settings);
       const room = await insertChatroom(db, userId, input.title ?? DEFAULT_CHATROOM_TITLE, input.settings, clock.now());
       await listCache.invalidate(userId);
       return toChatroomDto(room);
@@ -73,6 +89,9 @@ export function createChatroomService({ database: { db }, listCache, clock, dele
 
     /** Renames and/or changes settings (any subset). */
     async update(userId: string, id: string, change: { title?: string | undefined; settings?: SettingsChange | undefined }): Promise<ChatroomDto> {
+      if (change.settings?.thinking !== undefined || change.settings?.model !== undefined) {
+        checkThinking(change.settings, await requireOwned(userId, id));
+      }
       const room = isUuid(id) ? await updateChatroom(db, userId, id, change, clock.now()) : undefined;
       if (!room) throw chatroomNotFound(id);
       await listCache.invalidate(userId);

@@ -63,7 +63,7 @@ type Claim =
 
 /** Step 2, the generation: how the model call ended. */
 type Generation =
-  | { kind: 'completed'; text: string; result: ModelOutcome; turns: number; contextTruncated: boolean }
+  | { kind: 'completed'; text: string; thoughts: string; result: ModelOutcome; turns: number; contextTruncated: boolean }
   | { kind: 'stopped'; text: string }
   | { kind: 'interrupted'; error: unknown }
   | { kind: 'errored'; error: unknown };
@@ -209,8 +209,8 @@ export function createGenerationJob(deps: Deps): JobHandler {
       const turns = window.turns.map(({ role, text, files }) =>
         files.length === 0 ? { role, text } : { role, text, files: files.map((file) => modelFiles.toModelFile(file)) },
       );
-      const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings);
-      return { kind: 'completed', text: feed.text, result, turns: turns.length, contextTruncated: window.truncated || turn.historyCut };
+      const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings, (thought) => feed.thought(thought));
+      return { kind: 'completed', text: feed.text, thoughts: feed.thoughts, result, turns: turns.length, contextTruncated: window.truncated || turn.historyCut };
     } catch (error) {
       if (!call.signal.aborted) return { kind: 'errored', error };
       // A stop keeps the text so far; a shutdown hands the job back with the reply unfinished.
@@ -234,9 +234,10 @@ export function createGenerationJob(deps: Deps): JobHandler {
         await release(replyId, jobLog);
         throw new JobInterrupted('the worker is shutting down', { cause: generation.error });
       case 'completed': {
-        const { text, result, turns, contextTruncated } = generation;
+        const { text, thoughts, result, turns, contextTruncated } = generation;
         const saved = {
           content: text,
+          thoughts: thoughts || null,
           finishReason: result.finishReason,
           promptTokens: result.usage?.promptTokens ?? null,
           outputTokens: result.usage?.outputTokens ?? null,

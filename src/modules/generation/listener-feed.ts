@@ -16,6 +16,7 @@ export type ListenerFeed = ReturnType<typeof createListenerFeed>;
  */
 export function createListenerFeed(stream: Pick<ReplyStream, 'append'>, replyId: string, log: FastifyBaseLogger) {
   let text = '';
+  let thoughts = '';
   let broken = false;
 
   async function write(event: ReplyEvent): Promise<boolean> {
@@ -28,21 +29,39 @@ export function createListenerFeed(stream: Pick<ReplyStream, 'append'>, replyId:
     }
   }
 
+  /** After a failed write: everything so far again, from a reset. True when it all went. */
+  async function resync(): Promise<boolean> {
+    if (!(await write({ type: 'reset' }))) return false;
+    if (thoughts && !(await write({ type: 'thought', text: thoughts }))) return false;
+    return !text || (await write({ type: 'delta', text }));
+  }
+
   return {
     /** The text sent so far. */
     get text() {
       return text;
     },
 
+    /** The thought summary sent so far (empty when the model gave none). */
+    get thoughts() {
+      return thoughts;
+    },
+
     /** An earlier attempt may have streamed part of a text that this one replaces. */
     async restart(): Promise<void> {
       text = '';
+      thoughts = '';
       await write({ type: 'reset' });
     },
 
     async delta(chunk: string): Promise<void> {
       text += chunk;
-      broken = broken ? !((await write({ type: 'reset' })) && (await write({ type: 'delta', text }))) : !(await write({ type: 'delta', text: chunk }));
+      broken = broken ? !(await resync()) : !(await write({ type: 'delta', text: chunk }));
+    },
+
+    async thought(chunk: string): Promise<void> {
+      thoughts += chunk;
+      broken = broken ? !(await resync()) : !(await write({ type: 'thought', text: chunk }));
     },
 
     /** The last event: the reply as stored, when the writer has it, so that its followers need not read it back. */

@@ -25,6 +25,7 @@ export const messageSchema = z
     content: z.string(),
     status: z.enum(['pending', 'streaming', 'done', 'failed']),
     finishReason: z.string().nullable(),
+    thoughts: z.string().nullable().meta({ description: "The model's thought summary (settings.thinking.includeThoughts); never part of content" }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     usage: usageSchema.nullable(),
     attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
@@ -46,6 +47,7 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], a
   content: row.content,
   status: row.status,
   finishReason: row.finishReason,
+  thoughts: row.thoughts,
   error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
   usage:
     row.promptTokens === null

@@ -13,14 +13,16 @@ export interface ReplyEventsOptions {
   present: (reply: MessageRow) => Promise<MessageDto>;
 }
 
-/** The text a client should hold after `events`: a reset drops what came before it. */
-function textAfterLastReset(events: FollowedEvent[]): string {
+/** The text and thoughts a client should hold after `events`: a reset drops what came before it. */
+function textAfterLastReset(events: FollowedEvent[]): { text: string; thoughts: string } {
   let text = '';
+  let thoughts = '';
   for (const event of events) {
     if (event.type === 'delta') text += event.text;
-    else if (event.type === 'reset') text = '';
+    else if (event.type === 'thought') thoughts += event.text;
+    else if (event.type === 'reset') [text, thoughts] = ['', ''];
   }
-  return text;
+  return { text, thoughts };
 }
 
 /**
@@ -38,6 +40,7 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
   };
 
   if (isFinished(reply) && !resuming) {
+    if (reply.thoughts) sse.send('thought', { text: reply.thoughts }, END_POSITION);
     if (reply.content) sse.send('delta', { text: reply.content }, END_POSITION);
     await sendEnd(reply, END_POSITION);
     return;
@@ -54,9 +57,13 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
     const events = end ? batch.slice(0, -1) : batch;
     if (backlog) {
       backlog = false;
-      const text = textAfterLastReset(events);
+      const { text, thoughts } = textAfterLastReset(events);
       const last = events.at(-1);
       if (holdsText && events.some((event) => event.type === 'reset')) sse.send('reset', {}, last?.id);
+      if (thoughts && last) {
+        sse.send('thought', { text: thoughts }, last.id);
+        holdsText = true;
+      }
       if (text && last) {
         sse.send('delta', { text }, last.id);
         holdsText = true;
@@ -65,6 +72,9 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
       for (const event of events) {
         if (event.type === 'delta') {
           sse.send('delta', { text: event.text }, event.id);
+          holdsText = true;
+        } else if (event.type === 'thought') {
+          sse.send('thought', { text: event.text }, event.id);
           holdsText = true;
         } else if (event.type === 'reset' && holdsText) {
           sse.send('reset', {}, event.id);

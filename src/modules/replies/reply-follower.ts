@@ -7,6 +7,7 @@ import { isFinished, type MessageRow } from './reply-state.js';
 /** An event of a followed reply, with the position to resume after it. */
 export type FollowedEvent =
   | { id: string; type: 'delta'; text: string }
+  | { id: string; type: 'thought'; text: string }
   | { id: string; type: 'reset' }
   /** The last event: the reply as stored, or undefined when it is gone (its chatroom was deleted). */
   | { id: string; type: 'end'; reply: MessageRow | undefined };
@@ -41,7 +42,7 @@ export function createReplyFollower({ replies, stream, log, recheckMs }: Deps) {
     const events: FollowedEvent[] = [];
     for (const { id, event } of entries) {
       if (event.type === 'end') return { events, endId: id, final: replyFromJson(event.final) };
-      events.push(event.type === 'delta' ? { id, type: 'delta', text: event.text } : { id, type: 'reset' });
+      events.push(event.type === 'reset' ? { id, type: 'reset' } : { id, type: event.type, text: event.text });
     }
     return { events, endId: undefined, final: undefined };
   }

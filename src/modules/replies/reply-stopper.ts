@@ -76,7 +76,8 @@ export function createReplyStopper({ replies, signals, stream, follower, schedul
         for await (const batch of follower.follow(reply.id, STREAM_START, waiting.signal)) {
           for (const event of batch) {
             if (event.type === 'end') return event.reply ?? reply;
-            text = event.type === 'delta' ? text + event.text : '';
+            if (event.type === 'delta') text += event.text;
+            else if (event.type === 'reset') text = '';
           }
         }
       } finally {

@@ -73,7 +73,12 @@ export interface ClaimedTurn {
   /** What the reply was before this claim: `streaming` means an earlier attempt had begun a text. */
   previousStatus: 'pending' | 'streaming';
   /** The chatroom's own generation settings (null = the server's). */
-  settings: { model: string | null; systemInstruction: string | null; temperature: number | null };
+  settings: {
+    model: string | null;
+    systemInstruction: string | null;
+    temperature: number | null;
+    thinking: { budget: number | null; includeThoughts: boolean } | null;
+  };
   /** The chatroom's title when the turn began (automatic titles look only at untitled chatrooms). */
   chatroomTitle: string;
 }
@@ -93,7 +98,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
     returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
-      c.temperature as room_temperature, c.title as room_title, (
+      c.temperature as room_temperature, c.thinking as room_thinking, c.title as room_title, (
         select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content, 'files', (
           select coalesce(json_agg(json_build_object(
             'id', f.id, 'name', f.name, 'mimeType', f.mime_type, 'sizeBytes', f.size_bytes, 'tokens', f.tokens,
@@ -117,6 +122,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
       model: (row.room_model as string | null) ?? null,
       systemInstruction: (row.room_system_instruction as string | null) ?? null,
       temperature: row.room_temperature === null ? null : Number(row.room_temperature),
+      thinking: row.room_thinking === null || row.room_thinking === undefined ? null : jsonColumn<ClaimedTurn['settings']['thinking']>(row.room_thinking),
     },
     chatroomTitle: String(row.room_title),
   };
@@ -135,6 +141,8 @@ export async function releaseReply(db: Executor, id: string, now: Date): Promise
 
 export interface ReplyResult {
   content: string;
+  /** The thought summary, or null when the model returned none. */
+  thoughts: string | null;
   finishReason: string | null;
   promptTokens: number | null;
   outputTokens: number | null;
@@ -149,7 +157,7 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
   const at = now.toISOString();
   const [row] = await executeRaw(
     db,
-    sql`update messages set status = 'done', content = ${result.content}, finish_reason = ${result.finishReason},
+    sql`update messages set status = 'done', content = ${result.content}, thoughts = ${result.thoughts}, finish_reason = ${result.finishReason},
       prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int, thoughts_tokens = ${result.thoughtsTokens}::int,
       cached_tokens = ${result.cachedTokens}::int, total_tokens = ${result.totalTokens}::int, context_truncated = ${result.contextTruncated},
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz

@@ -56,7 +56,7 @@ export function memoryReplyStore() {
       for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
         if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content, files: [] });
       }
-      return Promise.resolve({ reply, history, historyCut: false, previousStatus, settings: { model: null, systemInstruction: null, temperature: null }, chatroomTitle: 'New chat' });
+      return Promise.resolve({ reply, history, historyCut: false, previousStatus, settings: { model: null, systemInstruction: null, temperature: null, thinking: null }, chatroomTitle: 'New chat' });
     },
     complete(id, result: ReplyResult, now) {
       return Promise.resolve(
@@ -91,6 +91,7 @@ export function memoryReplyStore() {
         userId: 'user-1',
         parentId: null,
         content: '',
+        thoughts: null,
         status: fields.role === 'model' ? 'pending' : 'done',
         finishReason: null,
         errorCode: null,
