@@ -20,6 +20,8 @@ export type GeminiStep =
   | {
       kind: 'reply';
       chunks: string[];
+      /** Thought-summary chunks, sent before the answer's as parts `{ text, thought: true }`, as Gemini does with includeThoughts. */
+      thoughts?: string[];
       /** Wait before each chunk (stream); the non-stream answer waits for the sum. */
       chunkDelayMs?: number;
       finishReason?: string;
@@ -298,8 +300,9 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   };
 }
 
-function candidate(text: string, finishReason?: string) {
-  return { content: { role: 'model', parts: [{ text }] }, ...(finishReason ? { finishReason } : {}), index: 0 };
+function candidate(text: string, finishReason?: string, thoughts: string[] = []) {
+  const parts = [...thoughts.map((thought) => ({ text: thought, thought: true })), ...(text || thoughts.length === 0 ? [{ text }] : [])];
+  return { content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), index: 0 };
 }
 
 /** Waits for the step's gate, if any; or until the client has gone. */
@@ -313,7 +316,7 @@ async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind:
   if (!(await pause((step.chunkDelayMs ?? 0) * step.chunks.length, gone))) return;
   const texts = step.stamp ? step.chunks.map(step.stamp) : step.chunks;
   sendJson(res, 200, {
-    candidates: [candidate(texts.join(''), step.finishReason ?? 'STOP')],
+    candidates: [candidate(texts.join(''), step.finishReason ?? 'STOP', step.thoughts)],
     usageMetadata: usage,
     modelVersion: model,
   });
@@ -329,6 +332,10 @@ async function streamReply(
 ) {
   startEvents(res);
   await passGate(step, gone);
+  for (const thought of step.thoughts ?? []) {
+    if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
+    writeEvent(res, { candidates: [candidate('', undefined, [thought])], modelVersion: model });
+  }
   // An empty reply still needs one event to carry finishReason and usage.
   const chunks = step.chunks.length > 0 ? step.chunks : [''];
   for (const [i, text] of chunks.entries()) {
