@@ -1,35 +1,14 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { withGeminiApp } from './helpers/gemini-app.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
 import { parseSse, pollUntilFinished, sendMessage, type Message } from './helpers/messages.js';
 import { isEnd, openSse } from './helpers/sse-client.js';
 import { gate } from './helpers/wait.js';
-import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 
-let gemini: FakeGemini;
-let t: TestApp;
-let base: string;
-
-beforeAll(async () => {
-  gemini = await startFakeGemini();
-  t = await startTestApp({
-    env: {
-      GEMINI_API_KEY: 'test-key',
-      GEMINI_BASE_URL: gemini.url,
-      GEMINI_TIMEOUT_MS: '5000',
-      GEMINI_MODEL: 'gemini-2.5-flash',
-      GEMINI_MODELS: 'gemini-2.5-pro, gemini-2.5-flash-lite',
-      REPLY_WAIT_MS: '10000',
-      SSE_KEEPALIVE_MS: '200',
-    },
-  });
-  base = await t.app.listen({ port: 0, host: '127.0.0.1' });
-});
-afterAll(async () => {
-  await t.close();
-  await gemini.close();
-});
-beforeEach(() => gemini.reset());
+const app = withGeminiApp(
+  { GEMINI_TIMEOUT_MS: '5000', GEMINI_MODEL: 'gemini-2.5-flash', GEMINI_MODELS: 'gemini-2.5-pro, gemini-2.5-flash-lite', REPLY_WAIT_MS: '10000', SSE_KEEPALIVE_MS: '200' },
+  { listen: true },
+);
 
 type Thinking = { budget: number | null; includeThoughts: boolean } | null;
 type Room = { id: string; settings: { model: string | null; thinking: Thinking } };
@@ -37,7 +16,7 @@ type Problem = { code: string; errors?: { path: string }[]; detail: string };
 type Reply = Message & { thoughts: string | null };
 
 const json = (user: SignedInUser, method: 'POST' | 'PATCH', url: string, body: unknown) =>
-  t.request({ method, url, headers: { ...bearer(user.accessToken), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  app.t.request({ method, url, headers: { ...bearer(user.accessToken), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 
 async function thinkingRoom(user: SignedInUser, thinking: Thinking, model?: string): Promise<Room> {
   const res = await json(user, 'POST', '/chatroom', { settings: { thinking, ...(model ? { model } : {}) } });
@@ -54,27 +33,27 @@ const expectBudgetRefused = (res: { statusCode: number; json: <T>() => T }) => {
 
 describe('the thinking setting', () => {
   it('is stored on the chatroom, returned in its settings and sent to Gemini as thinkingConfig', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     const room = await thinkingRoom(user, { budget: 1024, includeThoughts: true });
     expect(room.settings.thinking).toEqual({ budget: 1024, includeThoughts: true });
 
-    expect((await sendMessage(t, user, room.id, 'Think about it')).statusCode).toBe(201);
-    expect(gemini.requests[0]?.body.generationConfig?.thinkingConfig).toEqual({ thinkingBudget: 1024, includeThoughts: true });
+    expect((await sendMessage(app.t, user, room.id, 'Think about it')).statusCode).toBe(201);
+    expect(app.gemini.requests[0]?.body.generationConfig?.thinkingConfig).toEqual({ thinkingBudget: 1024, includeThoughts: true });
   });
 
   it('sends no thinkingConfig when unset, and none again once reset to null', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     const room = await thinkingRoom(user, { budget: -1, includeThoughts: false });
     const cleared = await json(user, 'PATCH', `/chatroom/${room.id}`, { settings: { thinking: null } });
     expect(cleared.statusCode).toBe(200);
     expect(cleared.json<Room>().settings.thinking).toBeNull();
 
-    expect((await sendMessage(t, user, room.id, 'Hello')).statusCode).toBe(201);
-    expect(gemini.requests[0]?.body.generationConfig).not.toHaveProperty('thinkingConfig');
+    expect((await sendMessage(app.t, user, room.id, 'Hello')).statusCode).toBe(201);
+    expect(app.gemini.requests[0]?.body.generationConfig).not.toHaveProperty('thinkingConfig');
   });
 
   it('refuses a budget beyond what the model takes, naming the field', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     expectBudgetRefused(await json(user, 'POST', '/chatroom', { settings: { thinking: { budget: 99999, includeThoughts: false } } }));
     // Within the widest range, but beyond Flash's 24576.
     expectBudgetRefused(await json(user, 'POST', '/chatroom', { settings: { thinking: { budget: 30000, includeThoughts: false } } }));
@@ -83,7 +62,7 @@ describe('the thinking setting', () => {
   });
 
   it('refuses budget 0 for gemini-2.5-pro, which cannot stop thinking, whichever of the two changes', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     expectBudgetRefused(await json(user, 'POST', '/chatroom', { settings: { model: 'gemini-2.5-pro', thinking: { budget: 0, includeThoughts: false } } }));
 
     const off = await thinkingRoom(user, { budget: 0, includeThoughts: false });
@@ -100,7 +79,7 @@ describe('the thinking setting', () => {
   });
 
   it('refuses includeThoughts that is not a boolean', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     const res = await json(user, 'POST', '/chatroom', { settings: { thinking: { budget: 1024, includeThoughts: 'yes' } } });
     expect(res.statusCode).toBe(400);
     expect(res.json<Problem>().errors?.map((e) => e.path)).toContain('settings.thinking.includeThoughts');
@@ -109,11 +88,11 @@ describe('the thinking setting', () => {
 
 describe('thoughts of a reply', () => {
   it('are stored apart from the answer, streamed as thought events before the deltas, and never sent back as context', async () => {
-    gemini.enqueue({ kind: 'reply', thoughts: ['Weighing the options.', ' Paris it is.'], chunks: ['The capital', ' is Paris.'] }, { kind: 'reply', chunks: ['Yes.'] });
-    const user = await signIn(t);
+    app.gemini.enqueue({ kind: 'reply', thoughts: ['Weighing the options.', ' Paris it is.'], chunks: ['The capital', ' is Paris.'] }, { kind: 'reply', chunks: ['Yes.'] });
+    const user = await signIn(app.t);
     const room = await thinkingRoom(user, { budget: 1024, includeThoughts: true });
 
-    const res = await sendMessage(t, user, room.id, 'Capital of France?', { headers: { accept: 'text/event-stream' } });
+    const res = await sendMessage(app.t, user, room.id, 'Capital of France?', { headers: { accept: 'text/event-stream' } });
     expect(res.statusCode).toBe(200);
     const events = parseSse(res.body).filter((e) => e.event !== 'message');
     const kinds = events.map((e) => e.event);
@@ -126,37 +105,37 @@ describe('thoughts of a reply', () => {
     const done = events.find((e) => e.event === 'done')?.data as Reply;
     expect(done).toMatchObject({ content: 'The capital is Paris.', thoughts: 'Weighing the options. Paris it is.' });
 
-    const stored = (await pollUntilFinished(t, user, room.id, done.id)) as Reply;
+    const stored = (await pollUntilFinished(app.t, user, room.id, done.id)) as Reply;
     expect(stored).toMatchObject({ content: 'The capital is Paris.', thoughts: 'Weighing the options. Paris it is.' });
 
-    expect((await sendMessage(t, user, room.id, 'Sure?')).statusCode).toBe(201);
-    const next = JSON.stringify(gemini.requests[1]?.body.contents);
+    expect((await sendMessage(app.t, user, room.id, 'Sure?')).statusCode).toBe(201);
+    const next = JSON.stringify(app.gemini.requests[1]?.body.contents);
     expect(next).toContain('The capital is Paris.');
     expect(next).not.toContain('Weighing');
   });
 
   it('are null for a reply without thoughts', async () => {
-    const user = await signIn(t);
+    const user = await signIn(app.t);
     const room = await thinkingRoom(user, null);
-    const res = await sendMessage(t, user, room.id, 'Hi');
+    const res = await sendMessage(app.t, user, room.id, 'Hi');
     expect(res.statusCode).toBe(201);
     expect(res.json<{ reply: Reply }>().reply.thoughts).toBeNull();
   });
 
   it('reach a client joining late as one thought event, then the text so far, then live deltas', async () => {
     const held = gate();
-    gemini.enqueue({ kind: 'reply', thoughts: ['First,', ' second.'], chunks: ['A', 'B'], holdAfter: { chunks: 1, until: held.promise } });
-    const user = await signIn(t);
+    app.gemini.enqueue({ kind: 'reply', thoughts: ['First,', ' second.'], chunks: ['A', 'B'], holdAfter: { chunks: 1, until: held.promise } });
+    const user = await signIn(app.t);
     const room = await thinkingRoom(user, { budget: -1, includeThoughts: true });
-    const sent = await sendMessage(t, user, room.id, 'Go', { wait: false });
+    const sent = await sendMessage(app.t, user, room.id, 'Go', { wait: false });
     expect(sent.statusCode).toBe(202);
     const reply = sent.json<{ reply: Reply }>().reply;
     // A first follower sees the first answer chunk: by then the thoughts and it are in the reply's stream.
-    const early = await openSse(`${base}/chatroom/${room.id}/messages/${reply.id}/stream`, bearer(user.accessToken));
+    const early = await openSse(`${app.base}/chatroom/${room.id}/messages/${reply.id}/stream`, bearer(user.accessToken));
     await early.until((events) => events.some((e) => e.event === 'delta'), 'the first answer chunk');
     early.disconnect();
 
-    const late = await openSse(`${base}/chatroom/${room.id}/messages/${reply.id}/stream`, bearer(user.accessToken));
+    const late = await openSse(`${app.base}/chatroom/${room.id}/messages/${reply.id}/stream`, bearer(user.accessToken));
     await late.until((events) => events.some((e) => e.event === 'delta'), 'the text so far');
     held.open();
     await late.until(isEnd, 'the end');
