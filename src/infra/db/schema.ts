@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import type { Grounding } from '../../integrations/gemini/grounding.js';
 import {
   bigint,
   bigserial,
@@ -114,6 +115,8 @@ export const chatrooms = pgTable(
     temperature: doublePrecision('temperature'),
     /** Gemini's thinking: `budget` null = the model's default, 0 = off, -1 = the model decides. Null = server default. */
     thinking: jsonb('thinking').$type<{ budget: number | null; includeThoughts: boolean }>(),
+    /** Answers may use Google Search (Gemini's googleSearch tool). */
+    grounding: boolean('grounding').notNull().default(false),
     createdAt: timestamptz('created_at').notNull(),
     updatedAt: timestamptz('updated_at').notNull(),
   },
@@ -146,6 +149,8 @@ export const messages = pgTable(
     content: text('content').notNull().default(''),
     /** The model's thought summary (includeThoughts), kept apart from `content`: never sent back as context. */
     thoughts: text('thoughts'),
+    /** Where the answer came from when it used Google Search: the contract's `grounding`, offsets in UTF-16. */
+    grounding: jsonb('grounding').$type<Grounding>(),
     status: text('status', { enum: ['pending', 'streaming', 'done', 'failed'] }).notNull(),
     finishReason: text('finish_reason'),
     errorCode: text('error_code'),

@@ -1,0 +1,2 @@
+ALTER TABLE "chatrooms" ADD COLUMN "grounding" boolean DEFAULT false NOT NULL;--> statement-breakpoint
+ALTER TABLE "messages" ADD COLUMN "grounding" jsonb;
