@@ -92,6 +92,7 @@ export function memoryReplyStore() {
         parentId: null,
         content: '',
         thoughts: null,
+        grounding: null,
         status: fields.role === 'model' ? 'pending' : 'done',
         finishReason: null,
         errorCode: null,
