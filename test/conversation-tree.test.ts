@@ -315,7 +315,7 @@ describe('per-chatroom settings', () => {
     const settings = { systemInstruction: 'Answer in French.', model: 'gemini-2.5-pro', temperature: 0.3 };
     const created = await t.request({ method: 'POST', url: '/chatroom', ...authJson(user, { title: 'Tuned', settings }) });
     expect(created.statusCode).toBe(201);
-    expect(created.json().settings).toEqual({ ...settings, thinking: null });
+    expect(created.json().settings).toEqual({ ...settings, thinking: null, grounding: false });
     const room = created.json<{ id: string }>().id;
     await sent(user, room, 'Hello');
     const tuned = replyCalls()[0];
@@ -358,7 +358,7 @@ describe('per-chatroom settings', () => {
     const empty = await t.request({ method: 'PATCH', url: `/chatroom/${room}`, ...authJson(user, {}) });
     expect(empty.statusCode).toBe(400);
 
-    expect((await conversationOf(user, room)).settings).toEqual({ systemInstruction: null, model: null, temperature: 0.5, thinking: null });
+    expect((await conversationOf(user, room)).settings).toEqual({ systemInstruction: null, model: null, temperature: 0.5, thinking: null, grounding: false });
     const list = await t.request({ method: 'GET', url: '/chatroom', headers: bearer(user.accessToken) });
     expect(list.json().items).toHaveLength(1);
   });

@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Grounding } from '../integrations/gemini/grounding.js';
 
 /** What the worker tells readers of a reply while it is generated. */
 export type ReplyEvent =
   | { type: 'delta'; text: string }
   /** Thought-summary text (includeThoughts), apart from the answer's deltas. */
   | { type: 'thought'; text: string }
+  /** Where the answer came from (Google Search), once it is whole. */
+  | { type: 'grounding'; grounding: Grounding }
   /** A new attempt starts over: drop the text received so far. */
   | { type: 'reset' }
   /**

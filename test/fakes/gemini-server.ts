@@ -25,6 +25,11 @@ export type GeminiStep =
       /** Wait before each chunk (stream); the non-stream answer waits for the sum. */
       chunkDelayMs?: number;
       finishReason?: string;
+      /**
+       * groundingMetadata as Gemini sends it with Google Search (webSearchQueries, groundingChunks,
+       * groundingSupports with UTF-8 byte offsets, searchEntryPoint), on the last chunk's candidate.
+       */
+      groundingMetadata?: Record<string, unknown>;
       /** usageMetadata as Gemini sends it; the total defaults to prompt + candidates + thoughts. */
       usage?: { promptTokenCount: number; candidatesTokenCount: number; thoughtsTokenCount?: number; cachedContentTokenCount?: number; totalTokenCount?: number };
       /**
@@ -300,9 +305,9 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   };
 }
 
-function candidate(text: string, finishReason?: string, thoughts: string[] = []) {
+function candidate(text: string, finishReason?: string, thoughts: string[] = [], groundingMetadata?: Record<string, unknown>) {
   const parts = [...thoughts.map((thought) => ({ text: thought, thought: true })), ...(text || thoughts.length === 0 ? [{ text }] : [])];
-  return { content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), index: 0 };
+  return { content: { role: 'model', parts }, ...(finishReason ? { finishReason } : {}), ...(groundingMetadata ? { groundingMetadata } : {}), index: 0 };
 }
 
 /** Waits for the step's gate, if any; or until the client has gone. */
@@ -316,7 +321,7 @@ async function unaryReply(res: ServerResponse, step: Extract<GeminiStep, { kind:
   if (!(await pause((step.chunkDelayMs ?? 0) * step.chunks.length, gone))) return;
   const texts = step.stamp ? step.chunks.map(step.stamp) : step.chunks;
   sendJson(res, 200, {
-    candidates: [candidate(texts.join(''), step.finishReason ?? 'STOP', step.thoughts)],
+    candidates: [candidate(texts.join(''), step.finishReason ?? 'STOP', step.thoughts, step.groundingMetadata)],
     usageMetadata: usage,
     modelVersion: model,
   });
@@ -344,7 +349,7 @@ async function streamReply(
     if (!(await pause(step.chunkDelayMs ?? 0, gone))) return;
     const last = i === chunks.length - 1;
     writeEvent(res, {
-      candidates: [candidate(step.stamp ? step.stamp(text, i) : text, last ? (step.finishReason ?? 'STOP') : undefined)],
+      candidates: [candidate(step.stamp ? step.stamp(text, i) : text, last ? (step.finishReason ?? 'STOP') : undefined, [], last ? step.groundingMetadata : undefined)],
       ...(last ? { usageMetadata: usage } : {}),
       modelVersion: model,
     });

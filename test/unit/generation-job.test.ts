@@ -34,7 +34,7 @@ function scriptedModel(steps: Step[]) {
       if (step.then === 'stop') stopNow?.();
       signal.throwIfAborted();
       if (step.then instanceof Error) throw step.then;
-      return { finishReason: 'STOP', usage: { promptTokens: 3, outputTokens: step.chunks.length, thoughtsTokens: 0, cachedTokens: 0, totalTokens: 3 + step.chunks.length } };
+      return { finishReason: 'STOP', usage: { promptTokens: 3, outputTokens: step.chunks.length, thoughtsTokens: 0, cachedTokens: 0, totalTokens: 3 + step.chunks.length }, grounding: null };
     },
     proposeTitle: () => Promise.resolve(''),
   };

@@ -1,6 +1,7 @@
-import { ApiError, GoogleGenAI, type Content, type GenerateContentResponse } from '@google/genai';
+import { ApiError, GoogleGenAI, type Content, type GenerateContentResponse, type GroundingMetadata } from '@google/genai';
 import { deadline } from '../../infra/deadline.js';
 import { asCaller, CallerFailure } from './caller-failure.js';
+import { groundingFrom } from './grounding.js';
 import { ModelError, tidyTitle, type ChatModel, type ChatTurn, type GenerationSettings, type ModelOutcome } from './model.js';
 import { prepareContents } from './request-contents.js';
 
@@ -92,8 +93,11 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
       // the file uploads too: they are part of answering.
       const call = deadline(options.timeoutMs, signal);
       const abortSignal = call.signal;
-      const outcome: ModelOutcome = { finishReason: null, usage: null };
+      const outcome: ModelOutcome = { finishReason: null, usage: null, grounding: null };
       let produced = 0;
+      let answer = '';
+      // Gemini sends the grounding metadata with the last chunks; the newest is the whole of it.
+      let groundingMetadata: GroundingMetadata | undefined;
       const systemInstruction = settings.systemInstruction ?? options.systemInstruction;
 
       const send = async (contents: Content[]): Promise<void> => {
@@ -107,6 +111,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
             ...(systemInstruction ? { systemInstruction } : {}),
             ...(settings.temperature === null || settings.temperature === undefined ? {} : { temperature: settings.temperature }),
             ...(settings.thinking ? { thinkingConfig: thinkingConfigOf(settings.thinking) } : {}),
+            ...(settings.grounding ? { tools: [{ googleSearch: {} }] } : {}),
           },
         });
         for await (const chunk of stream) {
@@ -119,10 +124,12 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
           const text = textOf(chunk);
           if (text) {
             produced += text.length;
+            answer += text;
             // A failure of the caller's delta callback (storage) is passed through as it is.
             await asCaller(() => onDelta(text));
           }
           outcome.finishReason = chunk.candidates?.[0]?.finishReason ?? outcome.finishReason;
+          groundingMetadata = chunk.candidates?.[0]?.groundingMetadata ?? groundingMetadata;
           if (chunk.usageMetadata) {
             outcome.usage = {
               promptTokens: chunk.usageMetadata.promptTokenCount ?? 0,
@@ -158,7 +165,7 @@ export function createGeminiModel(options: GeminiOptions): ChatModel {
       if (produced === 0 && outcome.finishReason !== null && BLOCKING_FINISH_REASONS.has(outcome.finishReason)) {
         throw new ModelError('RESPONSE_BLOCKED', `Gemini withheld its answer (${outcome.finishReason})`, undefined, outcome.finishReason);
       }
-      return outcome;
+      return { ...outcome, grounding: groundingFrom(groundingMetadata, answer) };
     },
 
     async proposeTitle({ prompt, reply }, maxChars, signal): Promise<string> {

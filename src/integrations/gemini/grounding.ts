@@ -29,14 +29,17 @@ export const GROUNDING_LIMITS = {
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
-/** Only web links a reader can follow: a `javascript:` or `data:` source is dropped, never rendered. */
-function isWebLink(uri: string): boolean {
-  if (uri.length > GROUNDING_LIMITS.uriChars) return false;
+/**
+ * The link in its normalised form (spaces and angle brackets escaped), if it is a web link a reader
+ * can follow: a `javascript:` or `data:` source is dropped, never rendered.
+ */
+function webLink(uri: string): URL | undefined {
+  if (uri.length > GROUNDING_LIMITS.uriChars) return undefined;
   try {
-    const { protocol } = new URL(uri);
-    return protocol === 'https:' || protocol === 'http:';
+    const url = new URL(uri);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -97,11 +100,11 @@ export function groundingFrom(metadata: GroundingMetadata | undefined, content: 
   const renumbered = new Map<number, number>();
   const sources: Grounding['sources'] = [];
   (metadata.groundingChunks ?? []).forEach((chunk, index) => {
-    const uri = chunk?.web?.uri;
-    if (sources.length >= GROUNDING_LIMITS.sources || typeof uri !== 'string' || !isWebLink(uri)) return;
-    const title = typeof chunk.web?.title === 'string' && chunk.web.title.trim() ? chunk.web.title.trim() : new URL(uri).hostname;
+    const link = typeof chunk?.web?.uri === 'string' ? webLink(chunk.web.uri) : undefined;
+    if (sources.length >= GROUNDING_LIMITS.sources || !link) return;
+    const title = typeof chunk.web?.title === 'string' && chunk.web.title.trim() ? chunk.web.title.trim() : link.hostname;
     renumbered.set(index, sources.length);
-    sources.push({ uri, title: clip(title, GROUNDING_LIMITS.titleChars) });
+    sources.push({ uri: link.href, title: clip(title.replace(/\s+/g, ' '), GROUNDING_LIMITS.titleChars) });
   });
 
   const toUtf16 = utf16OffsetsOf(content);

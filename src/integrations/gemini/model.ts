@@ -1,3 +1,5 @@
+import type { Grounding } from './grounding.js';
+
 /** The one model interface the generation worker knows; Gemini and the offline stand-in implement it. */
 
 /** A copy of a file on Gemini's Files API, which keeps it for 48 hours. */
@@ -47,6 +49,8 @@ export interface ModelOutcome {
   /** As the model said it (`STOP`, `MAX_TOKENS`, `SAFETY`, …). */
   finishReason: string | null;
   usage: ModelUsage | null;
+  /** The sources of an answer that used Google Search (settings.grounding), or null. */
+  grounding: Grounding | null;
 }
 
 /** A chatroom's own settings for its replies; each null or absent = the server's default. */
@@ -56,6 +60,8 @@ export interface GenerationSettings {
   temperature?: number | null;
   /** Gemini's thinking; null or absent = the model's own default (no thinkingConfig sent). */
   thinking?: { budget: number | null; includeThoughts: boolean } | null;
+  /** Answers may use Google Search (the googleSearch tool). */
+  grounding?: boolean;
 }
 
 export interface ChatModel {

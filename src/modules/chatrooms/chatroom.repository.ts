@@ -12,17 +12,20 @@ export interface SettingsChange {
   model?: string | null | undefined;
   temperature?: number | null | undefined;
   thinking?: ThinkingSetting | null | undefined;
+  /** null = the server default (off). */
+  grounding?: boolean | null | undefined;
 }
 
 export type ThinkingSetting = NonNullable<ChatroomRow['thinking']>;
 
-function settingsColumns(change: SettingsChange | undefined): Partial<Pick<ChatroomRow, 'systemInstruction' | 'model' | 'temperature' | 'thinking'>> {
+function settingsColumns(change: SettingsChange | undefined): Partial<Pick<ChatroomRow, 'systemInstruction' | 'model' | 'temperature' | 'thinking' | 'grounding'>> {
   if (!change) return {};
   return {
     ...(change.systemInstruction === undefined ? {} : { systemInstruction: change.systemInstruction }),
     ...(change.model === undefined ? {} : { model: change.model }),
     ...(change.temperature === undefined ? {} : { temperature: change.temperature }),
     ...(change.thinking === undefined ? {} : { thinking: change.thinking }),
+    ...(change.grounding === undefined ? {} : { grounding: change.grounding ?? false }),
   };
 }
 

@@ -37,6 +37,7 @@ export const settingsInput = (models: readonly string[]) =>
         .optional(),
       temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullable().optional(),
       thinking: thinkingInput.nullable().optional(),
+      grounding: z.boolean({ error: 'must be true or false' }).nullable().optional(),
     })
     .strict();
 
@@ -62,6 +63,7 @@ export const chatroomSettingsSchema = z
     model: z.string().nullable(),
     temperature: z.number().nullable(),
     thinking: thinkingSettingsSchema.nullable(),
+    grounding: z.boolean().meta({ description: 'Answers may use Google Search and cite their sources (default false)' }),
   })
   .meta({ id: 'ChatroomSettings', description: 'Each null = the server default' });
 
@@ -87,7 +89,7 @@ export type ChatroomPage = z.infer<typeof chatroomPageSchema>;
 export const toChatroomDto = (row: ChatroomRow): ChatroomDto => ({
   id: row.id,
   title: row.title,
-  settings: { systemInstruction: row.systemInstruction, model: row.model, temperature: row.temperature, thinking: row.thinking ?? null },
+  settings: { systemInstruction: row.systemInstruction, model: row.model, temperature: row.temperature, thinking: row.thinking ?? null, grounding: row.grounding },
   currentMessageId: row.currentMessageId,
   createdAt: row.createdAt.toISOString(),
   updatedAt: row.updatedAt.toISOString(),

@@ -8,6 +8,7 @@ import {
   deleteChatroom,
   findChatroom,
   findOwnedChatroom,
+  lockOwnedChatroom,
   insertChatroom,
   listChatrooms,
   titleIfUntitled,
@@ -30,7 +31,7 @@ export interface ChatroomDeletionListener {
 }
 
 type Deps = {
-  database: Pick<Database, 'db'>;
+  database: Pick<Database, 'db' | 'transaction'>;
   listCache: ChatroomListCache;
   clock: Clock;
   /** The model of a chatroom that chose none: thinking budgets are checked against it. */
@@ -42,7 +43,8 @@ export const chatroomNotFound = (id: string) => new AppError('CHATROOM_NOT_FOUND
 
 export type ChatroomService = ReturnType<typeof createChatroomService>;
 
-export function createChatroomService({ database: { db }, listCache, clock, defaultModel, deletionListener }: Deps) {
+export function createChatroomService({ database, listCache, clock, defaultModel, deletionListener }: Deps) {
+  const { db } = database;
   /**
    * A thinking budget must suit the model the chatroom will use once the change is made: a change
    * of either the budget or the model is checked against the other (`room` as it is now, if any).
@@ -89,10 +91,18 @@ export function createChatroomService({ database: { db }, listCache, clock, defa
 
     /** Renames and/or changes settings (any subset). */
     async update(userId: string, id: string, change: { title?: string | undefined; settings?: SettingsChange | undefined }): Promise<ChatroomDto> {
-      if (change.settings?.thinking !== undefined || change.settings?.model !== undefined) {
-        checkThinking(change.settings, await requireOwned(userId, id));
-      }
-      const room = isUuid(id) ? await updateChatroom(db, userId, id, change, clock.now()) : undefined;
+      if (!isUuid(id)) throw chatroomNotFound(id);
+      const touchesThinking = change.settings?.thinking !== undefined || change.settings?.model !== undefined;
+      const room = touchesThinking
+        ? // The budget is checked against the model under a lock: two racing changes (one of the
+          // model, one of the budget) cannot each pass against the other's old value.
+          await database.transaction(async (tx) => {
+            const locked = await lockOwnedChatroom(tx, userId, id);
+            if (!locked) return undefined;
+            checkThinking(change.settings, locked);
+            return updateChatroom(tx, userId, id, change, clock.now());
+          })
+        : await updateChatroom(db, userId, id, change, clock.now());
       if (!room) throw chatroomNotFound(id);
       await listCache.invalidate(userId);
       return toChatroomDto(room);

@@ -64,7 +64,7 @@ type Claim =
 /** Step 2, the generation: how the model call ended. */
 type Generation =
   | { kind: 'completed'; text: string; thoughts: string; result: ModelOutcome; turns: number; contextTruncated: boolean }
-  | { kind: 'stopped'; text: string }
+  | { kind: 'stopped'; text: string; thoughts: string }
   | { kind: 'interrupted'; error: unknown }
   | { kind: 'errored'; error: unknown };
 
@@ -210,11 +210,13 @@ export function createGenerationJob(deps: Deps): JobHandler {
         files.length === 0 ? { role, text } : { role, text, files: files.map((file) => modelFiles.toModelFile(file)) },
       );
       const result = await model.generate(turns, (delta) => feed.delta(delta), call.signal, turn.settings, (thought) => feed.thought(thought));
+      // The sources come once the answer is whole (their offsets point into it): told before the end.
+      if (result.grounding) await feed.grounding(result.grounding);
       return { kind: 'completed', text: feed.text, thoughts: feed.thoughts, result, turns: turns.length, contextTruncated: window.truncated || turn.historyCut };
     } catch (error) {
       if (!call.signal.aborted) return { kind: 'errored', error };
       // A stop keeps the text so far; a shutdown hands the job back with the reply unfinished.
-      return call.signal.reason instanceof StopRequested ? { kind: 'stopped', text: feed.text } : { kind: 'interrupted', error };
+      return call.signal.reason instanceof StopRequested ? { kind: 'stopped', text: feed.text, thoughts: feed.thoughts } : { kind: 'interrupted', error };
     } finally {
       call.dispose();
     }
@@ -238,6 +240,7 @@ export function createGenerationJob(deps: Deps): JobHandler {
         const saved = {
           content: text,
           thoughts: thoughts || null,
+          grounding: result.grounding,
           finishReason: result.finishReason,
           promptTokens: result.usage?.promptTokens ?? null,
           outputTokens: result.usage?.outputTokens ?? null,
@@ -257,7 +260,7 @@ export function createGenerationJob(deps: Deps): JobHandler {
       }
       case 'stopped':
         try {
-          const reply = await store(() => replies.endStopped(replyId, generation.text, ['streaming'], clock.now()), SAVE_TRIES);
+          const reply = await store(() => replies.endStopped(replyId, generation.text, ['streaming'], clock.now(), generation.thoughts || null), SAVE_TRIES);
           return { kind: 'stopped', reply, chars: generation.text.length };
         } catch (storeError) {
           error = storeError;

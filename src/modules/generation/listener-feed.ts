@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { withTimeout } from '../../infra/deadline.js';
 import type { ReplyStream, ReplyEvent } from '../../infra/reply-stream.js';
+import type { Grounding } from '../../integrations/gemini/grounding.js';
 import type { MessageRow } from '../replies/reply-state.js';
 
 /** A stream write that takes longer is given up (a Redis outage can hold a command for long): the generation goes on. */
@@ -57,6 +58,12 @@ export function createListenerFeed(stream: Pick<ReplyStream, 'append'>, replyId:
     async delta(chunk: string): Promise<void> {
       text += chunk;
       broken = broken ? !(await resync()) : !(await write({ type: 'delta', text: chunk }));
+    },
+
+    /** The answer's sources, once it is whole. */
+    async grounding(grounding: Grounding): Promise<void> {
+      if (broken && !(await resync())) return;
+      broken = !(await write({ type: 'grounding', grounding }));
     },
 
     async thought(chunk: string): Promise<void> {

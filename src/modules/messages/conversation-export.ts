@@ -17,6 +17,34 @@ export function exportFileName(chatroom: ChatroomDto, format: 'json' | 'markdown
   return `${slug || 'chat'}-${chatroom.id.slice(0, 8)}.${format === 'json' ? 'json' : 'md'}`;
 }
 
+type Grounding = NonNullable<MessageDto['grounding']>;
+
+/** The answer with ` [1][2]` after each cited span, numbered as the source list is (from 1). */
+export function withCitationMarks(content: string, grounding: Grounding): string {
+  const marksAt = new Map<number, Set<number>>();
+  for (const { endIndex, sourceIndices } of grounding.citations) {
+    const at = Math.min(Math.max(endIndex, 0), content.length);
+    const marks = marksAt.get(at) ?? new Set<number>();
+    for (const index of sourceIndices) if (index >= 0 && index < grounding.sources.length) marks.add(index + 1);
+    marksAt.set(at, marks);
+  }
+  let marked = content;
+  // From the end, so that the offsets before each insertion stay true.
+  for (const at of [...marksAt.keys()].sort((a, b) => b - a)) {
+    const marks = [...marksAt.get(at)!].sort((a, b) => a - b);
+    if (marks.length > 0) marked = `${marked.slice(0, at)} ${marks.map((n) => `[${n}]`).join('')}${marked.slice(at)}`;
+  }
+  return marked;
+}
+
+/** `Sources:` and a numbered list of links, or nothing when the answer has none. */
+function sourceList(grounding: Grounding): string[] {
+  if (grounding.sources.length === 0) return [];
+  // Brackets in a title would end the link text early.
+  const text = (title: string) => title.replace(/[[\]\\]/g, (char) => `\\${char}`);
+  return ['Sources:', '', ...grounding.sources.map((source, index) => `${index + 1}. [${text(source.title)}](<${source.uri}>)`)];
+}
+
 /** The branch as a readable transcript: one section per turn, replies as the model wrote them (Markdown already). */
 export function toMarkdown({ chatroom, messages }: ExportedBranch): string {
   const lines = [`# ${chatroom.title}`, '', `${messages.length} messages, the branch on screen`, ''];
@@ -25,6 +53,7 @@ export function toMarkdown({ chatroom, messages }: ExportedBranch): string {
     lines.push(`## ${who} · ${message.createdAt}`, '');
     if (message.role === 'model' && message.status === 'failed') lines.push(`_(no reply: ${message.error?.message ?? 'failed'})_`);
     else if (message.role === 'model' && message.status !== 'done') lines.push('_(still being generated)_');
+    else if (message.grounding) lines.push(withCitationMarks(message.content, message.grounding), '', ...sourceList(message.grounding));
     else lines.push(message.content);
     // Files are named, not embedded: the export is a transcript (JSON lists them whole).
     for (const file of message.attachments) {

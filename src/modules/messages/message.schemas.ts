@@ -13,6 +13,27 @@ export const usageSchema = z
   .object({ promptTokens: tokenCount, outputTokens: tokenCount, thoughtsTokens: tokenCount, cachedTokens: tokenCount, totalTokens: tokenCount })
   .meta({ id: 'Usage' });
 
+/** Where an answer came from when it used Google Search (settings.grounding). */
+export const groundingSchema = z
+  .object({
+    queries: z.array(z.string()).meta({ description: 'The searches the model ran' }),
+    sources: z.array(z.object({ uri: z.string(), title: z.string() })).meta({ description: 'The web pages the answer rests on (http and https links only)' }),
+    citations: z
+      .array(
+        z.object({
+          startIndex: z.number().int(),
+          endIndex: z.number().int(),
+          sourceIndices: z.array(z.number().int()).meta({ description: 'Indices into sources' }),
+        }),
+      )
+      .meta({ description: 'Spans of content and the sources that support each; offsets in UTF-16 code units (String.slice), end exclusive' }),
+    searchEntryPoint: z
+      .string()
+      .nullable()
+      .meta({ description: "Google's search-suggestion HTML, to show in a sandboxed frame (never inline in the page)" }),
+  })
+  .meta({ id: 'Grounding' });
+
 export const messageSchema = z
   .object({
     id: z.string(),
@@ -26,6 +47,7 @@ export const messageSchema = z
     status: z.enum(['pending', 'streaming', 'done', 'failed']),
     finishReason: z.string().nullable(),
     thoughts: z.string().nullable().meta({ description: "The model's thought summary (settings.thinking.includeThoughts); never part of content" }),
+    grounding: groundingSchema.nullable().meta({ description: 'The sources of an answer that used Google Search, or null' }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     usage: usageSchema.nullable(),
     attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
@@ -48,6 +70,7 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], a
   status: row.status,
   finishReason: row.finishReason,
   thoughts: row.thoughts,
+  grounding: row.grounding,
   error: row.errorCode === null ? null : { code: row.errorCode, message: row.errorMessage ?? '' },
   usage:
     row.promptTokens === null

@@ -1,4 +1,5 @@
 import type { EventStreamWriter } from '../../http/sse.js';
+import type { Grounding } from '../../integrations/gemini/grounding.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
 import { END_POSITION, type FollowedEvent, type ReplyFollower } from '../replies/reply-follower.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
@@ -13,20 +14,23 @@ export interface ReplyEventsOptions {
   present: (reply: MessageRow) => Promise<MessageDto>;
 }
 
-/** The text and thoughts a client should hold after `events`: a reset drops what came before it. */
-function textAfterLastReset(events: FollowedEvent[]): { text: string; thoughts: string } {
+/** The text, thoughts and sources a client should hold after `events`: a reset drops what came before it. */
+function stateAfterLastReset(events: FollowedEvent[]): { text: string; thoughts: string; grounding: Grounding | null } {
   let text = '';
   let thoughts = '';
+  let grounding: Grounding | null = null;
   for (const event of events) {
     if (event.type === 'delta') text += event.text;
     else if (event.type === 'thought') thoughts += event.text;
-    else if (event.type === 'reset') [text, thoughts] = ['', ''];
+    else if (event.type === 'grounding') grounding = event.grounding;
+    else if (event.type === 'reset') [text, thoughts, grounding] = ['', '', null];
   }
-  return { text, thoughts };
+  return { text, thoughts, grounding };
 }
 
 /**
- * Writes a reply to an event stream: its deltas (each with the id to resume after it), a `reset`
+ * Writes a reply to an event stream: its thoughts and deltas (each with the id to resume after it),
+ * its sources (`grounding`) once the answer is whole, a `reset`
  * when a retry starts the text over, then `done` (the stored Message) or `error`. Every path ends
  * the events with `done` or `error`, unless the client left first.
  */
@@ -42,6 +46,7 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
   if (isFinished(reply) && !resuming) {
     if (reply.thoughts) sse.send('thought', { text: reply.thoughts }, END_POSITION);
     if (reply.content) sse.send('delta', { text: reply.content }, END_POSITION);
+    if (reply.grounding) sse.send('grounding', { grounding: reply.grounding }, END_POSITION);
     await sendEnd(reply, END_POSITION);
     return;
   }
@@ -57,7 +62,7 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
     const events = end ? batch.slice(0, -1) : batch;
     if (backlog) {
       backlog = false;
-      const { text, thoughts } = textAfterLastReset(events);
+      const { text, thoughts, grounding } = stateAfterLastReset(events);
       const last = events.at(-1);
       if (holdsText && events.some((event) => event.type === 'reset')) sse.send('reset', {}, last?.id);
       if (thoughts && last) {
@@ -68,6 +73,7 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
         sse.send('delta', { text }, last.id);
         holdsText = true;
       }
+      if (grounding && last) sse.send('grounding', { grounding }, last.id);
     } else {
       for (const event of events) {
         if (event.type === 'delta') {
@@ -76,6 +82,8 @@ export async function sendReplyEvents(sse: EventStreamWriter, follower: Pick<Rep
         } else if (event.type === 'thought') {
           sse.send('thought', { text: event.text }, event.id);
           holdsText = true;
+        } else if (event.type === 'grounding') {
+          sse.send('grounding', { grounding: event.grounding }, event.id);
         } else if (event.type === 'reset' && holdsText) {
           sse.send('reset', {}, event.id);
           holdsText = false;

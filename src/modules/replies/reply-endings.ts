@@ -9,16 +9,17 @@ import { refundsPrompt, type MessageRow, type UnfinishedStatus } from './reply-s
  * once, because only the one call that changed the row gets it back.
  */
 
-/** Ends a reply as stopped with `text`, if it is still in one of `from`; the row as stored, if this call ended it. */
+/** Ends a reply as stopped with `text` (and the thoughts so far), if it is still in one of `from`; the row as stored, if this call ended it. */
 export async function endStopped(
   database: Pick<Database, 'transaction'>,
   replyId: string,
   text: string,
   from: readonly UnfinishedStatus[],
   now: Date,
+  thoughts: string | null = null,
 ): Promise<MessageRow | undefined> {
   return database.transaction(async (tx) => {
-    const stopped = await stopReply(tx, replyId, text, from, now);
+    const stopped = await stopReply(tx, replyId, text, from, now, thoughts);
     if (stopped?.allowanceDay && refundsPrompt('stop', text)) await refundPrompt(tx, stopped.userId, stopped.allowanceDay);
     return stopped;
   });

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Grounding } from '../../integrations/gemini/grounding.js';
 import { STREAM_START, type ReplyStream, type ReplyStreamEntry } from '../../infra/reply-stream.js';
 import { replyFromJson } from './reply.repository.js';
 import type { ReplyStore } from './reply-store.js';
@@ -8,6 +9,7 @@ import { isFinished, type MessageRow } from './reply-state.js';
 export type FollowedEvent =
   | { id: string; type: 'delta'; text: string }
   | { id: string; type: 'thought'; text: string }
+  | { id: string; type: 'grounding'; grounding: Grounding }
   | { id: string; type: 'reset' }
   /** The last event: the reply as stored, or undefined when it is gone (its chatroom was deleted). */
   | { id: string; type: 'end'; reply: MessageRow | undefined };
@@ -42,7 +44,9 @@ export function createReplyFollower({ replies, stream, log, recheckMs }: Deps) {
     const events: FollowedEvent[] = [];
     for (const { id, event } of entries) {
       if (event.type === 'end') return { events, endId: id, final: replyFromJson(event.final) };
-      events.push(event.type === 'reset' ? { id, type: 'reset' } : { id, type: event.type, text: event.text });
+      if (event.type === 'reset') events.push({ id, type: 'reset' });
+      else if (event.type === 'grounding') events.push({ id, type: 'grounding', grounding: event.grounding });
+      else events.push({ id, type: event.type, text: event.text });
     }
     return { events, endId: undefined, final: undefined };
   }

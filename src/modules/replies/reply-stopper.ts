@@ -72,19 +72,21 @@ export function createReplyStopper({ replies, signals, stream, follower, schedul
       const waiting = new AbortController();
       const timer = setTimeout(() => waiting.abort(), waitMs);
       let text = '';
+      let thoughts = '';
       try {
         for await (const batch of follower.follow(reply.id, STREAM_START, waiting.signal)) {
           for (const event of batch) {
             if (event.type === 'end') return event.reply ?? reply;
             if (event.type === 'delta') text += event.text;
-            else if (event.type === 'reset') text = '';
+            else if (event.type === 'thought') thoughts += event.text;
+            else if (event.type === 'reset') [text, thoughts] = ['', ''];
           }
         }
       } finally {
         clearTimeout(timer);
       }
       log.warn({ replyId: reply.id }, 'no worker ended the stopped reply in time; ending it with the text seen so far');
-      const stopped = await replies.endStopped(reply.id, text, UNFINISHED_STATUSES, clock.now());
+      const stopped = await replies.endStopped(reply.id, text, UNFINISHED_STATUSES, clock.now(), thoughts || null);
       if (stopped) {
         await announceEnd(reply.id, stopped);
         await scheduler.scheduleNext(reply.chatroomId);

@@ -32,7 +32,8 @@ export function createReplyStore(database: Pick<Database, 'db' | 'transaction'>)
     claimTurn: (id: string, now: Date, maxTurns: number) => claimTurn(db, id, now, maxTurns),
     complete: (id: string, result: ReplyResult, now: Date) => completeReply(db, id, result, now),
     release: (id: string, now: Date) => releaseReply(db, id, now),
-    endStopped: (id: string, text: string, from: readonly UnfinishedStatus[], now: Date) => endStopped(database, id, text, from, now),
+    endStopped: (id: string, text: string, from: readonly UnfinishedStatus[], now: Date, thoughts?: string | null) =>
+      endStopped(database, id, text, from, now, thoughts),
     endFailed: (id: string, error: ReplyFailure, now: Date) => endFailed(database, id, error, now),
   };
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, jsonColumn, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
+import type { Grounding } from '../../integrations/gemini/grounding.js';
 import type { TurnFile } from '../files/model-files.js';
 import { walkUp } from './path-walk.sql.js';
 import { nextStatus, STOPPED, statesBefore, UNFINISHED_STATUSES, type MessageRow, type UnfinishedStatus } from './reply-state.js';
@@ -78,6 +79,8 @@ export interface ClaimedTurn {
     systemInstruction: string | null;
     temperature: number | null;
     thinking: { budget: number | null; includeThoughts: boolean } | null;
+    /** Answers may use Google Search. */
+    grounding: boolean;
   };
   /** The chatroom's title when the turn began (automatic titles look only at untitled chatrooms). */
   chatroomTitle: string;
@@ -98,7 +101,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
     returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
-      c.temperature as room_temperature, c.thinking as room_thinking, c.title as room_title, (
+      c.temperature as room_temperature, c.thinking as room_thinking, c.grounding as room_grounding, c.title as room_title, (
         select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content, 'files', (
           select coalesce(json_agg(json_build_object(
             'id', f.id, 'name', f.name, 'mimeType', f.mime_type, 'sizeBytes', f.size_bytes, 'tokens', f.tokens,
@@ -123,6 +126,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
       systemInstruction: (row.room_system_instruction as string | null) ?? null,
       temperature: row.room_temperature === null ? null : Number(row.room_temperature),
       thinking: row.room_thinking === null || row.room_thinking === undefined ? null : jsonColumn<ClaimedTurn['settings']['thinking']>(row.room_thinking),
+      grounding: row.room_grounding === true,
     },
     chatroomTitle: String(row.room_title),
   };
@@ -143,6 +147,8 @@ export interface ReplyResult {
   content: string;
   /** The thought summary, or null when the model returned none. */
   thoughts: string | null;
+  /** Where the answer came from, when it used Google Search. */
+  grounding: Grounding | null;
   finishReason: string | null;
   promptTokens: number | null;
   outputTokens: number | null;
@@ -157,7 +163,7 @@ export async function completeReply(db: Executor, id: string, result: ReplyResul
   const at = now.toISOString();
   const [row] = await executeRaw(
     db,
-    sql`update messages set status = 'done', content = ${result.content}, thoughts = ${result.thoughts}, finish_reason = ${result.finishReason},
+    sql`update messages set status = 'done', content = ${result.content}, thoughts = ${result.thoughts}, grounding = ${result.grounding === null ? null : JSON.stringify(result.grounding)}::jsonb, finish_reason = ${result.finishReason},
       prompt_tokens = ${result.promptTokens}::int, output_tokens = ${result.outputTokens}::int, thoughts_tokens = ${result.thoughtsTokens}::int,
       cached_tokens = ${result.cachedTokens}::int, total_tokens = ${result.totalTokens}::int, context_truncated = ${result.contextTruncated},
       updated_at = ${at}::timestamptz, completed_at = ${at}::timestamptz
@@ -186,11 +192,11 @@ export function replyFromJson(value: unknown): MessageRow | undefined {
  * the caller is sure nobody else ends: the api ends only a `pending` one itself). Returns the row
  * only for the one call that made the change, so that the caller refunds once.
  */
-export async function stopReply(db: Executor, id: string, content: string, from: readonly UnfinishedStatus[], now: Date) {
+export async function stopReply(db: Executor, id: string, content: string, from: readonly UnfinishedStatus[], now: Date, thoughts: string | null = null) {
   const allowed = from.filter((state) => statesBefore('stop').includes(state));
   const [row] = await db
     .update(messages)
-    .set({ status: 'done', content, finishReason: STOPPED, updatedAt: now, completedAt: now })
+    .set({ status: 'done', content, thoughts, finishReason: STOPPED, updatedAt: now, completedAt: now })
     .where(and(eq(messages.id, id), inArray(messages.status, allowed)))
     .returning();
   return row;
