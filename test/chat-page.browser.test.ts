@@ -508,6 +508,96 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await shot('27-hostile-reply');
     expect(dialogs).toEqual([]);
   });
+
+  it('shows a grounded, thinking reply: thoughts collapsed under "Show thinking", numbered citations linking to the sources, and Google\'s suggestions in a frame that runs no script', async () => {
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    const first = 'The Eiffel Tower is 330 metres tall.';
+    const second = ' It was finished in 1889.';
+    const answer = `${first}${second}`;
+    // Google's suggestions as hostile as can be: a script, an inline handler, and a link.
+    const entryPoint =
+      '<style>.chip{color:#1a73e8}</style><a class="chip" href="https://www.google.com/search?q=eiffel">eiffel tower height</a>' +
+      '<script>parent.document.title = "taken"; alert("frame script")</script><svg width="0" height="0" onload="alert(\'frame handler\')"></svg>';
+    gemini.enqueue({
+      kind: 'reply',
+      thoughts: ['Recalling the **height** of the tower.'],
+      chunks: [first, second],
+      chunkDelayMs: 30,
+      groundingMetadata: {
+        webSearchQueries: ['eiffel tower height'],
+        groundingChunks: [
+          { web: { uri: 'https://example.org/eiffel', title: 'Eiffel Tower facts' } },
+          { web: { uri: 'https://example.com/history', title: 'A history of Paris' } },
+        ],
+        groundingSupports: [
+          { segment: { startIndex: 0, endIndex: first.length }, groundingChunkIndices: [0] },
+          { segment: { startIndex: first.length, endIndex: answer.length }, groundingChunkIndices: [0, 1] },
+        ],
+        searchEntryPoint: { renderedContent: entryPoint },
+      },
+    });
+    await signUp();
+    await newChat();
+    const title = await page.title();
+
+    await page.getByText('Chat settings').click();
+    await page.getByLabel('Google Search (answers cite their sources)').check();
+    await page.getByLabel('Thinking budget (tokens)').fill('1024');
+    await page.getByLabel("Show the model's thinking").check();
+    await button('Save settings').click();
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
+    await page.getByText('Chat settings').click();
+
+    await send('How tall is the Eiffel Tower?');
+    await replyFinished();
+    const reply = replies().last();
+    expect(gemini.requests[0]?.body.tools).toEqual([{ googleSearch: {} }]);
+    expect(gemini.requests[0]?.body.generationConfig).toMatchObject({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
+
+    // The thoughts: there, collapsed, rendered as Markdown once opened; never in the answer.
+    const thoughts = reply.locator('details.thoughts');
+    await expect.poll(() => thoughts.count(), WAIT).toBe(1);
+    expect(await thoughts.evaluate((element) => (element as unknown as { open: boolean }).open)).toBe(false);
+    expect(await reply.locator('.content').textContent()).not.toContain('Recalling');
+    await thoughts.getByText('Show thinking').click();
+    await expect.poll(() => thoughts.locator('strong').textContent(), WAIT).toBe('height');
+
+    // Citations: a numbered superscript after each cited span, each linking to its source under the answer.
+    const marks = reply.locator('.content sup.citation a');
+    expect(await marks.allTextContents()).toEqual(['1', '1', '2']);
+    expect(await reply.locator('.content').textContent()).toBe(`${first}1${second}12`);
+    const sources = reply.locator('ol.sources li');
+    expect(await sources.allTextContents()).toEqual(['Eiffel Tower facts', 'A history of Paris']);
+    type Named = { id: string; getAttribute(name: string): string | null };
+    const targets = await marks.evaluateAll((links) => (links as unknown as Named[]).map((link) => link.getAttribute('href')));
+    const ids = await sources.evaluateAll((items) => (items as unknown as Named[]).map((item) => `#${item.id}`));
+    expect(targets).toEqual([ids[0], ids[0], ids[1]]);
+    const sourceLink = sources.first().getByRole('link');
+    expect(await sourceLink.getAttribute('href')).toBe('https://example.org/eiffel');
+    expect(await sourceLink.getAttribute('target')).toBe('_blank');
+    expect(await sourceLink.getAttribute('rel')).toBe('noopener noreferrer');
+
+    // Google's suggestions: in a frame sandboxed without scripts or same-origin access.
+    const frame = reply.locator('iframe.search-suggestions');
+    expect(await frame.count()).toBe(1);
+    const sandbox = (await frame.getAttribute('sandbox')) ?? '';
+    expect(sandbox.split(' ')).not.toContain('allow-scripts');
+    expect(sandbox.split(' ')).not.toContain('allow-same-origin');
+    await expect.poll(() => page.frameLocator('iframe.search-suggestions').getByText('eiffel tower height').count(), WAIT).toBe(1);
+    await shot('28-grounded-reply');
+    await reply.screenshot({ path: 'docs/chat-page-grounding.png' });
+    expect(await page.title()).toBe(title);
+    expect(dialogs).toEqual([]);
+
+    // After a reload (the reply as stored), the same.
+    await page.reload();
+    await expect.poll(() => replies().last().locator('sup.citation').count(), WAIT).toBe(3);
+    expect(await replies().last().locator('details.thoughts').count()).toBe(1);
+  });
 });
 
 // ---- files in prompts ------------------------------------------------------------------------

@@ -22,6 +22,8 @@ export interface Resume {
   lastEventId: string | undefined;
   /** The text received up to lastEventId: the resumed stream sends only what follows. */
   text: string;
+  /** The thoughts received up to lastEventId, likewise (absent in what older pages saved). */
+  thoughts?: string;
 }
 
 export const isOpen = (message: Pick<BranchMessage, 'status'>) => message.status === 'pending' || message.status === 'streaming';

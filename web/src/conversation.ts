@@ -12,7 +12,7 @@ import { exportFileName, isOpen, placeMessage, resumeFor, statusNote, type Resum
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
 import { attachmentList, attachmentsOf, releaseHiddenImages } from './file-links';
-import { renderMarkdown } from './markdown';
+import { groundingSection, paintThoughts, renderAnswer, thoughtsSection } from './reply-extras';
 import { act, clearReport, describe, inform, report } from './report';
 
 /** The reply being streamed, kept for the next page load (conversation-rules.ts, Resume). */
@@ -32,6 +32,9 @@ const settingsForm = byId<HTMLFormElement>('settings-form');
 const systemInstruction = byId<HTMLTextAreaElement>('system-instruction');
 const modelSelect = byId<HTMLSelectElement>('model');
 const temperature = byId<HTMLInputElement>('temperature');
+const grounding = byId<HTMLInputElement>('grounding');
+const thinkingBudget = byId<HTMLInputElement>('thinking-budget');
+const includeThoughts = byId<HTMLInputElement>('include-thoughts');
 
 let conversation: Conversation | undefined;
 /** The reply this page is reading a stream of, and how to stop reading it (the reply itself goes on). */
@@ -69,9 +72,9 @@ function branchSwitcher(message: Message): HTMLElement | undefined {
   );
 }
 
-/** A reply is Markdown, drawn as sanitised HTML (markdown.ts); a prompt is shown as the user typed it. */
+/** A reply is Markdown, drawn as sanitised HTML with its citations (reply-extras.ts); a prompt is shown as the user typed it. */
 const messageContent = (message: Message) =>
-  message.role === 'model' ? h('div', { class: 'content markdown' }, renderMarkdown(message.content)) : h('div', { class: 'content' }, message.content);
+  message.role === 'model' ? h('div', { class: 'content markdown' }, renderAnswer(message)) : h('div', { class: 'content' }, message.content);
 
 function render() {
   cancelRepaint(); // the whole log is drawn from the current text anyway
@@ -91,7 +94,9 @@ function render() {
       return h(
         'article',
         { class: `message ${message.role}`, 'data-message-id': message.id, 'aria-label': message.role === 'user' ? 'You' : 'Gemini' },
+        message.role === 'model' && thoughtsSection(message),
         messageContent(message),
+        message.role === 'model' && groundingSection(message),
         attachmentsOf(message).length > 0 && attachmentList(attachmentsOf(message)),
         note && h('p', { class: 'note' }, note),
         h(
@@ -166,9 +171,11 @@ function paintStreamingReply() {
   const replyId = repaint?.replyId;
   repaint = undefined;
   const reply = conversation?.messages.find((m) => m.id === replyId);
-  const content = log.querySelector(`[data-message-id="${replyId}"] .content`);
-  if (!reply || !content) return;
-  content.replaceChildren(renderMarkdown(reply.content));
+  const article = log.querySelector(`[data-message-id="${replyId}"]`);
+  const content = article?.querySelector('.content');
+  if (!reply || !article || !content) return;
+  paintThoughts(article, reply);
+  content.replaceChildren(renderAnswer(reply));
   log.querySelector(`[data-message-id="${replyId}"] .note`)?.remove();
   log.scrollTop = log.scrollHeight;
 }
@@ -209,10 +216,22 @@ async function readReply(body: ReadableStream<Uint8Array>, resume: Resume, reade
         updateReply(resume.replyId, (reply) => ({ ...reply, status: 'streaming', content: resume.text }));
         break;
       }
+      case 'thought': {
+        const { text } = event.data as { text: string };
+        resume.thoughts = (resume.thoughts ?? '') + text;
+        updateReply(resume.replyId, (reply) => ({ ...reply, status: 'streaming', thoughts: resume.thoughts ?? null }));
+        break;
+      }
+      case 'grounding': {
+        const { grounding } = event.data as { grounding: Message['grounding'] };
+        updateReply(resume.replyId, (reply) => ({ ...reply, grounding }));
+        break;
+      }
       case 'reset':
         // The model call was retried from the start: the text so far is void.
         resume.text = '';
-        updateReply(resume.replyId, (reply) => ({ ...reply, content: '' }));
+        resume.thoughts = '';
+        updateReply(resume.replyId, (reply) => ({ ...reply, content: '', thoughts: null, grounding: null }));
         break;
       case 'done':
         updateReply(resume.replyId, () => event.data as Message);
@@ -384,6 +403,9 @@ function fillSettings() {
   const settings = conversation?.settings;
   systemInstruction.value = settings?.systemInstruction ?? '';
   temperature.value = settings?.temperature === null || settings?.temperature === undefined ? '' : String(settings.temperature);
+  grounding.checked = settings?.grounding ?? false;
+  thinkingBudget.value = settings?.thinking?.budget === null || settings?.thinking?.budget === undefined ? '' : String(settings.thinking.budget);
+  includeThoughts.checked = settings?.thinking?.includeThoughts ?? false;
   // The chosen model can only be selected once the list of models is there.
   act(async () => {
     await loadModels();
@@ -398,6 +420,12 @@ async function saveSettings(): Promise<void> {
     // The select offers only what GET /models answered: the enum of this server's document.
     model: (modelSelect.value || null) as SettingsChange['model'],
     temperature: temperature.value === '' ? null : Number(temperature.value),
+    grounding: grounding.checked,
+    // Nothing chosen is the model's own default: no thinking settings at all.
+    thinking:
+      thinkingBudget.value === '' && !includeThoughts.checked
+        ? null
+        : { budget: thinkingBudget.value === '' ? null : Number(thinkingBudget.value), includeThoughts: includeThoughts.checked },
   };
   const room = await ok(api.PATCH('/chatroom/{id}', { params: { path: { id: conversation.id } }, body: { settings } }));
   conversation = { ...conversation, ...room };
@@ -436,8 +464,8 @@ export function showConversation(next: Conversation | undefined): void {
     return;
   }
   const resume = resumeFor(saved, next.id, open.id);
-  updateReply(open.id, (reply) => ({ ...reply, content: resume.text || reply.content }));
-  if (!resume.lastEventId) resume.text = '';
+  updateReply(open.id, (reply) => ({ ...reply, content: resume.text || reply.content, thoughts: resume.thoughts || reply.thoughts }));
+  if (!resume.lastEventId) [resume.text, resume.thoughts] = ['', ''];
   act(() => stream(next.id, (reader) => followReply(resume, reader), resume));
 }
 
