@@ -124,3 +124,52 @@ describe(`GET /metrics: replies waiting for a worker (${testMode})`, () => {
     expect(done).toMatch(/replies_oldest_unfinished_age_seconds 0\b/);
   });
 });
+
+describe.runIf(testMode === 'services')('GET /metrics while PostgreSQL or Redis is unreachable (services)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ throughProxies: true, env: { METRICS_TOKEN, DATABASE_CONNECT_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const scrape = async () => {
+    const res = await t.request({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(res.statusCode).toBe(200); // an outage never takes the scrape down with it
+    return res.body;
+  };
+  const proxies = () => t.services as NonNullable<TestApp['services']>;
+
+  it('says Redis and the queue on it are down while Redis is cut, and up again once it is back', async () => {
+    expect(await scrape()).toMatch(/dependency_up\{dependency="redis"\} 1\b/);
+    proxies().redisProxy.cut();
+    try {
+      const down = await waitFor(async () => {
+        const text = await scrape();
+        return /dependency_up\{dependency="redis"\} 0\b/.test(text) ? text : undefined;
+      }, 'the scrape says Redis is down');
+      expect(down).toMatch(/dependency_up\{dependency="queue"\} 0\b/);
+      expect(down).toMatch(/dependency_up\{dependency="database"\} 1\b/);
+    } finally {
+      proxies().redisProxy.restore();
+    }
+    await waitFor(async () => ((await scrape()).match(/dependency_up\{dependency="(redis|queue)"\} 1\b/g)?.length === 2 ? true : undefined), 'Redis is up again', {
+      timeoutMs: 15_000,
+    });
+  });
+
+  it('says the database is down, and the reply gauges unknown rather than stale, while PostgreSQL is cut', async () => {
+    expect(await scrape()).toMatch(/replies_oldest_unfinished_age_seconds 0\b/);
+    proxies().databaseProxy.cut();
+    try {
+      const text = await scrape();
+      expect(text).toMatch(/dependency_up\{dependency="database"\} 0\b/);
+      expect(text).toMatch(/^replies_oldest_unfinished_age_seconds nan$/im);
+      expect(text).not.toMatch(/replies_unfinished\{/);
+    } finally {
+      proxies().databaseProxy.restore();
+    }
+    await waitFor(async () => (/dependency_up\{dependency="database"\} 1\b/.test(await scrape()) ? true : undefined), 'PostgreSQL is up again', { timeoutMs: 15_000 });
+  });
+});
