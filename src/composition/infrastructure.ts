@@ -5,6 +5,7 @@ import { memoryBroadcast, redisBroadcast, type Broadcast } from '../infra/broadc
 import { disabledCache, memoryCache, redisCache, type Cache } from '../infra/cache.js';
 import { systemClock, type Clock } from '../infra/clock.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../infra/db/client.js';
+import { checkDependencies } from '../infra/dependency-checks.js';
 import { createMetrics, type Metrics } from '../infra/metrics.js';
 import { createBullmqQueue } from '../infra/queue/bullmq-queue.js';
 import type { GenerationQueue } from '../infra/queue/generation-queue.js';
@@ -101,6 +102,8 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
     ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
     : createInProcessQueue(queueOptions);
   metrics.trackQueueDepth(() => queue.depth());
+  // Each scrape asks what /readyz asks, so an alert needs no prober of its own.
+  metrics.trackDependencies(() => checkDependencies({ database, redis, queue }, log));
   // One pub/sub connection per process for the session broadcast and the stop signals; the stream
   // reader keeps its own (a blocking XREAD cannot share a subscribed connection).
   const subscriber = redis ? createRedisSubscriber(redis, log) : undefined;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { HealthDeps } from '../http/health.routes.js';
+import { withTimeout } from '../infra/deadline.js';
 import type { Metrics } from '../infra/metrics.js';
 import type { RateLimitStore } from '../infra/rate-limit-store.js';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway.js';
@@ -58,6 +59,8 @@ export interface Services {
 const FOLLOWER_RECHECK_MS = 3_000;
 /** How long a stop waits for the worker to end the reply before ending it itself. */
 const STOP_WAIT_MS = 5_000;
+/** A scrape never waits on a database that does not answer (dependency_up reports that). */
+const UNFINISHED_READ_TIMEOUT_MS = 1_500;
 
 function paymentsFrom(config: Config, infra: Pick<Infrastructure, 'clock'>, log: FastifyBaseLogger): Services['payments'] & { webhookSecret: string } {
   // Without Stripe keys the simulator stands in; it signs with the configured secret, or one of its own.
@@ -89,7 +92,7 @@ function allOf(...listeners: ChatroomDeletionListener[]): ChatroomDeletionListen
 
 /** The services of the product, wired on the infrastructure. They hold no connection of their own. */
 export function createServices(config: Config, log: FastifyBaseLogger, infra: Infrastructure): Services {
-  const { database, clock, queue, stream, stopSignals } = infra;
+  const { database, clock, queue, stream, stopSignals, metrics } = infra;
   if (config.OTP_SENDER === 'response' && config.NODE_ENV === 'production') {
     // Allowed only with ALLOW_OTP_IN_RESPONSE=true (config.ts); it must not go unnoticed in the logs.
     log.warn(
@@ -116,6 +119,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
 
   const policy = allowancePolicy({ basicDailyLimit: config.BASIC_DAILY_LIMIT, proDailyLimit: config.PRO_DAILY_LIMIT });
   const replies = createReplyStore(database);
+  metrics.trackUnfinishedReplies(() => withTimeout(replies.unfinishedCounts(clock.now()), UNFINISHED_READ_TIMEOUT_MS, 'the database'));
   const scheduler = createScheduler({ replies, queue });
   const follower = createReplyFollower({ replies, stream, log, recheckMs: FOLLOWER_RECHECK_MS });
   const stopper = createReplyStopper({ replies, signals: stopSignals, stream, follower, scheduler, clock, log, waitMs: STOP_WAIT_MS });

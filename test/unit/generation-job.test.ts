@@ -11,7 +11,7 @@ import { memoryReplyStore } from './fakes/reply-store.js';
 
 const log = pino({ level: 'silent' });
 const clock = { now: () => new Date(1_000) };
-const metrics = { generationDuration: { observe: () => undefined }, modelTokens: { inc: () => undefined } } as never;
+const metrics = { generationDuration: { observe: () => undefined }, modelTokens: { inc: () => undefined }, queueWait: { observe: () => undefined } } as never;
 // The in-memory store's turns carry no files.
 const unusedFile = (): never => {
   throw new Error('no turn of these tests has a file');

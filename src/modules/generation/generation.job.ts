@@ -30,7 +30,7 @@ type Deps = {
   context: { tokens: number; defaultInstruction: string | undefined };
   /** The files of a turn as the model reads them. */
   modelFiles: Pick<ModelFiles, 'toModelFile'>;
-  metrics: Pick<Metrics, 'generationDuration' | 'modelTokens'>;
+  metrics: Pick<Metrics, 'generationDuration' | 'modelTokens' | 'queueWait'>;
   /** Told after a reply is done and its listeners have ended, with its chatroom's title then (automatic titles); must not throw. */
   onReplyDone?: (reply: MessageRow, chatroomTitle: string) => Promise<void>;
 };
@@ -303,6 +303,11 @@ export function createGenerationJob(deps: Deps): JobHandler {
     const claimed = await claim(replyId, jobLog);
     if (claimed.kind !== 'claimed') return claimed;
     const { turn } = claimed;
+    // What the user waited before the first token could come: queue, model budget and the chatroom's
+    // earlier replies. Later attempts wait on the retry policy's backoff, not on capacity.
+    if (run.attempt === 1 && turn.previousStatus === 'pending') {
+      metrics.queueWait.observe(Math.max(0, clock.now().getTime() - turn.reply.createdAt.getTime()) / 1000);
+    }
     const feed = createListenerFeed(stream, replyId, jobLog);
     const registration = await running.register(replyId);
     let outcome: Awaited<ReturnType<typeof persist>>;

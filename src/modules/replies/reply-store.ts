@@ -9,6 +9,7 @@ import {
   releaseReply,
   staleChatroomHeads,
   unfinishedRepliesIn,
+  unfinishedReplyCounts,
   type ReplyFailure,
   type ReplyResult,
 } from './reply.repository.js';
@@ -28,6 +29,7 @@ export function createReplyStore(database: Pick<Database, 'db' | 'transaction'>)
     firstFinishedOf: (chatroomId: string) => firstFinishedReplyOf(db, chatroomId),
     chatroomHead: (chatroomId: string) => chatroomHead(db, chatroomId),
     unfinishedIn: (chatroomId: string) => unfinishedRepliesIn(db, chatroomId),
+    unfinishedCounts: (now: Date) => unfinishedReplyCounts(db, now),
     staleChatroomHeads: (before: Date, afterChatroomId: string | undefined, limit: number) => staleChatroomHeads(db, before, afterChatroomId, limit),
     claimTurn: (id: string, now: Date, maxTurns: number) => claimTurn(db, id, now, maxTurns),
     complete: (id: string, result: ReplyResult, now: Date) => completeReply(db, id, result, now),

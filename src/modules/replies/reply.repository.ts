@@ -54,6 +54,26 @@ export async function unfinishedRepliesIn(db: Executor, chatroomId: string): Pro
     .orderBy(asc(messages.seq));
 }
 
+/**
+ * How many replies are unfinished in each state, and the age at `now` of the oldest (what the
+ * metrics report). The status list is literal (isUnfinishedReply), so the partial index of
+ * unfinished messages serves it: the cost follows the backlog, not the table.
+ */
+export async function unfinishedReplyCounts(db: Executor, now: Date): Promise<{ pending: number; streaming: number; oldestAgeSeconds: number }> {
+  const rows = await executeRaw(
+    db,
+    sql`select m.status, count(*)::int as count,
+      extract(epoch from (${now.toISOString()}::timestamptz - min(m.created_at)))::float8 as oldest_age_seconds
+    from messages m where ${isUnfinishedReply('m')} group by m.status`,
+  );
+  const counts = { pending: 0, streaming: 0, oldestAgeSeconds: 0 };
+  for (const row of rows) {
+    if (row.status === 'pending' || row.status === 'streaming') counts[row.status] = Number(row.count);
+    counts.oldestAgeSeconds = Math.max(counts.oldestAgeSeconds, Number(row.oldest_age_seconds));
+  }
+  return counts;
+}
+
 /** A turn of a reply's path: who said it, what, and the files a prompt carried. */
 export interface HistoryTurn {
   role: 'user' | 'model';

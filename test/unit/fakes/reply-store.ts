@@ -37,6 +37,15 @@ export function memoryReplyStore() {
       return Promise.resolve({ head, earlierUnfinished });
     },
     unfinishedIn: (chatroomId) => Promise.resolve(unfinishedOf(chatroomId)),
+    unfinishedCounts(now) {
+      const unfinished = [...rows.values()].filter((row) => row.role === 'model' && !isFinished(row));
+      const oldest = Math.min(...unfinished.map((row) => row.createdAt.getTime()));
+      return Promise.resolve({
+        pending: unfinished.filter((row) => row.status === 'pending').length,
+        streaming: unfinished.filter((row) => row.status === 'streaming').length,
+        oldestAgeSeconds: unfinished.length === 0 ? 0 : (now.getTime() - oldest) / 1000,
+      });
+    },
     staleChatroomHeads(before, afterChatroomId, limit) {
       const heads = new Map<string, string>();
       for (const row of [...rows.values()].sort((a, b) => a.seq - b.seq)) {
