@@ -6,7 +6,7 @@ import { isEnd, openSse } from './helpers/sse-client.js';
 import { gate } from './helpers/wait.js';
 
 const app = withGeminiApp(
-  { GEMINI_TIMEOUT_MS: '5000', GEMINI_MODEL: 'gemini-2.5-flash', GEMINI_MODELS: 'gemini-2.5-pro, gemini-2.5-flash-lite', REPLY_WAIT_MS: '10000', SSE_KEEPALIVE_MS: '200' },
+  { GEMINI_TIMEOUT_MS: '5000', GEMINI_MODEL: 'gemini-2.5-flash', GEMINI_MODELS: 'gemini-2.5-pro, gemini-2.5-flash-lite, gemini-2.0-flash', REPLY_WAIT_MS: '10000', SSE_KEEPALIVE_MS: '200' },
   { listen: true },
 );
 
@@ -76,6 +76,22 @@ describe('the thinking setting', () => {
       budget: -1,
       includeThoughts: false,
     });
+  });
+
+  it('refuses thinking settings for a model that does not think, whichever of the two changes, and takes them back off', async () => {
+    const user = await signIn(app.t);
+    const refusedOn = (res: { statusCode: number; json: <T>() => T }) => {
+      expect(res.statusCode).toBe(400);
+      expect(res.json<Problem>().errors?.map((e) => e.path)).toContain('settings.thinking');
+      expect(res.json<Problem>().detail).toContain('gemini-2.0-flash does not think');
+    };
+    refusedOn(await json(user, 'POST', '/chatroom', { settings: { model: 'gemini-2.0-flash', thinking: { budget: null, includeThoughts: true } } }));
+    const thinking = await thinkingRoom(user, { budget: -1, includeThoughts: true });
+    refusedOn(await json(user, 'PATCH', `/chatroom/${thinking.id}`, { settings: { model: 'gemini-2.0-flash' } }));
+    // Both at once: the model, and thinking back to its default.
+    const moved = await json(user, 'PATCH', `/chatroom/${thinking.id}`, { settings: { model: 'gemini-2.0-flash', thinking: null } });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json<Room>().settings).toMatchObject({ model: 'gemini-2.0-flash', thinking: null });
   });
 
   it('refuses includeThoughts that is not a boolean', async () => {

@@ -17,7 +17,7 @@ import {
   type SettingsChange,
 } from './chatroom.repository.js';
 import { toChatroomDto, type ChatroomDto, type ChatroomPage } from './chatroom.schemas.js';
-import { thinkingBudgetProblem } from './thinking-budget.js';
+import { modelThinks, thinkingBudgetProblem } from './thinking-budget.js';
 
 export const DEFAULT_CHATROOM_TITLE = 'New chat';
 
@@ -53,6 +53,7 @@ export function createChatroomService({ database, listCache, clock, defaultModel
     if (settings?.thinking === undefined && settings?.model === undefined) return;
     const thinking = settings.thinking === undefined ? room?.thinking : settings.thinking;
     const model = (settings.model === undefined ? room?.model : settings.model) ?? defaultModel;
+    if (thinking && !modelThinks(model)) throw validationError('settings.thinking', `${model} does not think: set thinking to null for it`);
     const problem = thinking ? thinkingBudgetProblem(model, thinking.budget) : undefined;
     if (problem) throw validationError('settings.thinking.budget', problem);
   }
