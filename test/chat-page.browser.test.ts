@@ -547,7 +547,7 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await page.getByText('Chat settings').click();
     await page.getByLabel('Google Search (answers cite their sources)').check();
     await page.getByLabel('Thinking budget (tokens)').fill('1024');
-    await page.getByLabel("Show the model's thinking").check();
+    await page.getByLabel('Show thinking in replies').check();
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
     await page.getByText('Chat settings').click();
