@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { Database } from '../infra/db/client.js';
 import { deadline } from '../infra/deadline.js';
 import type { GenerationQueue } from '../infra/queue/generation-queue.js';
@@ -14,6 +15,10 @@ export type HealthDeps = {
 
 /** What /readyz says of one dependency: never the driver's words, which carry hosts and ports. */
 export type CheckState = 'ok' | 'down' | 'timeout' | 'not configured';
+
+const checkState = z.enum(['ok', 'down', 'timeout', 'not configured']);
+/** /readyz's checks, for the api's document (the worker's server serialises without schemas). */
+export const readinessChecks = z.object({ database: checkState, redis: checkState, queue: checkState });
 
 const CHECK_TIMEOUT_MS = 1_500;
 
