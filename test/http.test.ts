@@ -191,6 +191,14 @@ describe('operations', () => {
     expect(res.json().errors).toEqual([{ path: 'settings.model', message: expect.stringContaining(models.map((model) => model.id).join(', ')) }]);
   });
 
+  it('answers /favicon.ico with 204 No Content (no 404, a console error in every browser), with the security headers', async () => {
+    const res = await t.request({ method: 'GET', url: '/favicon.ico' });
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe('');
+    expect(res.headers['cache-control']).toBe('public, max-age=86400');
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+
   it('serves an OpenAPI 3 document generated from the route schemas, and Swagger UI', async () => {
     const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);
