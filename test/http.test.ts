@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, signIn } from './helpers/factories.js';
+import { parseSse } from './helpers/messages.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -175,6 +176,29 @@ describe('operations', () => {
         }
         if (operation.responses['503']) expect(operation.responses['503'].headers, where).toHaveProperty('Retry-After');
       }
+    }
+  });
+
+  it('streams only the events the document names, each with the fields its data schema requires', async () => {
+    const doc = (await t.request({ method: 'GET', url: '/openapi.json' })).json();
+    const schemas = doc.components.schemas as Record<string, { oneOf?: { properties: { event: { const: string }; data: { $ref?: string } } }[]; required?: string[] }>;
+    const declared = new Map((schemas.SendMessageEvent!.oneOf ?? []).map((branch) => [branch.properties.event.const, branch.properties.data]));
+    const user = await signIn(t);
+    const room = (await t.request({ method: 'POST', url: '/chatroom', headers: bearer(user.accessToken) })).json<{ id: string }>();
+    const res = await t.request({
+      method: 'POST',
+      url: `/chatroom/${room.id}/message`,
+      payload: { content: 'stream me' },
+      headers: { ...bearer(user.accessToken), accept: 'text/event-stream' },
+    });
+    expect(res.statusCode).toBe(200);
+    const events = parseSse(res.body);
+    expect(events.map((e) => e.event).filter((name, i, all) => all.indexOf(name) === i)).toEqual(['message', 'delta', 'done']);
+    for (const { event, data } of events) {
+      expect(declared.has(event), event).toBe(true);
+      const ref = declared.get(event)?.$ref;
+      const required = ref ? (schemas[ref.split('/').at(-1)!]?.required ?? []) : [];
+      expect(Object.keys(data as object), event).toEqual(expect.arrayContaining(required));
     }
   });
 
