@@ -3,6 +3,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { modelChoices } from './config.js';
 import type { Services } from './composition/services.js';
@@ -11,8 +12,9 @@ import type { Clock } from './infra/clock.js';
 import { lazyChildLogger } from './infra/lazy-logger.js';
 import { chatPageRoutes } from './http/chat-page.routes.js';
 import { clientErrorProblem, requireHostHeader } from './http/client-errors.js';
-import { healthRoutes } from './http/health.routes.js';
-import { addSecurityHeaders } from './http/security-headers.js';
+import { healthRoutes, readinessChecks } from './http/health.routes.js';
+import { addSecurityHeaders, securityHeaders } from './http/security-headers.js';
+import { MAX_PATH_SEGMENT_LENGTH } from './http/path-id.js';
 import { metricsExposed, metricsRoutes } from './http/metrics.routes.js';
 import { nameOperations, openApiOptions } from './http/openapi.js';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.js';
@@ -38,6 +40,8 @@ export interface AppDeps {
 
 /** Builds the HTTP app on the services. Never listens: main.ts does, tests inject. */
 export async function buildApp({ config, log, clock, services }: AppDeps): Promise<FastifyInstance> {
+  // blob: for the chat page's images of files, fetched with the token (an <img src> cannot send it).
+  const responseSecurityHeaders = securityHeaders({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'blob:', 'validator.swagger.io'] } } });
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -56,7 +60,10 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
     requestTimeout: 120_000,
     // request.log is made when a request first logs: a pino child per request was ~3% of a cached list.
     childLoggerFactory: lazyChildLogger,
-    frameworkErrors: frameworkErrorProblem,
+    // Routing failures (a malformed URL) are answered before any hook: they get the headers here.
+    frameworkErrors: (error, request, reply) => frameworkErrorProblem(error, request, reply.headers(responseSecurityHeaders)),
+    // Path ids are opaque: an over-long one must reach its route (auth, logs, headers) and be an unknown id there.
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT_LENGTH },
     clientErrorHandler: clientErrorProblem(log),
     // Node would answer a request without Host with an empty 400; requireHostHeader answers a problem.
     http: { requireHostHeader: false },
@@ -88,8 +95,7 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
   registerProblemHandlers(app);
   app.addHook('onRequest', requireHostHeader);
 
-  // blob: for the chat page's images of files, fetched with the token (an <img src> cannot send it).
-  addSecurityHeaders(app, { contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'blob:', 'validator.swagger.io'] } } });
+  addSecurityHeaders(app, responseSecurityHeaders);
   if (config.CORS_ORIGINS.length > 0) {
     await app.register(cors, {
       origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,
@@ -114,8 +120,26 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
     probes.addHook(
       'onRoute',
       nameOperations({
-        'GET /healthz': { summary: 'Liveness: the process answers', operationId: 'getLiveness' },
-        'GET /readyz': { summary: 'Readiness: database, Redis and queue reachable (200), else 503 naming each check', operationId: 'getReadiness' },
+        'GET /healthz': {
+          summary: 'Liveness: the process answers',
+          operationId: 'getLiveness',
+          response: { 200: z.object({ status: z.literal('ok') }) },
+          openapi: { needsNoStore: true, never: [500], responses: { 200: { description: 'The process answers' } } },
+        },
+        'GET /readyz': {
+          summary: 'Readiness: database, Redis and queue reachable (200), else 503 naming each check',
+          operationId: 'getReadiness',
+          response: { 200: z.object({ status: z.literal('ready'), checks: readinessChecks }) },
+          // Each check is caught and named: nothing reaches the error handler, so no 500.
+          openapi: {
+            needsNoStore: true,
+            never: [500],
+            responses: {
+              200: { description: 'Every dependency answers' },
+              503: { description: 'Not ready: the problem\'s `checks` names the state of each dependency (`ok`, `down`, `timeout`, `not configured`)' },
+            },
+          },
+        },
       }),
     );
     await probes.register(healthRoutes(services.readiness));

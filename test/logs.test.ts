@@ -41,6 +41,21 @@ describe('logs', () => {
   });
 });
 
+describe('requests the router could not place', () => {
+  it('an over-long path id is logged like any request (it reaches its route), and so is a malformed URL', async () => {
+    const before = t.logs.length;
+    const longId = await t.request({ method: 'GET', url: `/chatroom/${'a'.repeat(101)}` });
+    expect(longId.statusCode).toBe(401);
+    const malformed = await t.request({ method: 'GET', url: '/chatroom/%E0%A4%A' });
+    expect(malformed.statusCode).toBe(400);
+    const lines = t.logs.slice(before).map((line) => JSON.parse(line) as { msg?: string; reqId?: string; res?: { statusCode?: number } });
+    expect(lines.filter((line) => line.reqId === longId.headers['x-request-id'] && line.msg === 'request completed')).toEqual([
+      expect.objectContaining({ res: expect.objectContaining({ statusCode: 401 }) }),
+    ]);
+    expect(lines.some((line) => line.reqId === malformed.headers['x-request-id'] && line.msg === 'request refused before routing')).toBe(true);
+  });
+});
+
 describe('simulated checkout logs', () => {
   it('never carry a checkout or portal session id: each is what it takes to settle that checkout', async () => {
     const user = await signIn(t);

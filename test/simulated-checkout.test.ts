@@ -71,6 +71,15 @@ describe('simulated checkout', () => {
     expect(await statusOf(t, user)).toMatchObject({ tier: 'basic', status: 'canceled' });
   });
 
+  it('an unknown portal session is PORTAL_SESSION_NOT_FOUND, the page and its form alike, as an unknown checkout is CHECKOUT_NOT_FOUND', async () => {
+    for (const method of ['GET', 'POST'] as const) {
+      const missing = await t.request({ method, url: '/subscribe/simulated/portal/bps_sim_nope', ...(method === 'POST' ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'action=cancel' } : {}) });
+      expect(missing.statusCode).toBe(404);
+      expect(missing.headers['content-type']).toContain('application/problem+json');
+      expect(missing.json()).toMatchObject({ code: 'PORTAL_SESSION_NOT_FOUND', detail: "Portal session 'bps_sim_nope' was not found" });
+    }
+  });
+
   it('answers 404 for an unknown checkout and 400 for an outcome it does not know', async () => {
     const missing = await t.request({ method: 'GET', url: '/subscribe/simulated/cs_sim_nope' });
     expect(missing.statusCode).toBe(404);

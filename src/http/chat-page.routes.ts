@@ -18,7 +18,7 @@ const wantsPage = (request: FastifyRequest) => (request.headers.accept ?? '').in
 /**
  * GET / answers the chat page to a browser and the JSON index to everyone else; the page's script and
  * styles are files under /assets/ (the CSP allows no inline code). Without a built page (a bare
- * `tsx src/main.ts` before any `npm run build`) the JSON index says how to get one.
+ * `tsx src/main.ts` before any `npm run build`) the JSON index says how to get one. /favicon.ico is 204.
  */
 export const chatPageRoutes =
   ({ root = CHAT_PAGE_DIR }: { root?: string } = {}): FastifyPluginAsync =>
@@ -28,6 +28,11 @@ export const chatPageRoutes =
     if (page !== undefined) {
       await app.register(fastifyStatic, { root: join(root, 'assets'), prefix: '/assets/', decorateReply: false, index: false });
     }
+    // Browsers ask every site for /favicon.ico: a 404 would be a console error on every page. There is
+    // no icon (nothing to keep in step with the page), so "nothing here", cached for a day.
+    app.get('/favicon.ico', { schema: { hide: true } }, (_request, reply) =>
+      reply.code(204).header('cache-control', 'public, max-age=86400').send(),
+    );
     app.get('/', { schema: { hide: true } }, (request, reply) => {
       if (page !== undefined && wantsPage(request)) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page);
       return { ...INDEX, page: page === undefined ? 'not built: run `npm run build`' : '/' };

@@ -1,9 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 import { checkDependencies, type DependencyProbes } from '../infra/dependency-checks.js';
 import { AppError } from './app-error.js';
 import { sendProblem } from './problem.js';
 
 export type HealthDeps = DependencyProbes;
+
+const checkState = z.enum(['ok', 'down', 'timeout', 'not configured']);
+/** /readyz's checks, for the api's document (the worker's server serialises without schemas). */
+export const readinessChecks = z.object({ database: checkState, redis: checkState, queue: checkState });
 
 /**
  * `/healthz` (the process answers) and `/readyz` (its dependencies answer). Self-contained, so that

@@ -101,8 +101,9 @@ export function frameworkErrorProblem(error: FastifyError, request: FastifyReque
       : error.code === 'FST_ERR_BAD_URL'
         ? new AppError('VALIDATION_FAILED', 400, 'The URL is not validly percent-encoded')
         : new AppError('VALIDATION_FAILED', error.statusCode ?? 400, error.message);
-  // Routing failed, so the app's hooks (which add this header) do not run.
+  // Routing failed, so the app's hooks (which add this header and log the request) do not run.
   void reply.header('x-request-id', request.id);
+  request.log.info({ code: error.code, method: request.method, status: appError.status }, 'request refused before routing');
   return sendProblem(request, reply, appError);
 }
 

@@ -19,8 +19,7 @@ export function securityHeaders(options: HelmetOptions): Record<string, string> 
 }
 
 /** Every response, errors included, carries the headers (set before anything else can answer). */
-export function addSecurityHeaders(app: FastifyInstance, options: HelmetOptions): void {
-  const headers = securityHeaders(options);
+export function addSecurityHeaders(app: FastifyInstance, headers: Record<string, string>): void {
   app.addHook('onRequest', (_request, reply, done) => {
     void reply.headers(headers);
     done();

@@ -17,9 +17,8 @@ export type Chatroom = Schemas['Chatroom'];
 export type Conversation = Schemas['ChatroomWithMessages'];
 export type ModelChoice = Schemas['ModelList']['items'][number];
 /**
- * A settings change as PATCH /chatroom/:id takes it. Its `model` is an enum of the models the server
- * that generated the document was configured with (GEMINI_MODELS); the page offers what GET /models
- * answers at run time, which is that same list on the server it talks to.
+ * A settings change as PATCH /chatroom/:id takes it. Its `model` is any string in the document (each
+ * deployment has its own GEMINI_MODELS); the page offers what GET /models answers at run time.
  */
 export type SettingsChange = NonNullable<paths['/chatroom/{id}']['patch']['requestBody']['content']['application/json']['settings']>;
 

@@ -417,8 +417,8 @@ async function saveSettings(): Promise<void> {
   if (!conversation) return;
   const settings: SettingsChange = {
     systemInstruction: systemInstruction.value.trim() || null,
-    // The select offers only what GET /models answered: the enum of this server's document.
-    model: (modelSelect.value || null) as SettingsChange['model'],
+    // The select offers only what GET /models answered.
+    model: modelSelect.value || null,
     temperature: temperature.value === '' ? null : Number(temperature.value),
     grounding: grounding.checked,
     // Nothing chosen is the model's own default: no thinking settings at all.

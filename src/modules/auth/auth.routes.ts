@@ -26,6 +26,8 @@ export const authRoutes =
     // Code guesses are also bounded over hours and days, whichever route and purpose they come by.
     const guessing = { onRequest: limits.perIp, preHandler: [limits.perNumber, limits.otpGuesses] };
     const security = noAuth;
+    // The limits above set the RateLimit header fields on every answer, a 429 with Retry-After past them.
+    const rateLimited = { rateLimited: true };
 
     app.post(
       '/auth/signup',
@@ -39,7 +41,7 @@ export const authRoutes =
           response: { 201: z.object({ user: userSchema, verification: otpIssuedSchema }) },
         },
         ...limited,
-        config: { problems: [409, 429] },
+        config: { problems: [409], openapi: rateLimited },
       },
       async (request, reply) => reply.code(201).send(await auth.signup(request.body, request.ip)),
     );
@@ -49,7 +51,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Send a login code', operationId: 'sendOtp', security, body: schemas.mobileBody, response: { 200: otpIssuedSchema } },
         ...limited,
-        config: { problems: [404, 429] },
+        config: { problems: [404], openapi: rateLimited },
       },
       (request) => auth.sendLoginOtp(request.body.mobile, request.ip),
     );
@@ -59,7 +61,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Verify a code and sign in', operationId: 'verifyOtp', security, body: schemas.verifyOtpBody, response: { 200: tokenPairSchema } },
         ...guessing,
-        config: { problems: [401, 429] },
+        config: { problems: [401], openapi: rateLimited },
       },
       (request) => auth.verifyOtp(request.body.mobile, request.body.otp, request.ip),
     );
@@ -69,7 +71,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Log in with a password', operationId: 'logIn', security, body: schemas.loginBody, response: { 200: tokenPairSchema } },
         ...limited,
-        config: { problems: [401, 429] },
+        config: { problems: [401], openapi: rateLimited },
       },
       (request) => auth.login(request.body.mobile, request.body.password),
     );
@@ -79,7 +81,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Send a password reset code', operationId: 'forgotPassword', security, body: schemas.mobileBody, response: { 200: otpIssuedSchema } },
         ...limited,
-        config: { problems: [404, 429] },
+        config: { problems: [404], openapi: rateLimited },
       },
       (request) => auth.sendPasswordResetOtp(request.body.mobile, request.ip),
     );
@@ -89,7 +91,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Set a new password with a reset code', operationId: 'resetPassword', security, body: schemas.resetPasswordBody, response: { 200: tokenPairSchema } },
         ...guessing,
-        config: { problems: [401, 429] },
+        config: { problems: [401], openapi: rateLimited },
       },
       (request) => auth.resetPassword(request.body.mobile, request.body.otp, request.body.newPassword, request.ip),
     );
@@ -99,7 +101,7 @@ export const authRoutes =
       {
         schema: { tags, summary: 'Trade a refresh token for a new token pair', operationId: 'refreshTokens', security, body: schemas.refreshBody, response: { 200: tokenPairSchema } },
         onRequest: limits.perIp,
-        config: { problems: [401, 429] },
+        config: { problems: [401], openapi: rateLimited },
       },
       (request) => sessions.refresh(request.body.refreshToken),
     );

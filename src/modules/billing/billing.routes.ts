@@ -52,7 +52,7 @@ export const billingRoutes =
           response: { 201: z.object({ checkoutUrl: z.string(), sessionId: z.string() }) },
         },
         preHandler: providerCallLimit,
-        config: { problems: [409, 429, 502] },
+        config: { problems: [409, 502], openapi: { rateLimited: true, responses: { 201: { description: 'Where to pay: open checkoutUrl in a browser' } } } },
       },
       async (request, reply) =>
         reply.code(201).send(await subscriptions.subscribePro(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
@@ -80,7 +80,7 @@ export const billingRoutes =
           description: 'A Stripe Billing Portal session',
         },
         preHandler: providerCallLimit,
-        config: { problems: [409, 429, 502] },
+        config: { problems: [409, 502], openapi: { rateLimited: true, responses: { 201: { description: 'The portal session: open url in a browser' } } } },
       },
       async (request, reply) => reply.code(201).send(await subscriptions.portal(authOf(request).user, baseUrlOf(request, publicBaseUrl))),
     );

@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import { AppError } from '../../http/app-error.js';
-import { noAuth } from '../../http/openapi.js';
+import { noAuth, type OperationWire } from '../../http/openapi.js';
+import { pathId } from '../../http/path-id.js';
 import type { SimulatedEvent, SimulatedGateway } from '../../integrations/stripe/simulated-gateway.js';
 import { signPayload } from '../../integrations/stripe/webhook-signature.js';
 
@@ -26,8 +27,20 @@ ${body}</body></html>`;
 
 const outcomeBody = z.object({ outcome: z.enum(['paid', 'declined']) });
 const portalBody = z.object({ action: z.literal('cancel') });
-const sessionParams = z.object({ sessionId: z.string().max(100) });
-const portalParams = z.object({ portalId: z.string().max(100) });
+const checkoutDone = z.object({ sessionId: z.string(), outcome: z.enum(['paid', 'declined']), events: z.array(z.string()).meta({ description: 'The Stripe event types delivered to the webhook' }) });
+const portalDone = z.object({ canceled: z.number().int().meta({ description: 'Subscriptions canceled' }), events: z.array(z.string()) });
+
+/** The pages and forms, for the document: a page is HTML; a form's POST answers JSON, or a page to a browser. */
+const htmlPage = { 'text/html': { schema: { type: 'string', description: 'An HTML page' } } };
+const pageWire = (description: string): OperationWire => ({ needsNoStore: true, responses: { 200: { description, content: htmlPage } } });
+// The webhook's own failures reach the form as a 500 (the delivery throws), never as a 503.
+const formWire = (description: string): OperationWire => ({
+  needsNoStore: true,
+  alsoConsumes: ['application/x-www-form-urlencoded'],
+  responses: { 200: { description: `${description}: JSON, or a page when the request accepts text/html (a browser's form)`, content: htmlPage } },
+});
+const sessionParams = z.object({ sessionId: pathId });
+const portalParams = z.object({ portalId: pathId });
 
 /** Posts each event to /webhook/stripe, signed: the same route, verification and handling as Stripe's. */
 async function deliver(app: FastifyInstance, events: SimulatedEvent[], secret: string, clock: Clock): Promise<void> {
@@ -65,8 +78,13 @@ export const simulatorRoutes =
       if (!session) throw new AppError('CHECKOUT_NOT_FOUND', 404, `Checkout session '${sessionId}' was not found`);
       return session;
     };
+    const portalCustomer = (portalId: string) => {
+      const customerId = gateway.findPortalCustomer(portalId);
+      if (!customerId) throw new AppError('PORTAL_SESSION_NOT_FOUND', 404, `Portal session '${portalId}' was not found`);
+      return customerId;
+    };
 
-    app.get('/subscribe/simulated/:sessionId', { schema: { tags, summary: 'Simulated checkout page (no Stripe keys)', operationId: 'showSimulatedCheckout', security: noAuth, params: sessionParams } }, (request, reply) => {
+    app.get('/subscribe/simulated/:sessionId', { schema: { tags, summary: 'Simulated checkout page (no Stripe keys)', operationId: 'showSimulatedCheckout', security: noAuth, params: sessionParams }, config: { openapi: pageWire('The checkout page, with Pay and Decline buttons') } }, (request, reply) => {
       const session = openSession(request.params.sessionId);
       const body =
         session.state === 'open'
@@ -77,8 +95,8 @@ export const simulatorRoutes =
     });
 
     app.post('/subscribe/simulated/:sessionId', {
-        schema: { tags, summary: 'Complete a simulated checkout (paid or declined)', operationId: 'completeSimulatedCheckout', security: noAuth, params: sessionParams, body: outcomeBody },
-        config: { problems: [409] },
+        schema: { tags, summary: 'Complete a simulated checkout (paid or declined)', operationId: 'completeSimulatedCheckout', security: noAuth, params: sessionParams, body: outcomeBody, response: { 200: checkoutDone } },
+        config: { problems: [409], openapi: formWire('The checkout is settled and its events delivered') },
       }, async (request, reply) => {
       const session = openSession(request.params.sessionId);
       if (session.state !== 'open') throw new AppError('CHECKOUT_CLOSED', 409, `Checkout session '${session.id}' is already ${session.state}`);
@@ -91,15 +109,14 @@ export const simulatorRoutes =
       });
     });
 
-    app.get('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Simulated billing portal page', operationId: 'showSimulatedPortal', security: noAuth, params: portalParams } }, (request, reply) => {
-      if (!gateway.findPortalCustomer(request.params.portalId)) throw new AppError('NOT_FOUND', 404, 'This portal session was not found');
+    app.get('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Simulated billing portal page', operationId: 'showSimulatedPortal', security: noAuth, params: portalParams }, config: { openapi: pageWire('The portal page, with a Cancel button') } }, (request, reply) => {
+      portalCustomer(request.params.portalId);
       const body = `<p>Manage your Pro subscription.</p><form method="post"><button name="action" value="cancel">Cancel subscription now</button></form>`;
       return reply.type('text/html; charset=utf-8').send(page('Billing portal', body));
     });
 
-    app.post('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Cancel the subscription in the simulated portal', operationId: 'cancelInSimulatedPortal', security: noAuth, params: portalParams, body: portalBody } }, async (request, reply) => {
-      const customerId = gateway.findPortalCustomer(request.params.portalId);
-      if (!customerId) throw new AppError('NOT_FOUND', 404, 'This portal session was not found');
+    app.post('/subscribe/simulated/portal/:portalId', { schema: { tags, summary: 'Cancel the subscription in the simulated portal', operationId: 'cancelInSimulatedPortal', security: noAuth, params: portalParams, body: portalBody, response: { 200: portalDone } }, config: { openapi: formWire('The subscriptions are canceled and the events delivered') } }, async (request, reply) => {
+      const customerId = portalCustomer(request.params.portalId);
       const events = gateway.cancelSubscriptions(customerId);
       await deliver(app, events, webhookSecret, clock);
       return done(request, reply, 'Subscription canceled', { canceled: events.length, events: events.map((event) => event.type) });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Counter } from 'prom-client';
+import { z } from 'zod';
 import { AppError } from '../../http/app-error.js';
 import { noAuth } from '../../http/openapi.js';
 import type { WebhookService } from './webhook.service.js';
@@ -41,9 +42,31 @@ export const webhookRoutes =
           summary: 'Stripe webhook (verified by the Stripe-Signature header)',
           operationId: 'receiveStripeWebhook',
           security: noAuth,
+          response: { 200: z.object({ received: z.literal(true) }).meta({ description: 'The event was verified and applied (or was a replay, a no-op)' }) },
         },
         bodyLimit: 1024 * 1024,
-        config: { problems: [400] },
+        config: {
+          problems: [400],
+          openapi: {
+            // The raw bytes Stripe signed: read by the route itself, so no zod schema validates them.
+            requestBody: {
+              required: true,
+              description: 'A Stripe Event exactly as Stripe sends it: the signature covers these bytes',
+              content: { 'application/json': { schema: { type: 'object', required: ['id', 'type'], properties: { id: { type: 'string' }, type: { type: 'string' } } } } },
+            },
+            parameters: [
+              {
+                name: 'Stripe-Signature',
+                in: 'header',
+                required: true,
+                description: "Stripe's signature of the body (`t=<timestamp>,v1=<HMAC>`); a missing or wrong one is 400 INVALID_SIGNATURE",
+                schema: { type: 'string' },
+              },
+            ],
+            // Any media type is read as bytes, so none is refused as such.
+            never: [415],
+          },
+        },
       },
       async (request) => {
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);

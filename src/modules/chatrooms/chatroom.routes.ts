@@ -38,7 +38,9 @@ export const chatroomRoutes =
           security,
           body: createChatroomBody(models),
           response: { 201: chatroomSchema },
+          description: 'The body is optional: none at all makes a "New chat" with the server\'s default settings.',
         },
+        config: { openapi: { responses: { 201: { description: 'The new chatroom' } } } },
       },
       async (request, reply) => reply.code(201).send(await chatrooms.create(authOf(request).user.id, request.body ?? {})),
     );
@@ -54,6 +56,7 @@ export const chatroomRoutes =
           querystring: listChatroomsQuery,
           response: { 200: chatroomPageSchema },
         },
+        config: { openapi: { responses: { 200: { description: 'A page of chatrooms, newest first', headers: ['X-Cache'] } } } },
       },
       async (request, reply) => {
         const { json, cache } = await chatrooms.listJson(authOf(request).user.id, request.query.limit, request.query.cursor);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { pathId } from '../../http/path-id.js';
 import { storableText } from '../../http/text.js';
 import type { ChatroomRow } from './chatroom.repository.js';
 
@@ -25,16 +26,20 @@ const thinkingInput = z
 
 /**
  * Settings as a client sets them: any subset; a field left out is unchanged, `null` puts the
- * server's default back. The models are the configured ones, so the schema is built at start-up.
+ * server's default back. `model` is checked against the configured models (GET /models).
  */
 export const settingsInput = (models: readonly string[]) =>
   z
     .object({
       systemInstruction: storableText(1, SYSTEM_INSTRUCTION_MAX_CHARS).nullable().optional(),
+      // A string in the document, checked against this deployment's models here: a client generated
+      // against one deployment must not reject a model another one offers.
       model: z
-        .enum(models as [string, ...string[]], { error: `must be one of ${models.join(', ')} (GET /models)` })
+        .string()
+        .refine((model) => models.includes(model), { error: `must be one of ${models.join(', ')} (GET /models)` })
         .nullable()
-        .optional(),
+        .optional()
+        .meta({ description: 'One of GET /models' }),
       temperature: z.number().min(0, 'must be between 0 and 2').max(2, 'must be between 0 and 2').nullable().optional(),
       thinking: thinkingInput.nullable().optional(),
       grounding: z.boolean({ error: 'must be true or false' }).nullable().optional(),
@@ -50,7 +55,7 @@ export const updateChatroomBody = (models: readonly string[]) =>
   z
     .object({ title: title.optional(), settings: settingsInput(models).optional() })
     .refine((body) => body.title !== undefined || body.settings !== undefined, 'give a title, settings, or both');
-export const chatroomParams = z.object({ id: z.string().max(100) });
+export const chatroomParams = z.object({ id: pathId });
 export const listChatroomsQuery = paginationQuery;
 
 export const thinkingSettingsSchema = z

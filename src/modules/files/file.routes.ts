@@ -5,7 +5,8 @@ import { AppError, validationError } from '../../http/app-error.js';
 import { rangeOf } from '../../http/byte-range.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
-import { fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
+import type { ResponseHeader } from '../../http/openapi.js';
+import { fileBytesContent, fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
 import type { FileService } from './file.service.js';
 import type { FileRow } from './file.repository.js';
 
@@ -26,6 +27,8 @@ function contentDisposition(file: FileRow): string {
   const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`;
 }
+
+const fileContentHeaders: ResponseHeader[] = ['Content-Disposition', 'ETag', 'Accept-Ranges'];
 
 const notOneFile = () => validationError('file', 'send one part, a file named `file`, and nothing else');
 
@@ -72,7 +75,7 @@ export const fileRoutes =
         },
         // The schema describes the body for the document; the handler reads the stream itself.
         validatorCompiler: () => () => ({ value: undefined }),
-        config: { problems: [413, 415] },
+        config: { problems: [413, 415], openapi: { responses: { 201: { description: 'The stored file', headers: ['Location'] } } } },
         // @fastify/multipart logs busboy's options at trace, the request's headers with them: the
         // bearer token would reach the log. This route logs at debug at most.
         logLevel: logLevel === 'trace' ? 'debug' : logLevel,
@@ -167,7 +170,16 @@ export const fileRoutes =
           security,
           params: fileParams,
         },
-        config: { problems: [416] },
+        config: {
+          problems: [416],
+          openapi: {
+            responses: {
+              200: { description: "The file's bytes, as its mimeType", headers: fileContentHeaders, content: fileBytesContent },
+              206: { description: 'The bytes of the Range asked for', headers: [...fileContentHeaders, 'Content-Range'], content: fileBytesContent },
+              416: { description: 'The Range cannot be met (`RANGE_NOT_SATISFIABLE`)', headers: ['Content-Range'] },
+            },
+          },
+        },
       },
       async (request, reply) => {
         const userId = authOf(request).user.id;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { pathId } from '../../http/path-id.js';
 import type { FileRow } from './file.repository.js';
 
 export const fileSchema = z
@@ -28,7 +29,7 @@ export const toFileDto = (row: FileRow): FileDto => ({
 
 export const filePageSchema = pageOf(fileSchema).meta({ id: 'FilePage' });
 export const listFilesQuery = paginationQuery;
-export const fileParams = z.object({ id: z.string().max(100) });
+export const fileParams = z.object({ id: pathId });
 
 export const storageSchema = z
   .object({ usedBytes: z.number().int(), limitBytes: z.number().int() })
@@ -38,3 +39,15 @@ export const storageSchema = z
 export const uploadBody = z
   .object({ file: z.string().meta({ format: 'binary', description: 'The file: one part named `file`' }) })
   .meta({ description: 'multipart/form-data with exactly one part, a file named `file`' });
+
+/** The media types a stored file can have (API.md "Files"): what GET /files/:id/content sends it as. */
+export const STORED_MEDIA_TYPES = [
+  'image/png', 'image/jpeg', 'image/webp', 'image/heic', 'image/heif', 'application/pdf',
+  'audio/wav', 'audio/mpeg', 'audio/aac', 'audio/ogg', 'audio/flac', 'audio/aiff',
+  'text/plain', 'text/markdown', 'text/csv',
+] as const;
+
+/** A file's bytes in the document: one media type each, the bytes as they were uploaded. */
+export const fileBytesContent = Object.fromEntries(
+  STORED_MEDIA_TYPES.map((mediaType) => [mediaType, { schema: { type: 'string', contentMediaType: mediaType, description: 'The bytes as uploaded' } }]),
+);

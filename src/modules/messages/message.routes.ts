@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import { authOf, requireAuth } from '../auth/auth-hook.js';
+import type { OperationWire } from '../../http/openapi.js';
 import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
 import type { SessionService } from '../auth/session.service.js';
@@ -14,7 +15,6 @@ import { exportFileName, toMarkdown } from './conversation-export.js';
 import {
   chatroomExportSchema,
   conversationSchema,
-  eventStreamBody,
   exportQuery,
   exchangeSchema,
   followHeaders,
@@ -28,6 +28,7 @@ import {
   switchBranchBody,
 } from './message.schemas.js';
 import type { MessageService, Sender, SendOutcome } from './message.service.js';
+import { followMessageEventStream, replyEventStream, sendEventStream } from './reply-event.schemas.js';
 import { sendReplyEvents, type ReplyEventsOptions } from './reply-events.js';
 import type { StreamSlots } from './stream-slots.js';
 
@@ -50,6 +51,16 @@ const idempotencyHeaders = z.object({
 });
 
 const LATEST_MESSAGES = 50;
+
+/** How a send or a regenerate answers, by what the client asked (OpenAPI). */
+const generationAnswers: OperationWire = {
+  rateLimited: true,
+  responses: {
+    200: { description: 'Accept: text/event-stream: the exchange, then the reply as it is written', content: { 'text/event-stream': sendEventStream } },
+    201: { description: 'The prompt and its finished reply (the reply waited for)' },
+    202: { description: 'The prompt and its reply, still being written (?wait=false, or past the wait): poll Location', headers: ['Location'] },
+  },
+};
 
 const replyLocation = (reply: MessageRow) => `/chatroom/${reply.chatroomId}/messages/${reply.id}`;
 const senderOf = (request: FastifyRequest): Sender => authOf(request).user;
@@ -152,7 +163,7 @@ export const messageRoutes =
           description:
             'Without `parentId` the prompt continues from the current message. With `parentId` (a reply of this chatroom, or null for a new first prompt) it starts a new branch there: this is how a client edits an earlier prompt.',
         },
-        config: { problems: [422, 429, 502] },
+        config: { problems: [422, 502], openapi: generationAnswers },
         onSend: withAllowanceHeaders,
       },
       (request, reply) =>
@@ -176,7 +187,7 @@ export const messageRoutes =
           description:
             'Answers like sending (wait, `?wait=false`, SSE, `Idempotency-Key`, RateLimit headers, 429) and spends one prompt; the new reply becomes the current message. `409 REPLY_IN_PROGRESS` while the reply is unfinished.',
         },
-        config: { problems: [409, 422, 429, 502] },
+        config: { problems: [409, 422, 502], openapi: generationAnswers },
         onSend: withAllowanceHeaders,
       },
       (request, reply) =>
@@ -215,9 +226,18 @@ export const messageRoutes =
           security,
           params: chatroomParams,
           querystring: exportQuery,
-          response: { 200: z.union([chatroomExportSchema, z.string().meta({ description: 'text/markdown (format=markdown)' })]) },
+          response: {
+            200: {
+              description: 'The current branch as a download: JSON (format=json) or a Markdown transcript (format=markdown)',
+              content: {
+                'application/json': { schema: chatroomExportSchema },
+                'text/markdown': { schema: z.string().meta({ description: 'The transcript, oldest message first' }) },
+              },
+            },
+          },
           description: 'An attachment (`Content-Disposition`): `format=json` (default) the chatroom and its messages, `format=markdown` a readable transcript.',
         },
+        config: { openapi: { responses: { 200: { headers: ['Content-Disposition'] } } } },
       },
       async (request, reply) => {
         const exported = await messages.exportBranch(senderOf(request).id, request.params.id);
@@ -273,7 +293,15 @@ export const messageRoutes =
           security,
           params: messageParams,
           response: { 200: messageSchema },
-          description: 'One message, for polling a reply. With `Accept: text/event-stream`, streams the reply: the text so far, then live deltas.',
+          description: 'One message, for polling a reply. With `Accept: text/event-stream`, streams the reply: the message, the text so far, then live deltas.',
+        },
+        config: {
+          problems: [429],
+          openapi: {
+            responses: {
+              200: { description: 'The message; with Accept: text/event-stream, its stream (`message` first)', content: { 'text/event-stream': followMessageEventStream } },
+            },
+          },
         },
       },
       async (request, reply) => {
@@ -295,11 +323,13 @@ export const messageRoutes =
           security,
           params: replyParams,
           headers: followHeaders,
-          response: { 200: eventStreamBody },
           description:
             'Everything so far as one `delta`, then live `delta`s, then `done` or `error`. With `Last-Event-ID`, only what came after that event. A finished reply: `done` at once.',
         },
-        config: { problems: [429] },
+        config: {
+          problems: [429],
+          openapi: { responses: { 200: { description: "The reply's events", content: { 'text/event-stream': replyEventStream } } } },
+        },
       },
       async (request, reply) => {
         const sender = senderOf(request);

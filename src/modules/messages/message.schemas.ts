@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
+import { booleanQueryParam } from '../../http/query.js';
 import { storableText } from '../../http/text.js';
 import { chatroomSchema } from '../chatrooms/chatroom.schemas.js';
+import { pathId } from '../../http/path-id.js';
 import type { FileRow } from '../files/file.repository.js';
 import { fileSchema, toFileDto } from '../files/file.schemas.js';
 import type { MessageRow } from '../replies/reply-state.js';
@@ -126,18 +128,14 @@ export const exportQuery = z.object({
 });
 
 export const sendMessageQuery = z.object({
-  wait: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((value) => value === 'true')
-    .meta({ description: 'false = answer 202 at once and poll the reply' }),
+  wait: booleanQueryParam(true, 'false = answer 202 at once and poll the reply (Location)'),
 });
 
 export const exchangeSchema = z.object({ userMessage: messageSchema, reply: messageSchema }).meta({ id: 'MessageExchange' });
 export const messagePageSchema = pageOf(messageSchema);
 export const listMessagesQuery = paginationQuery;
-export const messageParams = z.object({ id: z.string().max(100), messageId: z.string().max(100) });
-export const replyParams = z.object({ id: z.string().max(100), replyId: z.string().max(100) });
+export const messageParams = z.object({ id: pathId, messageId: pathId });
+export const replyParams = z.object({ id: pathId, replyId: pathId });
 
 export const followHeaders = z.object({
   'last-event-id': z
@@ -157,10 +155,5 @@ export const conversationSchema = chatroomSchema
 
 export const chatroomExportSchema = z
   .object({ chatroom: chatroomSchema, messages: z.array(messageSchema) })
-  .meta({ id: 'ChatroomExport', description: 'The current branch, oldest first (format=json); format=markdown answers text/markdown' });
+  .meta({ id: 'ChatroomExport', description: 'The current branch, oldest first (format=json)' });
 
-/** The SSE body, for the OpenAPI document (the route writes it itself). */
-export const eventStreamBody = z.string().meta({
-  description:
-    'text/event-stream: `delta` ({ text }), `reset` ({}), then `done` (Message) or `error` ({ code, message }); every event has an `id:`; `: keep-alive` comments while idle',
-});
