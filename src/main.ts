@@ -23,6 +23,13 @@ const defaultServiceName = (role: Role) => (role === 'all' ? 'gemini-chat' : `ge
 async function main() {
   const role = parseRole(process.argv[2]);
   const config = loadConfig();
+  // Said before the app loads: an operator's mistake is answered at once.
+  if ((role === 'api' || role === 'worker') && !(config.REDIS_URL && config.DATABASE_URL)) {
+    throw new ConfigError(
+      `The '${role}' role shares work with other processes through PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, ` +
+        "or run the role 'all' (npm start) for the embedded single-process mode",
+    );
+  }
   const tracing =
     config.OTEL_EXPORTER_OTLP_ENDPOINT && role !== 'migrate'
       ? await (await import('./infra/tracing/start-tracing.js')).startTracing({ serviceName: config.OTEL_SERVICE_NAME ?? defaultServiceName(role) })

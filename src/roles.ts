@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { ConfigError, type Config } from './config.js';
+import type { Config } from './config.js';
 import { createContainer, databaseOptionsFrom } from './container.js';
 import { openDatabase } from './infra/db/client.js';
 import { createProcessLogger } from './infra/logger.js';
@@ -24,12 +24,6 @@ async function migrate(config: Config) {
 }
 
 async function serve(role: Exclude<Role, 'migrate'>, config: Config, tracing: Tracing | undefined) {
-  if (role !== 'all' && !(config.REDIS_URL && config.DATABASE_URL)) {
-    throw new ConfigError(
-      `The '${role}' role shares work with other processes through PostgreSQL and Redis: set DATABASE_URL and REDIS_URL, ` +
-        "or run the role 'all' (npm start) for the embedded single-process mode",
-    );
-  }
   const log = createProcessLogger(config.LOG_LEVEL, wantsPrettyLogs(config), tracing?.logFields).child({ role });
   const container = await createContainer(config, log, tracing ? { tracing } : {});
   if (config.DATABASE_URL) {
@@ -76,7 +70,7 @@ async function serve(role: Exclude<Role, 'migrate'>, config: Config, tracing: Tr
   });
 }
 
-/** Runs one role of the server; main.ts has loaded tracing first when it is on. */
+/** Runs one role of the server; main.ts has checked the role against the configuration, and started tracing first when it is on. */
 export async function runRole(role: Role, config: Config, tracing: Tracing | undefined) {
   if (role === 'migrate') await migrate(config);
   else await serve(role, config, tracing);
