@@ -183,4 +183,12 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(model.attributes).toMatchObject({ 'error.type': 'MODEL_REJECTED', 'gen_ai.request.model': MODEL });
     expect(model.events).toContain('exception');
   });
+
+  it("keeps the simulated checkout's capability ids out of traces, as out of logs", async () => {
+    const capability = 'cs_sim_0123456789abcdef';
+    await fetch(`${deployment.base}/subscribe/simulated/${capability}`);
+    const span = await waitFor(() => receiver.spans.find((candidate) => candidate.name === 'GET /subscribe/simulated/:sessionId'), 'the checkout page request is exported');
+    expect(span.attributes['url.path']).toBe('/subscribe/simulated/[redacted]');
+    expect(JSON.stringify(receiver.spans)).not.toContain(capability);
+  });
 });

@@ -20,9 +20,12 @@ export const redactPaths = [
 // The simulator's checkout and portal ids are capabilities: whoever has one can settle that checkout.
 const CAPABILITY_IN_URL = /(\/subscribe\/simulated\/(?:portal\/)?)[^/?#]+/;
 
+/** A request URL as telemetry may keep it (logs, traces): everything but a capability it carries. */
+export const censorUrl = (url: string) => url.replace(CAPABILITY_IN_URL, '$1[redacted]');
+
 /** Secrets are replaced whole; a request URL keeps everything but a capability it carries. */
 function censor(value: unknown, path: string[]): unknown {
-  if (path.join('.') === 'req.url' && typeof value === 'string') return value.replace(CAPABILITY_IN_URL, '$1[redacted]');
+  if (path.join('.') === 'req.url' && typeof value === 'string') return censorUrl(value);
   return '[redacted]';
 }
 

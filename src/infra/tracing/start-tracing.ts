@@ -9,6 +9,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BullMQOtel } from 'bullmq-otel';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
 import { tracedModel } from '../../integrations/gemini/model-span.js';
+import { censorUrl } from '../logger.js';
 import { jobSpans } from './job-spans.js';
 import { traceLogFields } from './log-fields.js';
 import type { Tracing } from './tracing.js';
@@ -46,8 +47,12 @@ export async function startTracing({ serviceName }: { serviceName: string }): Pr
         instrumentHooks: false,
         instrumentHandler: false,
         ignorePaths: ({ url }) => UNTRACED_ROUTES.has(url),
-        // `POST /chatroom/:id/message`, as the HTTP semantic conventions name a server span.
-        requestHook: (span, request) => span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`.trim()),
+        requestHook: (span, request) => {
+          // `POST /chatroom/:id/message`, as the HTTP semantic conventions name a server span.
+          span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`.trim());
+          // The simulated checkout's ids are capabilities: kept out of traces as out of logs.
+          span.setAttribute('url.path', censorUrl(request.url));
+        },
       }),
       // Background loops (sweeps, stream readers, the queue's polling) query without a parent span:
       // each would be a trace of its own. Only statements made inside a trace are recorded.
