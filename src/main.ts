@@ -1,8 +1,8 @@
 /*
  * The entry point: `node dist/main.js <role>`. It imports nothing of the app statically: when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set, tracing must start before pg, ioredis and Fastify are first
- * imported, so the app (./roles.js) is imported after it. When it is unset, nothing of
- * OpenTelemetry is loaded at all, and no module is patched.
+ * imported, so the app (./roles.js) is imported after it. When it is unset, no OpenTelemetry SDK,
+ * exporter, instrumentation or loader hook is loaded, and no module is patched.
  */
 import { ConfigError, loadConfig } from './config.js';
 

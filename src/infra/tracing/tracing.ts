@@ -5,7 +5,7 @@ import type { JobTracing } from '../queue/job-tracing.js';
 /**
  * What a process's OpenTelemetry tracing gives the rest of the app. It exists only when
  * OTEL_EXPORTER_OTLP_ENDPOINT is set (main.ts then loads ./start-tracing.js before the app); with it
- * unset nothing of OpenTelemetry is loaded, and every place that takes a Tracing does nothing extra.
+ * unset no SDK or instrumentation is loaded, and every place that takes a Tracing does nothing extra.
  * Types only here, so that importing this file loads nothing either.
  */
 export interface Tracing {
