@@ -79,7 +79,7 @@ export default {
         'imports every other feature with them.',
       severity: 'error',
       from: { path: '^src/modules/' },
-      to: { path: '^src/(app|container|main)\\.ts$' },
+      to: { path: '^src/(app|container|main|roles)\\.ts$' },
     },
     {
       name: 'auth-not-to-billing',

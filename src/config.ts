@@ -141,6 +141,10 @@ export const envSchema = z
       .refine((value) => value === undefined || value.length >= 16, 'must be at least 16 characters')
       .describe('bearer token for /metrics; unset = /metrics open outside production, off in production'),
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto').describe('auto = pretty on a terminal in development, JSON otherwise'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString
+      .refine((value) => value === undefined || URL.canParse(value), 'must be a URL such as http://collector:4318')
+      .describe('OTLP/HTTP collector; set = traces exported (the SDK appends /v1/traces), unset = tracing not loaded at all'),
+    OTEL_SERVICE_NAME: optionalString.describe('service.name of the traces; default gemini-chat-<role> (gemini-chat for the role all)'),
     BODY_LIMIT_BYTES: intWithDefault(64 * 1024, 1024, 10 * 1024 * 1024),
     TRUST_PROXY: z
       .string()

@@ -20,6 +20,7 @@ import type { ChatModel } from '../integrations/gemini/model.js';
 import { createOfflineModel } from '../integrations/gemini/offline-model.js';
 import { fileStoreFrom } from '../infra/file-store/create-file-store.js';
 import type { FileStore } from '../infra/file-store/file-store.js';
+import type { Tracing } from '../infra/tracing/tracing.js';
 
 /** The drivers the configuration asks for: what talks to the outside (database, Redis, the model). */
 export interface Infrastructure {
@@ -49,6 +50,8 @@ export interface InfrastructureOverrides {
   redisKeyPrefix?: string;
   /** Defaults to Redis when REDIS_URL is set, else an in-process LRU. */
   cache?: Cache;
+  /** The process's tracing, which main.ts starts when OTEL_EXPORTER_OTLP_ENDPOINT is set; absent = no tracing work anywhere. */
+  tracing?: Tracing;
 }
 
 // A limiter that cannot count within this budget lets the request through (README, "Rate limits").
@@ -67,12 +70,12 @@ export function databaseOptionsFrom(config: Config): DatabaseOptions {
     : { kind: 'pglite', dataDir: config.DATA_DIR };
 }
 
-function modelFrom(config: Config, log: FastifyBaseLogger): ChatModel {
+function modelFrom(config: Config, log: FastifyBaseLogger, tracing: Tracing | undefined): ChatModel {
   if (!config.GEMINI_API_KEY) {
     log.warn('GEMINI_API_KEY is not set: replies come from the offline stand-in model');
     return createOfflineModel();
   }
-  return lazyGeminiModel({
+  const gemini = lazyGeminiModel({
     apiKey: config.GEMINI_API_KEY,
     model: config.GEMINI_MODEL,
     baseUrl: config.GEMINI_BASE_URL,
@@ -81,6 +84,7 @@ function modelFrom(config: Config, log: FastifyBaseLogger): ChatModel {
     maxOutputTokens: config.GEMINI_MAX_OUTPUT_TOKENS,
     inlineMaxBytes: config.GEMINI_INLINE_MAX_BYTES,
   });
+  return tracing ? tracing.traceModel(gemini) : gemini;
 }
 
 /** Opens the database and the Redis connections, and picks each driver: Redis-backed when REDIS_URL is set, in-process otherwise. */
@@ -97,10 +101,11 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
   redis?.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
 
   const metrics = createMetrics();
+  const { tracing } = overrides;
   const queueOptions = { concurrency: config.GENERATION_CONCURRENCY, callsPerMinute: config.GEMINI_CALLS_PER_MINUTE, log };
   const queue = config.REDIS_URL
-    ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull` })
-    : createInProcessQueue(queueOptions);
+    ? createBullmqQueue({ ...queueOptions, redisUrl: config.REDIS_URL, prefix: `${redisKeyPrefix}bull`, ...(tracing ? { telemetry: tracing.bullmqTelemetry } : {}) })
+    : createInProcessQueue({ ...queueOptions, ...(tracing ? { tracing: tracing.jobs } : {}) });
   metrics.trackQueueDepth(() => queue.depth());
   // Each scrape asks what /readyz asks, so an alert needs no prober of its own.
   metrics.trackDependencies(() => checkDependencies({ database, redis, queue }, log));
@@ -122,7 +127,7 @@ export async function createInfrastructure(config: Config, log: FastifyBaseLogge
     queue,
     stream,
     stopSignals,
-    model: modelFrom(config, log),
+    model: modelFrom(config, log, tracing),
     fileStore: fileStoreFrom(config),
     metrics,
     async close() {

@@ -20,29 +20,36 @@ export const redactPaths = [
 // The simulator's checkout and portal ids are capabilities: whoever has one can settle that checkout.
 const CAPABILITY_IN_URL = /(\/subscribe\/simulated\/(?:portal\/)?)[^/?#]+/;
 
+/** A request URL as telemetry may keep it (logs, traces): everything but a capability it carries. */
+export const censorUrl = (url: string) => url.replace(CAPABILITY_IN_URL, '$1[redacted]');
+
 /** Secrets are replaced whole; a request URL keeps everything but a capability it carries. */
 function censor(value: unknown, path: string[]): unknown {
-  if (path.join('.') === 'req.url' && typeof value === 'string') return value.replace(CAPABILITY_IN_URL, '$1[redacted]');
+  if (path.join('.') === 'req.url' && typeof value === 'string') return censorUrl(value);
   return '[redacted]';
 }
 
-export function loggerOptions(level: string): LoggerOptions {
-  return { level, redact: { paths: redactPaths, censor } };
+/** Fields added to every line as it is written (the trace ids when tracing is on). */
+export type LogFields = () => Record<string, string>;
+
+/** Without `fields`, no mixin at all: nothing runs per line that does not have to. */
+export function loggerOptions(level: string, fields?: LogFields): LoggerOptions {
+  return { level, redact: { paths: redactPaths, censor }, ...(fields ? { mixin: fields } : {}) };
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+export function createLogger(level: string, destination?: DestinationStream, fields?: LogFields): Logger {
+  return destination ? pino(loggerOptions(level, fields), destination) : pino(loggerOptions(level, fields));
 }
 
 /**
  * Human-readable lines for a developer at a terminal (pino-pretty, a development dependency), JSON
  * everywhere else: log collectors parse JSON, and production images do not ship pino-pretty.
  */
-export function createProcessLogger(level: string, pretty: boolean): Logger {
+export function createProcessLogger(level: string, pretty: boolean, fields?: LogFields): Logger {
   if (pretty && isInstalled('pino-pretty')) {
-    return pino({ ...loggerOptions(level), transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+    return pino({ ...loggerOptions(level, fields), transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
   }
-  return createLogger(level);
+  return createLogger(level, undefined, fields);
 }
 
 function isInstalled(name: string): boolean {

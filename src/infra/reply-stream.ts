@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger } from 'fastify';
@@ -164,8 +165,16 @@ export function redisReplyStream(redis: Redis, log: FastifyBaseLogger, options: 
     }
   }
 
+  // The read loop serves every follower, so it runs in none's async context: started in the context of
+  // the request that first followed, its reads would go on adding spans to that request's trace.
+  const outsideAnyRequest = AsyncLocalStorage.snapshot();
+
   function ensureLoop() {
     if (loop || closed) return;
+    outsideAnyRequest(startLoop);
+  }
+
+  function startLoop() {
     // The blocking read outlasts the shared client's command timeout by design: give it its own bound.
     if (!reader) {
       reader = redis.duplicate({ connectionName: `${prefix}reply-stream-reader`, enableAutoPipelining: false, maxRetriesPerRequest: null, commandTimeout: blockMs + 5_000 });

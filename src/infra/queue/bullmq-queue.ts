@@ -1,4 +1,4 @@
-import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, WaitingError, Worker, type Job, type Telemetry } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
 import { closeRedis, endingOnDisconnect } from '../redis.js';
@@ -11,6 +11,11 @@ type Options = {
   concurrency: number;
   callsPerMinute: number;
   log: FastifyBaseLogger;
+  /**
+   * Given when tracing is on: BullMQ's own telemetry, which carries the trace context in each job
+   * (its options, not its data), so that a job's runs join the trace of its enqueue.
+   */
+  telemetry?: Telemetry;
 };
 
 const QUEUE_NAME = 'generation';
@@ -21,7 +26,7 @@ type JobData = { replyId: string; attempt?: number };
 const BOOKKEEPING_BOUND_MS = 5_000;
 
 /** BullMQ on Redis: any number of api processes enqueue, any number of workers consume. */
-export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, log }: Options): GenerationQueue {
+export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinute, log, telemetry }: Options): GenerationQueue {
   // BullMQ does not close connections it is given: we keep them and close them ourselves.
   const connections: Redis[] = [];
   const connect = (role: 'producer' | 'worker') => {
@@ -45,6 +50,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
     (queue ??= new Queue(QUEUE_NAME, {
       connection: (producerConnection = connect('producer')),
       prefix,
+      ...(telemetry ? { telemetry } : {}),
       defaultJobOptions: {
         // Finished jobs go at once: the reply row is the record, and a later enqueue of the same
         // reply (the recovery sweep, the next reply of a chatroom) must not meet a leftover job id.
@@ -96,6 +102,7 @@ export function createBullmqQueue({ redisUrl, prefix, concurrency, callsPerMinut
         connection: workerConnection,
         prefix,
         concurrency,
+        ...(telemetry ? { telemetry } : {}),
         // Shared by every worker through Redis: a burst of users queues here instead of drawing 429s from Gemini.
         limiter: { max: callsPerMinute, duration: 60_000 },
       });

@@ -1,7 +1,17 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { clampPriority, JobInterrupted, type GenerationQueue, type JobHandler } from './generation-queue.js';
+import type { JobTraceContext, JobTracing } from './job-tracing.js';
 
-type Options = { concurrency: number; callsPerMinute: number; log: FastifyBaseLogger };
+type Options = {
+  concurrency: number;
+  callsPerMinute: number;
+  log: FastifyBaseLogger;
+  /** Given when tracing is on: each job's runs join the trace of its enqueue. */
+  tracing?: JobTracing;
+};
+
+/** The queue's name in traces, as BullMQ's is. */
+const QUEUE_NAME = 'generation';
 
 interface QueuedJob {
   replyId: string;
@@ -9,6 +19,8 @@ interface QueuedJob {
   /** Enqueue order: equal priorities run first in, first out (as in BullMQ). */
   order: number;
   attempt: number;
+  /** The trace of the enqueue, when tracing is on. */
+  trace?: JobTraceContext;
 }
 
 /**
@@ -17,7 +29,7 @@ interface QueuedJob {
  * in memory; if the process dies the recovery sweep finds their replies unfinished in the database
  * and enqueues them again.
  */
-export function createInProcessQueue({ concurrency, callsPerMinute, log }: Options): GenerationQueue {
+export function createInProcessQueue({ concurrency, callsPerMinute, log, tracing }: Options): GenerationQueue {
   const ready: QueuedJob[] = []; // sorted by (priority, order)
   const live = new Map<string, QueuedJob>(); // every job ready, running or waiting to run again
   const startTimes: number[] = []; // for the calls-per-minute limit
@@ -67,7 +79,8 @@ export function createInProcessQueue({ concurrency, callsPerMinute, log }: Optio
 
   function run(handle: JobHandler, job: QueuedJob): void {
     const { signal } = interrupt;
-    const settled = handle(job.replyId, { attempt: job.attempt, signal })
+    const runHandler = () => handle(job.replyId, { attempt: job.attempt, signal });
+    const settled = (tracing && job.trace ? tracing.processed(QUEUE_NAME, job.replyId, job.trace, runHandler) : runHandler())
       .then((verdict) => {
         switch (verdict.kind) {
           case 'finished':
@@ -102,7 +115,8 @@ export function createInProcessQueue({ concurrency, callsPerMinute, log }: Optio
     kind: 'in-process',
     enqueue(replyId, { priority }) {
       if (!live.has(replyId)) {
-        const job = { replyId, priority: clampPriority(priority), order: ++order, attempt: 1 };
+        const job: QueuedJob = { replyId, priority: clampPriority(priority), order: ++order, attempt: 1 };
+        if (tracing) job.trace = tracing.enqueued(QUEUE_NAME, replyId);
         live.set(replyId, job);
         makeReady(job);
         pump();
