@@ -25,6 +25,7 @@ import { createScheduler, type Scheduler } from '../modules/generation/schedulin
 import { messageStore } from '../modules/messages/message-store.js';
 import { createMessageService, type MessageService } from '../modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from '../modules/messages/stream-slots.js';
+import { createSearchService, type SearchService } from '../modules/search/search.service.js';
 import { createReplyFollower, type ReplyFollower } from '../modules/replies/reply-follower.js';
 import { createReplyStopper } from '../modules/replies/reply-stopper.js';
 import { createReplyStore, type ReplyStore } from '../modules/replies/reply-store.js';
@@ -36,6 +37,7 @@ export interface Services {
   sessions: SessionService;
   chatrooms: ChatroomService;
   messages: MessageService;
+  search: SearchService;
   files: FileService;
   /** Following a reply's events (SSE, waiting, stop). */
   follower: ReplyFollower;
@@ -173,6 +175,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     sessions,
     chatrooms,
     messages,
+    search: createSearchService({ database }),
     files,
     follower,
     streamSlots: createStreamSlots(config.MAX_OPEN_STREAMS_PER_USER),
