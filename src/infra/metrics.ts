@@ -15,6 +15,13 @@ export interface Metrics {
   readonly webhookEvents: Counter<'type' | 'outcome'>;
   /** Tokens of stored replies by model and kind (prompt, output, thoughts, cached): what Gemini bills. */
   readonly modelTokens: Counter<'model' | 'kind'>;
+  /**
+   * Ratings of replies by model and rating: each rating given (a new one, or one changed to the
+   * other); re-sending the same rating (a new comment) counts nothing.
+   */
+  readonly feedbackGiven: Counter<'model' | 'rating'>;
+  /** Ratings taken back (changed to the other, or deleted), under the model and rating they were given with: given − withdrawn = standing. */
+  readonly feedbackWithdrawn: Counter<'model' | 'rating'>;
   /** Reports the queue's depth by state each time /metrics is scraped. */
   trackQueueDepth(read: () => Promise<QueueDepth>): void;
 }
@@ -75,6 +82,18 @@ export function createMetrics(): Metrics {
       name: 'gemini_tokens_total',
       help: 'Tokens of stored replies by model and kind (prompt, output, thoughts, cached)',
       labelNames: ['model', 'kind'],
+      registers: [registry],
+    }),
+    feedbackGiven: new Counter({
+      name: 'reply_feedback_given_total',
+      help: 'Ratings of replies given (new, or changed to the other rating) by model and rating',
+      labelNames: ['model', 'rating'],
+      registers: [registry],
+    }),
+    feedbackWithdrawn: new Counter({
+      name: 'reply_feedback_withdrawn_total',
+      help: 'Ratings of replies taken back (changed or deleted) by the model and rating they were given with',
+      labelNames: ['model', 'rating'],
       registers: [registry],
     }),
     trackQueueDepth(read) {
