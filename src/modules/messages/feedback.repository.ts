@@ -49,6 +49,6 @@ export async function writeFeedback(
   const rating = raw.previous_rating;
   return {
     reply: rowOf(messages, raw),
-    previous: rating === 'up' || rating === 'down' ? { rating, model: String(raw.previous_model ?? defaultModel) } : null,
+    previous: rating === 'up' || rating === 'down' ? { rating, model: typeof raw.previous_model === 'string' ? raw.previous_model : defaultModel } : null,
   };
 }

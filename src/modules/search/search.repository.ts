@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { executeRaw } from '../../infra/db/raw-rows.js';
 
@@ -31,11 +31,25 @@ export interface SearchRow {
  * joined to their messages and chatrooms.
  */
 export async function searchOwned(db: Executor, userId: string, tsquery: string, limit: number, after?: SearchPosition): Promise<SearchRow[]> {
+  const rows = await executeRaw(db, searchStatement(userId, tsquery, limit, after));
+  return rows.map((row) => ({
+    id: String(row.id),
+    isTitle: row.is_title === true,
+    rank: String(row.rank),
+    createdAtExact: String(row.created_at_exact),
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(String(row.created_at)),
+    chatroomId: String(row.chatroom_id),
+    chatroomTitle: String(row.chatroom_title),
+    role: row.role === 'user' || row.role === 'model' ? row.role : null,
+    text: String(row.text),
+  }));
+}
+
+/** The statement searchOwned runs (the bench explains it as it is). */
+export function searchStatement(userId: string, tsquery: string, limit: number, after?: SearchPosition): SQL {
   const query = sql`to_tsquery('chat_search', ${tsquery})`;
   const titleVector = sql`to_tsvector('chat_search', c.title)`;
-  const rows = await executeRaw(
-    db,
-    sql`with hits as (
+  return sql`with hits as (
       select s.message_id as id, false as is_title, ts_rank(s.vector, ${query}) as rank, s.created_at
       from message_search s
       where s.user_id = ${userId} and s.vector @@ ${query}
@@ -55,17 +69,5 @@ export async function searchOwned(db: Executor, userId: string, tsquery: string,
     from page
     left join messages m on not page.is_title and m.id = page.id
     join chatrooms c on c.id = coalesce(m.chatroom_id, page.id) and c.user_id = ${userId}
-    order by page.rank desc, page.created_at desc, page.id desc`,
-  );
-  return rows.map((row) => ({
-    id: String(row.id),
-    isTitle: row.is_title === true,
-    rank: String(row.rank),
-    createdAtExact: String(row.created_at_exact),
-    createdAt: row.created_at instanceof Date ? row.created_at : new Date(String(row.created_at)),
-    chatroomId: String(row.chatroom_id),
-    chatroomTitle: String(row.chatroom_title),
-    role: row.role === 'user' || row.role === 'model' ? row.role : null,
-    text: String(row.text),
-  }));
+    order by page.rank desc, page.created_at desc, page.id desc`;
 }
