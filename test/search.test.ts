@@ -1,6 +1,9 @@
 import { sql } from 'drizzle-orm';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fold } from '../src/modules/search/search-query.js';
+import { executeRaw } from '../src/infra/db/raw-rows.js';
+import { fold, parseSearch, toTsquery } from '../src/modules/search/search-query.js';
+import { searchStatement } from '../src/modules/search/search.repository.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
 import { withGeminiApp } from './helpers/gemini-app.js';
 import { createRoom, sendMessage } from './helpers/messages.js';
@@ -212,6 +215,37 @@ describe('GET /search refuses and resists', () => {
     // Bob finds his own with the same words.
     expect((await hits(bob, 'secret')).length).toBeGreaterThan(0);
     expect((await hits(bob, 'a & b | !c')).length).toBeGreaterThan(0);
+  });
+
+  it('any text up to 200 characters: 200 and the caller\'s own hits only', async () => {
+    const alice = await signIn(g.t);
+    const bob = await signIn(g.t);
+    const bobRoom = await titled(bob, 'Bob shares nothing');
+    await say(bob, bobRoom, 'every letter a b c d e f g h i j k l m n o p q r s t u v w x y z 0 1 2 3 4 5 6 7 8 9 é ß 中 🙂');
+    const aliceRoom = await titled(alice, 'Alice a b c');
+    await fc.assert(
+      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 200, unit: fc.constantFrom('a', 'b', 'é', ' ', '-', '"', "'", '\\', ':', '*', '&', '|', '!', '(', ')', '<', '>', '中', '🙂', '\u0000') }), async (q) => {
+        const res = await search(alice, q);
+        expect(res.statusCode, JSON.stringify(q)).toBe(200);
+        expect(res.json<Page>().items.every((hit) => hit.chatroomId === aliceRoom)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('the owner is a condition of the index scan: the plan reads message_search_user_vector_idx with user_id in its Index Cond', async () => {
+    const alice = await signIn(g.t);
+    const room = await createRoom(g.t, alice);
+    await say(alice, room, 'an indexed prompt');
+    const statement = searchStatement(alice.id, toTsquery(parseSearch('indexed')) ?? '', 21);
+    // The table is tiny here: a sequential scan would be cheaper, so it is taken off the menu to see that the index fits the query.
+    const plan = await g.t.container.database.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      return (await executeRaw(tx, sql`explain ${statement}`)).map((row) => String(row['QUERY PLAN'])).join('\n');
+    });
+    expect(plan).toMatch(/Bitmap Index Scan on message_search_user_vector_idx[^\n]*\n\s+Index Cond: \(\(user_id = '[0-9a-f-]+'::uuid\) AND \(vector @@/);
+    // Titles: an index led by the owner either way (a user's few chatrooms may be read by the btree of their list).
+    expect(plan).toMatch(/Bitmap Index Scan on chatrooms_(title_search|user_created)_idx[^\n]*\n\s+Index Cond: \(+user_id = '[0-9a-f-]+'::uuid\)/);
   });
 
   it('400 VALIDATION_FAILED for an empty or too long q, a bad limit and a cursor it did not issue', async () => {
