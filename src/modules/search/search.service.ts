@@ -2,14 +2,12 @@ import { z } from 'zod';
 import type { Database } from '../../infra/db/client.js';
 import { validationError } from '../../http/app-error.js';
 import { highlightWords, parseSearch, toTsquery } from './search-query.js';
-import type { SearchPosition, SearchRow } from './search.repository.js';
-import { searchOwned } from './search.repository.js';
+import { searchOwned, type SearchPosition, type SearchRow } from './search.repository.js';
 import type { SearchHitDto } from './search.schemas.js';
 import { snippetOf } from './search-snippet.js';
 
 type Deps = {
   database: Pick<Database, 'db'>;
-  search?: typeof searchOwned;
 };
 
 // A cursor carries what PostgreSQL casts (real, timestamptz, uuid): anything it would refuse is the
@@ -40,7 +38,7 @@ function decodePosition(cursor: string): SearchPosition {
 
 export type SearchService = ReturnType<typeof createSearchService>;
 
-export function createSearchService({ database, search = searchOwned }: Deps) {
+export function createSearchService({ database }: Deps) {
   return {
     /** The caller's hits for `q`, best first (newer first among equals), a page at a time. */
     async search(userId: string, q: string, limit: number, cursor: string | undefined): Promise<{ items: SearchHitDto[]; nextCursor: string | null }> {
@@ -48,7 +46,7 @@ export function createSearchService({ database, search = searchOwned }: Deps) {
       const parsed = parseSearch(q);
       const tsquery = toTsquery(parsed);
       if (tsquery === undefined) return { items: [], nextCursor: null };
-      const rows = await search(database.db, userId, tsquery, limit + 1, after);
+      const rows = await searchOwned(database.db, userId, tsquery, limit + 1, after);
       const words = highlightWords(parsed);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
