@@ -10,11 +10,13 @@
  *             reply as an event stream (POST …/message, Accept: text/event-stream) from a model
  *             that stamps its chunks (bench/chunk-stamp.ts)  → delays and chunk counts (below)
  *   uploads, prompt-latency  the upload scenario's tasks (bench/upload-load.ts)
+ *   search    searchers sending GET /search one after another (bench/search-load.ts)
  */
 import autocannon from 'autocannon';
 import { request } from 'node:http';
 import { nowMs, readStamps } from './chunk-stamp.js';
 import { promptLatency, uploads, type PromptLatencyTask, type UploadsTask } from './upload-load.js';
+import { searchLoad, type SearchLoadTask } from './search-load.js';
 
 type Task =
   | { kind: 'http'; url: string; headers: Record<string, string>; connections: number; seconds: number }
@@ -22,7 +24,8 @@ type Task =
   | { kind: 'sse'; url: string; token: string; listeners: number }
   | { kind: 'streaming'; base: string; clients: { token: string; room: string }[]; chunks: number }
   | UploadsTask
-  | PromptLatencyTask;
+  | PromptLatencyTask
+  | SearchLoadTask;
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
@@ -200,6 +203,8 @@ async function run(task: Task): Promise<unknown> {
       return uploads(task);
     case 'prompt-latency':
       return promptLatency(task);
+    case 'search':
+      return searchLoad(task);
   }
 }
 const result = await run(task);

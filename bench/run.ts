@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
+import { searchScenario, type SearchSizes } from './search.js';
 import { uploadsScenario, type UploadFigures, type UploadSizes } from './uploads.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -50,8 +51,20 @@ const UPLOAD_SIZES: UploadSizes = smoke
       rounds: Number(env.BENCH_UPLOAD_ROUNDS ?? 5),
       concurrentRounds: ROUNDS,
     };
-/** BENCH_ONLY=http,messages,sse,streaming,uploads: a subset of the scenarios (1-3, 4, 5, 6, 7); all by default. */
-const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads').split(',').map((part) => part.trim()));
+/** Scenario 8: messages in the table, the searcher's share, other users, searchers at once. */
+const SEARCH_SIZES: SearchSizes = smoke
+  ? { messages: 2_000, embeddedMessages: 2_000, own: 200, otherUsers: 10, searchers: 2, seconds: 1, rounds: 1 }
+  : {
+      messages: Number(env.BENCH_SEARCH_MESSAGES ?? 1_000_000),
+      embeddedMessages: Number(env.BENCH_SEARCH_EMBEDDED_MESSAGES ?? 100_000),
+      own: Number(env.BENCH_SEARCH_OWN ?? 10_000),
+      otherUsers: 1_000,
+      searchers: Number(env.BENCH_SEARCHERS ?? 10),
+      seconds: SECONDS,
+      rounds: ROUNDS,
+    };
+/** BENCH_ONLY=http,messages,sse,streaming,uploads,search: a subset of the scenarios (1-3, 4, 5, 6, 7, 8); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads,search').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
@@ -297,6 +310,8 @@ const memory = new Map<string, { idle: number; loaded: number; sse?: { peak: num
 const overheads = new Map<string, number>(); // `${label} ${senders}` → queue overhead p50
 /** The upload scenario, by variant label: what the targets read. */
 let uploadFigures = new Map<string, UploadFigures>();
+/** The search scenario, by variant label: what the targets read. */
+let searchFigures = new Map<string, { p50: number; p99: number }>();
 /** The streaming scenario, by variant label: what the targets read. */
 const streamingResults = new Map<string, { p99: number; rssPeakMb: number; lost: number; duplicated: number; errors: number }>();
 
@@ -460,6 +475,20 @@ async function main(): Promise<number> {
     uploadFigures = uploads.figures;
   }
 
+  if (only.has('search')) {
+    const searched = await searchScenario({
+      variants,
+      sizes: SEARCH_SIZES,
+      adminDatabaseUrl: services?.databaseUrl,
+      deploy,
+      load,
+      client,
+      modelUrl: model.url ?? '',
+    });
+    rows.push(...searched.rows);
+    searchFigures = searched.figures;
+  }
+
   report();
   const failed = rows.some((row) => row.errors > 0);
   if (failed) console.log('\nSome requests failed: the figures above are not valid.');
@@ -614,6 +643,11 @@ function report() {
       target(`delay added to a chunk, p99, ${STREAMS} replies streaming, ${main}`, streamed.p99, 50, 'ms', true);
       target(`RSS peak api + worker, ${STREAMS} replies streaming, ${main}`, streamed.rssPeakMb, 400, 'MB', true);
       lines.push([`chunks lost / duplicated, ${STREAMS} replies streaming`, `${streamed.lost} / ${streamed.duplicated} (0 / 0)`, streamed.lost === 0 && streamed.duplicated === 0]);
+    }
+    const searched = searchFigures.get(main);
+    if (searched) {
+      target(`GET /search p50, ${SEARCH_SIZES.searchers} searchers, ${main}`, searched.p50, 20, 'ms', true);
+      target(`GET /search p99, ${SEARCH_SIZES.searchers} searchers, ${main}`, searched.p99, 60, 'ms', true);
     }
     for (const prefix of ['GET /chatroom, ', 'GET /chatroom (cache off)', 'GET /user/me']) {
       const slower = (find(main, prefix)?.rps ?? NaN) / (find('embedded', prefix)?.rps ?? NaN);

@@ -27,6 +27,8 @@ import { simulatorRoutes } from './modules/billing/simulator.routes.js';
 import { webhookRoutes } from './modules/billing/webhook.routes.js';
 import { userRoutes } from './modules/auth/user.routes.js';
 import { fileRoutes } from './modules/files/file.routes.js';
+import { searchRoutes } from './modules/search/search.routes.js';
+import { feedbackRoutes } from './modules/messages/feedback.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -159,6 +161,8 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
       keepAliveMs: config.SSE_KEEPALIVE_MS,
     }),
   );
+  await app.register(feedbackRoutes({ sessions: services.sessions, feedback: services.feedback }));
+  await app.register(searchRoutes({ sessions: services.sessions, search: services.search }));
   await app.register(fileRoutes({ sessions: services.sessions, files: services.files, maxUploadBytes: config.MAX_UPLOAD_BYTES, logLevel: config.LOG_LEVEL }));
   await app.register(
     billingRoutes({

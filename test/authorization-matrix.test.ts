@@ -68,6 +68,8 @@ const ownershipCases: Record<string, Case> = {
   'DELETE /files/:': (ids) => [{ params: [ids.a.file] }],
   'GET /files/:/content': (ids) => [{ params: [ids.a.file] }],
   'HEAD /files/:/content': (ids) => [{ params: [ids.a.file] }],
+  'PUT /chatroom/:/messages/:/feedback': roomAndMessage('reply', () => ({ rating: 'down', comment: 'taken over' })),
+  'DELETE /chatroom/:/messages/:/feedback': roomAndMessage('reply'),
   'PUT /chatroom/:/current-message': (ids) => [
     { params: [ids.a.room], payload: { messageId: ids.a.reply } },
     { params: [ids.b.room], payload: { messageId: ids.a.reply } },
@@ -112,6 +114,14 @@ async function resourcesOf(user: SignedInUser, title: string): Promise<Resources
   expect(sent.statusCode).toBe(202);
   const { userMessage, reply } = sent.json<{ userMessage: { id: string }; reply: { id: string } }>();
   await pollUntilFinished(t, user, room, reply.id);
+  // A rating of the owner's that another user's DELETE must leave in place.
+  const rated = await t.request({
+    method: 'PUT',
+    url: `/chatroom/${room}/messages/${reply.id}/feedback`,
+    headers: { ...bearer(user.accessToken), 'content-type': 'application/json' },
+    payload: JSON.stringify({ rating: 'up' }),
+  });
+  expect(rated.statusCode).toBe(200);
   const file = await uploadFile(t, user, 'private.txt', `${title}: a private file`);
   return { room, userMessage: userMessage.id, reply: reply.id, file: file.id };
 }
@@ -194,6 +204,12 @@ describe('authorization matrix (generated from the router)', () => {
     }
     const list = await t.request({ method: 'GET', url: '/chatroom', headers: bearer(bob.accessToken) });
     expect(list.json<{ items: { id: string }[] }>().items.map((room) => room.id)).toEqual([ids.b.room]);
+    // Search reads the caller's own only: A's title and prompt are not found by B, B's own are.
+    const searched = await t.request({ method: 'GET', url: '/search?q=secret%20private', headers: bearer(bob.accessToken) });
+    expect(searched.statusCode).toBe(200);
+    expect(searched.json<{ items: unknown[] }>().items).toEqual([]);
+    const own = await t.request({ method: 'GET', url: '/search?q=bob%20room', headers: bearer(bob.accessToken) });
+    expect(own.json<{ items: { chatroomId: string }[] }>().items.map((hit) => hit.chatroomId)).toContain(ids.b.room);
     const me = await t.request({ method: 'GET', url: '/user/me', headers: bearer(bob.accessToken) });
     expect(me.json().id).toBe(bob.id);
   });

@@ -320,6 +320,70 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     expect(gemini.prompts()).toEqual(['Name a colour', 'Name a colour', 'Name a fruit']);
   });
 
+  it('searches as the user types (matched words marked, the snippet as text) and opens a hit on its own branch', async () => {
+    gemini.enqueue({ kind: 'reply', chunks: ['Book the café early.'] }, { kind: 'reply', chunks: ['Fine, something else.'] });
+    await signUp();
+    await newChat();
+    await send('Plan the Zürich trip <b>soon</b>');
+    await expect.poll(textOf(replies().last()), WAIT).toBe('Book the café early.');
+    await replyFinished();
+    // An edit: the Zürich prompt is no longer on the branch on screen.
+    await prompts().last().getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Edited prompt').fill('Something else entirely');
+    await button('Send edit').click();
+    await expect.poll(textOf(replies().last()), WAIT).toBe('Fine, something else.');
+    await replyFinished();
+    await expect.poll(textOf(prompts().last()), WAIT).toBe('Something else entirely');
+
+    await page.getByLabel('Search chats').pressSequentially('zurich', { delay: 30 });
+    const results = page.getByRole('list', { name: 'Search results' });
+    await expect.poll(() => results.locator('.search-hit').count(), WAIT).toBe(1);
+    const hit = results.locator('.search-hit').first();
+    expect(await hit.locator('mark').allTextContents()).toEqual(['Zürich']);
+    expect(await hit.locator('.search-snippet').textContent()).toBe('Plan the Zürich trip <b>soon</b>');
+    expect(await hit.locator('b').count()).toBe(0); // shown as text, never parsed
+    await shot('21-search-results');
+
+    await page.getByLabel('Search chats').press('Enter');
+    await expect.poll(textOf(prompts().last()), WAIT).toBe('Plan the Zürich trip <b>soon</b>');
+    await expect.poll(textOf(replies().last()), WAIT).toBe('Book the café early.');
+    await expect.poll(() => prompts().last().locator('.branch-position').textContent(), WAIT).toBe('1/2');
+    await shot('22-search-opened-branch');
+
+    await page.getByLabel('Search chats').fill('nothing-like-this');
+    await expect.poll(() => results.textContent(), WAIT).toBe('Nothing found for "nothing-like-this"');
+  });
+
+  it('rates an answer with thumbs up or down and a reason, keeps the rating across a reload, and takes it back', async () => {
+    gemini.enqueue({ kind: 'reply', chunks: ['An answer to rate.'] });
+    await signUp();
+    await newChat();
+    await send('Rate me');
+    await expect.poll(textOf(replies().last()), WAIT).toBe('An answer to rate.');
+    await replyFinished();
+    expect(await prompts().last().getByRole('button', { name: 'Good answer' }).count()).toBe(0);
+
+    const good = () => replies().last().getByRole('button', { name: 'Good answer' });
+    const bad = () => replies().last().getByRole('button', { name: 'Bad answer' });
+    const reason = () => replies().last().getByLabel('Reason (optional)');
+    await good().click();
+    await expect.poll(() => good().getAttribute('aria-pressed'), WAIT).toBe('true');
+    await bad().click();
+    await expect.poll(() => bad().getAttribute('aria-pressed'), WAIT).toBe('true');
+    expect(await good().getAttribute('aria-pressed')).toBe('false');
+    await reason().selectOption('inaccurate');
+    await expect.poll(() => reason().inputValue(), WAIT).toBe('inaccurate');
+    await shot('23-rated');
+
+    await page.reload();
+    await expect.poll(() => bad().getAttribute('aria-pressed'), WAIT).toBe('true');
+    await expect.poll(() => reason().inputValue(), WAIT).toBe('inaccurate');
+
+    await bad().click();
+    await expect.poll(() => bad().getAttribute('aria-pressed'), WAIT).toBe('false');
+    expect(await reason().count()).toBe(0);
+  });
+
   it('saves per-chat settings (system instruction, a model from GET /models, temperature) that the model then gets, and exports the chat as Markdown', async () => {
     await signUp();
     await newChat();

@@ -26,6 +26,8 @@ import { createScheduler, type Scheduler } from '../modules/generation/schedulin
 import { messageStore } from '../modules/messages/message-store.js';
 import { createMessageService, type MessageService } from '../modules/messages/message.service.js';
 import { createStreamSlots, type StreamSlots } from '../modules/messages/stream-slots.js';
+import { createSearchService, type SearchService } from '../modules/search/search.service.js';
+import { createFeedbackService, type FeedbackService } from '../modules/messages/feedback.service.js';
 import { createReplyFollower, type ReplyFollower } from '../modules/replies/reply-follower.js';
 import { createReplyStopper } from '../modules/replies/reply-stopper.js';
 import { createReplyStore, type ReplyStore } from '../modules/replies/reply-store.js';
@@ -37,6 +39,8 @@ export interface Services {
   sessions: SessionService;
   chatrooms: ChatroomService;
   messages: MessageService;
+  search: SearchService;
+  feedback: FeedbackService;
   files: FileService;
   /** Following a reply's events (SSE, waiting, stop). */
   follower: ReplyFollower;
@@ -177,6 +181,8 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     sessions,
     chatrooms,
     messages,
+    search: createSearchService({ database }),
+    feedback: createFeedbackService({ database, messages, metrics: infra.metrics, defaultModel: config.GEMINI_MODEL, clock }),
     files,
     follower,
     streamSlots: createStreamSlots(config.MAX_OPEN_STREAMS_PER_USER),

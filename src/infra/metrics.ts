@@ -26,6 +26,13 @@ export interface Metrics {
   readonly modelTokens: Counter<'model' | 'kind'>;
   /** From a reply being asked for to its first attempt starting: what a user waits before the first token. */
   readonly queueWait: Histogram;
+  /**
+   * Ratings of replies by model and rating: each rating given (a new one, or one changed to the
+   * other); re-sending the same rating (a new comment) counts nothing.
+   */
+  readonly feedbackGiven: Counter<'model' | 'rating'>;
+  /** Ratings taken back (changed to the other, or deleted), under the model and rating they were given with: given − withdrawn = standing. */
+  readonly feedbackWithdrawn: Counter<'model' | 'rating'>;
   /** Reports the queue's depth by state each time /metrics is scraped. */
   trackQueueDepth(read: () => Promise<QueueDepth>): void;
   /** Reports whether each dependency answers (`dependency_up`) each time /metrics is scraped. */
@@ -150,6 +157,18 @@ export function createMetrics(): Metrics {
       name: 'generation_queue_wait_seconds',
       help: "From a reply being asked for to its first generation attempt starting (queue, model budget, the chatroom's earlier replies)",
       buckets: WAIT_BUCKETS,
+      registers: [registry],
+    }),
+    feedbackGiven: new Counter({
+      name: 'reply_feedback_given_total',
+      help: 'Ratings of replies given (new, or changed to the other rating) by model and rating',
+      labelNames: ['model', 'rating'],
+      registers: [registry],
+    }),
+    feedbackWithdrawn: new Counter({
+      name: 'reply_feedback_withdrawn_total',
+      help: 'Ratings of replies taken back (changed or deleted) by the model and rating they were given with',
+      labelNames: ['model', 'rating'],
       registers: [registry],
     }),
     trackQueueDepth(read) {

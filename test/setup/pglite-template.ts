@@ -8,6 +8,7 @@ import { drizzle } from 'drizzle-orm/pglite';
 import { migrate } from 'drizzle-orm/pglite/migrator';
 import type { TestProject } from 'vitest/node';
 import { migrationsFolder } from '../../src/infra/db/migrations.js';
+import { pgliteExtensions } from '../../src/infra/db/pglite-extensions.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,7 +26,7 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<void> {
   const path = join(tmpdir(), `gemini-chat-test-pglite-${templateKey()}.tar`);
   if (!existsSync(path)) {
-    const client = new PGlite();
+    const client = new PGlite({ extensions: await pgliteExtensions() });
     try {
       await migrate(drizzle(client), { migrationsFolder });
       const dump = await client.dumpDataDir('none');

@@ -17,7 +17,7 @@ const unused = () => {
 function row(fields: Partial<MessageRow> & Pick<MessageRow, 'role'>): MessageRow {
   return {
     id: randomUUID(), seq: 1, chatroomId: 'room', userId: 'user', parentId: null, content: '', status: 'done', finishReason: null,
-    thoughts: null, grounding: null, errorCode: null, errorMessage: null, promptTokens: null, outputTokens: null, thoughtsTokens: null, cachedTokens: null, totalTokens: null, contextTruncated: false, allowanceDay: null, createdAt: NOW, updatedAt: NOW, completedAt: null,
+    thoughts: null, grounding: null, feedbackRating: null, feedbackReason: null, feedbackComment: null, feedbackModel: null, feedbackUpdatedAt: null, errorCode: null, errorMessage: null, promptTokens: null, outputTokens: null, thoughtsTokens: null, cachedTokens: null, totalTokens: null, contextTruncated: false, allowanceDay: null, createdAt: NOW, updatedAt: NOW, completedAt: null,
     ...fields,
   };
 }

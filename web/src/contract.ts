@@ -36,3 +36,7 @@ export type StoredFile = Schemas['File'];
 
 /** POST /chatroom/:id/message's body: absent parentId continues the current branch; a reply's id or null is an edit. */
 export type PromptBody = NonNullable<paths['/chatroom/{id}/message']['post']['requestBody']>['content']['application/json'];
+
+/** A hit of GET /search (API.md "Search, sharing, feedback"). */
+// `highlights` as the client reads it: pairs of offsets (the document's tuple reaches the client as arrays).
+export type SearchHit = Omit<Schemas['SearchHit'], 'highlights'> & { highlights: number[][] };

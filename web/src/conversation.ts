@@ -12,6 +12,7 @@ import { exportFileName, isOpen, placeMessage, resumeFor, statusNote, type Resum
 import { byId, h } from './dom';
 import { readEvents } from './event-stream';
 import { attachmentList, attachmentsOf, releaseHiddenImages } from './file-links';
+import { feedbackControls, isRatable } from './feedback';
 import { groundingSection, paintThoughts, renderAnswer, thoughtsSection } from './reply-extras';
 import { act, clearReport, describe, inform, report } from './report';
 
@@ -105,6 +106,7 @@ function render() {
           branchSwitcher(message),
           canEdit && h('button', { type: 'button', onclick: () => startEdit(message) }, 'Edit'),
           message === lastReply && !isOpen(message) && !streaming && h('button', { type: 'button', onclick: () => act(() => regenerate(message)) }, 'Regenerate'),
+          isRatable(message) && feedbackControls(message, replaceMessage),
         ),
       );
     }),
@@ -114,6 +116,13 @@ function render() {
   log.scrollTop = log.scrollHeight;
   updateSendButton();
   stopButton.hidden = !streaming;
+}
+
+/** A message of the branch on screen as the server now has it (a rating), redrawn. */
+function replaceMessage(message: Message) {
+  if (!conversation) return;
+  conversation = { ...conversation, messages: conversation.messages.map((m) => (m.id === message.id ? message : m)) };
+  render();
 }
 
 /** Send waits for the reply being streamed, and for the files still uploading. */

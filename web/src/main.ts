@@ -9,6 +9,7 @@ import { byId, h } from './dom';
 import { showAllowance, watchForPro } from './allowance';
 import type { Chatroom, OtpIssued } from './contract';
 import { report, clearReport, act } from './report';
+import { startSearch } from './search';
 
 const ROOM_KEY = 'gemini-chat.room';
 
@@ -159,6 +160,18 @@ async function openRoom(id: string) {
   showConversation(conversation);
 }
 
+/** A search hit: its chatroom, on the branch of its message (PUT current-message), the message in view. */
+async function openAt(chatroomId: string, messageId: string | null) {
+  if (messageId === null) return openRoom(chatroomId);
+  currentRoomId = chatroomId;
+  sessionStorage.setItem(ROOM_KEY, chatroomId);
+  renderRooms();
+  showConversation(await ok(api.PUT('/chatroom/{id}/current-message', { params: { path: { id: chatroomId } }, body: { messageId } })));
+  const found = document.querySelector(`[data-message-id="${CSS.escape(messageId)}"]`);
+  found?.scrollIntoView({ block: 'center' });
+  found?.classList.add('found');
+}
+
 // ---- the session as a whole ------------------------------------------------------------------
 
 async function enter() {
@@ -191,6 +204,7 @@ function wire() {
   byId('sign-out').addEventListener('click', () => act(signOut));
   byId('new-chat').addEventListener('click', () => act(newRoom));
   byId('upgrade').addEventListener('click', () => act(watchForPro));
+  startSearch(openAt);
   startConversation({
     roomChanged: (room) => {
       rooms = rooms.map((r) => (r.id === room.id ? { ...r, ...room } : r));

@@ -8,6 +8,7 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import { assertMigrated, migrationsFolder } from './migrations.js';
+import { pgliteExtensions } from './pglite-extensions.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -172,12 +173,14 @@ async function openPglite({ dataDir, template }: { dataDir?: string; template?: 
   const release = dataDir === undefined ? () => undefined : lockDataDir(dataDir);
   try {
     // Loaded only here: a process on PostgreSQL never holds the embedded database's code.
-    const [{ PGlite: EmbeddedPostgres }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    const [{ PGlite: EmbeddedPostgres }, { drizzle: drizzlePglite }, { migrate: migratePglite }, extensions] = await Promise.all([
       import('@electric-sql/pglite'),
       import('drizzle-orm/pglite'),
       import('drizzle-orm/pglite/migrator'),
+      pgliteExtensions(),
     ]);
-    const client: PGlite = dataDir === undefined ? new EmbeddedPostgres({ loadDataDir: template }) : new EmbeddedPostgres(join(dataDir, 'pglite'));
+    const client: PGlite =
+      dataDir === undefined ? new EmbeddedPostgres({ loadDataDir: template, extensions }) : new EmbeddedPostgres(join(dataDir, 'pglite'), { extensions });
     await client.waitReady;
     const migrator = drizzlePglite(client, { schema });
     try {

@@ -17,6 +17,7 @@ import {
   uniqueIndex,
   uuid,
   type AnyPgColumn,
+  customType,
 } from 'drizzle-orm/pg-core';
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
@@ -124,6 +125,8 @@ export const chatrooms = pgTable(
     // Serves both the ownership lookups and the newest-first keyset pagination of a user's list.
     index('chatrooms_user_created_idx').on(table.userId, table.createdAt.desc(), table.id.desc()),
     index('chatrooms_current_message_idx').on(table.currentMessageId),
+    // Title search (migration 0012): the owner leads, as in message_search's index.
+    index('chatrooms_title_search_idx').using('gin', table.userId, sql`to_tsvector('chat_search', ${table.title})`),
   ],
 );
 
@@ -163,6 +166,15 @@ export const messages = pgTable(
     totalTokens: integer('total_tokens'),
     /** The reply's context left out older turns of its path (GENERATION_CONTEXT_TOKENS). */
     contextTruncated: boolean('context_truncated').notNull().default(false),
+    /**
+     * The owner's rating of a finished reply (one per reply, replaced by the next), and the model it
+     * was counted under in the metrics (so that withdrawing it later counts under the same label).
+     */
+    feedbackRating: text('feedback_rating', { enum: ['up', 'down'] }),
+    feedbackReason: text('feedback_reason', { enum: ['inaccurate', 'unhelpful', 'unsafe', 'other'] }),
+    feedbackComment: text('feedback_comment'),
+    feedbackModel: text('feedback_model'),
+    feedbackUpdatedAt: timestamptz('feedback_updated_at'),
     /** The UTC day whose allowance paid for this reply: a failed reply gives its prompt back to that day. */
     allowanceDay: date('allowance_day', { mode: 'string' }),
     createdAt: timestamptz('created_at').notNull(),
@@ -186,6 +198,28 @@ export const messages = pgTable(
       .on(table.userId, table.seq)
       .where(sql`role = 'model' and status in ('pending', 'streaming')`),
   ],
+);
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * What full-text search reads for messages: one row per message with text, written by a trigger on
+ * `messages` (migration 0012), never by the code. A table of its own rather than a column of
+ * `messages`, so that every query that reads whole message rows (the path walks, `m.*`) never carries
+ * the vector. `user_id` leads the GIN index (btree_gin): a search names its owner in the index scan.
+ */
+export const messageSearch = pgTable(
+  'message_search',
+  {
+    messageId: uuid('message_id')
+      .primaryKey()
+      .references(() => messages.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+    /** to_tsvector('chat_search', content): the `simple` configuration with accents folded (unaccent). */
+    vector: tsvector('vector').notNull(),
+  },
+  (table) => [index('message_search_user_vector_idx').using('gin', table.userId, table.vector)],
 );
 
 /** Prompts spent per user per UTC day; spent and given back with single atomic statements. */

@@ -36,6 +36,26 @@ export const groundingSchema = z
   })
   .meta({ id: 'Grounding' });
 
+export const FEEDBACK_REASONS = ['inaccurate', 'unhelpful', 'unsafe', 'other'] as const;
+
+export const feedbackSchema = z
+  .object({
+    rating: z.enum(['up', 'down']),
+    reason: z.enum(FEEDBACK_REASONS).nullable(),
+    comment: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Feedback', description: "The owner's rating of a reply; never shown to anyone else" });
+
+export const feedbackBody = z.object({
+  rating: z.enum(['up', 'down']),
+  reason: z.enum(FEEDBACK_REASONS).nullable().optional(),
+  comment: storableText(0, 1000)
+    .nullable()
+    .optional()
+    .meta({ description: 'Up to 1000 characters; blank = none' }),
+});
+
 export const messageSchema = z
   .object({
     id: z.string(),
@@ -54,6 +74,7 @@ export const messageSchema = z
     usage: usageSchema.nullable(),
     attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
     contextTruncated: z.boolean().meta({ description: 'The reply\'s context left out older messages of its path (GENERATION_CONTEXT_TOKENS)' }),
+    feedback: feedbackSchema.nullable().meta({ description: "The owner's rating of a reply (PUT …/feedback); null for prompts and unrated replies" }),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
   })
@@ -87,6 +108,15 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], a
         },
   attachments: attachments.map(toFileDto),
   contextTruncated: row.contextTruncated,
+  feedback:
+    row.feedbackRating === null
+      ? null
+      : {
+          rating: row.feedbackRating,
+          reason: row.feedbackReason,
+          comment: row.feedbackComment,
+          updatedAt: (row.feedbackUpdatedAt ?? row.updatedAt).toISOString(),
+        },
   createdAt: row.createdAt.toISOString(),
   completedAt: row.completedAt?.toISOString() ?? null,
 });

@@ -1,0 +1,32 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { authOf, requireAuth } from '../auth/auth-hook.js';
+import type { SessionService } from '../auth/session.service.js';
+import { searchPageSchema, searchQuery } from './search.schemas.js';
+import type { SearchService } from './search.service.js';
+
+type Deps = {
+  sessions: Pick<SessionService, 'authenticate'>;
+  search: SearchService;
+};
+
+export const searchRoutes =
+  ({ sessions, search }: Deps): FastifyPluginAsyncZod =>
+  async (app) => {
+    app.addHook('onRequest', requireAuth(sessions));
+    app.get(
+      '/search',
+      {
+        schema: {
+          summary: "Search the caller's messages (every branch) and chatroom titles",
+          operationId: 'search',
+          tags: ['search'],
+          security: [{ bearerAuth: [] }],
+          querystring: searchQuery,
+          response: { 200: searchPageSchema },
+          description:
+            'Full-text, best match first (newer first among equals). Words match by prefix and all must match; `"quoted phrases"` match as phrases; `-word` excludes (by prefix too); case and accents do not matter. Snippets are plain text with `highlights` as UTF-16 offsets.',
+        },
+      },
+      (request) => search.search(authOf(request).user.id, request.query.q, request.query.limit, request.query.cursor),
+    );
+  };
