@@ -37,7 +37,8 @@ export type ErrorCode =
   | 'CHECKOUT_CLOSED'
   | 'FILE_NOT_FOUND'
   | 'STORAGE_QUOTA_EXCEEDED'
-  | 'RANGE_NOT_SATISFIABLE';
+  | 'RANGE_NOT_SATISFIABLE'
+  | 'SHARE_NOT_FOUND';
 
 export interface FieldError {
   path: string;
