@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
+import { sharesScenario } from './shares.js';
 import { uploadsScenario, type UploadFigures, type UploadSizes } from './uploads.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -50,8 +51,10 @@ const UPLOAD_SIZES: UploadSizes = smoke
       rounds: Number(env.BENCH_UPLOAD_ROUNDS ?? 5),
       concurrentRounds: ROUNDS,
     };
-/** BENCH_ONLY=http,messages,sse,streaming,uploads: a subset of the scenarios (1-3, 4, 5, 6, 7); all by default. */
-const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads').split(',').map((part) => part.trim()));
+/** Scenario 8: messages in the shared snapshot. */
+const SHARE_MESSAGES = smoke ? 20 : Number(env.BENCH_SHARE_MESSAGES ?? 200);
+/** BENCH_ONLY=http,messages,sse,streaming,uploads,shares: a subset of the scenarios (1-3, 4, 5, 6, 7, 8); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads,shares').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
@@ -297,6 +300,8 @@ const memory = new Map<string, { idle: number; loaded: number; sse?: { peak: num
 const overheads = new Map<string, number>(); // `${label} ${senders}` → queue overhead p50
 /** The upload scenario, by variant label: what the targets read. */
 let uploadFigures = new Map<string, UploadFigures>();
+/** Scenario 8, by variant label: GET /shares/:id ÷ bare Fastify, measured in the same rounds. */
+let shareRatios = new Map<string, number>();
 /** The streaming scenario, by variant label: what the targets read. */
 const streamingResults = new Map<string, { p99: number; rssPeakMb: number; lost: number; duplicated: number; errors: number }>();
 
@@ -460,6 +465,25 @@ async function main(): Promise<number> {
     uploadFigures = uploads.figures;
   }
 
+  if (only.has('shares')) {
+    const shared = await sharesScenario({
+      variants,
+      messages: SHARE_MESSAGES,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      ceilingUrl: bare.url ?? '',
+      deploy,
+      load,
+      startReporting,
+      client,
+    });
+    // Run alone (BENCH_ONLY=shares), the scenario's own ceiling rounds are the run's ceiling.
+    if (!rows.some((row) => row.label === CEILING)) collect(CEILING, 'bare Fastify {ok:true}', shared.ceiling);
+    rows.push(...shared.rows);
+    shareRatios = shared.ratios;
+  }
+
   report();
   const failed = rows.some((row) => row.errors > 0);
   if (failed) console.log('\nSome requests failed: the figures above are not valid.');
@@ -599,6 +623,8 @@ function report() {
     target(`upload of ${UPLOAD_SIZES.uploadBytes / 1024 / 1024} MiB to the fs store, × bare node:http to disk, ${main}`, uploaded.fsRatioToBare, 0.5, '×', false);
     target(`api RSS growth, ${UPLOAD_SIZES.concurrent} uploads at once, ${main}`, uploaded.rssGrowthMb, 64, 'MB', true);
   }
+  // Scenario 8's ratio is to the bare server of its own rounds (alternating with it).
+  target(`GET /shares/:id, ${SHARE_MESSAGES}-message snapshot, × bare, ${main}`, shareRatios.get(main) ?? NaN, 0.3, '×', false);
   if (services) {
     target(`POST → reply p50, 1 sender, ${main}`, find(main, 'POST message → reply, 1 ')?.p50 ?? NaN, 8, 'ms', true);
     target(`POST → reply p50, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p50 ?? NaN, 15, 'ms', true);

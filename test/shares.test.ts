@@ -370,3 +370,34 @@ describe.each(['fs', 's3'] as const)(`shares (%s store, ${testMode})`, (storeKin
     expect(missing.headers['x-robots-tag']).toMatch(/noindex/);
   });
 });
+
+describe.runIf(testMode === 'services')('shares across api processes (services)', () => {
+  let t: TestApp;
+  let peer: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { REPLY_WAIT_MS: '10000' } });
+    peer = await startTestApp({ peerOf: t, worker: false });
+  });
+  afterAll(async () => {
+    await peer.close();
+    await t.close();
+  });
+
+  it('a revoke on one process makes the link a 404 on another that was serving it from its own copy', async () => {
+    const owner = await signIn(t);
+    const room = await createRoom(t, owner);
+    const sent = await t.request({ method: 'POST', url: `/chatroom/${room}/message`, payload: JSON.stringify({ content: 'viral' }), headers: { ...bearer(owner.accessToken), 'content-type': 'application/json' } });
+    expect(sent.statusCode).toBe(201);
+    const created = (await t.request({ method: 'POST', url: `/chatroom/${room}/shares`, headers: bearer(owner.accessToken) })).json<Share>();
+
+    expect((await peer.request({ method: 'GET', url: `/shares/${created.id}` })).headers['x-cache']).toBe('MISS');
+    expect((await peer.request({ method: 'GET', url: `/shares/${created.id}` })).headers['x-cache']).toBe('HIT');
+    expect((await t.request({ method: 'GET', url: `/shares/${created.id}` })).headers['x-cache']).toBe('HIT'); // the shared cache
+
+    const revoked = await t.request({ method: 'DELETE', url: `/chatroom/${room}/shares/${created.id}`, headers: bearer(owner.accessToken) });
+    expect(revoked.statusCode).toBe(204);
+    expect((await peer.request({ method: 'GET', url: `/shares/${created.id}` })).statusCode).toBe(404);
+    expect((await t.request({ method: 'GET', url: `/shares/${created.id}` })).statusCode).toBe(404);
+  });
+});

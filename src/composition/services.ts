@@ -131,7 +131,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     clock,
     log,
   });
-  const shareViews = createShareViewCache({ cache: infra.cache, log });
+  const shareViews = createShareViewCache({ cache: infra.cache, broadcast: infra.broadcast, log });
   const chatrooms = createChatroomService({
     database,
     listCache: createChatroomListCache({ cache: infra.cache, ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS), timeoutMs: 250, log }),

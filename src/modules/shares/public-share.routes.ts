@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CHAT_PAGE_DIR } from '../../http/chat-page.routes.js';
-import { sendJsonText } from '../../http/json-text.js';
+import { sendJsonBytes } from '../../http/json-text.js';
 import { noAuth } from '../../http/openapi.js';
 import type { FileService } from '../files/file.service.js';
 import { sendFileContent } from '../files/file-content.js';
@@ -12,7 +12,7 @@ import { SHARE_VIEW_TTL_SECONDS } from './share-view-cache.js';
 import type { ShareService } from './share.service.js';
 
 type Deps = {
-  shares: Pick<ShareService, 'publicJson' | 'exists' | 'sharedFile'>;
+  shares: Pick<ShareService, 'publicView' | 'exists' | 'sharedFile'>;
   files: Pick<FileService, 'content'>;
   /** Where `npm run build` put the pages (dist/public). */
   pageDir?: string;
@@ -57,8 +57,8 @@ export const publicShareRoutes =
         },
       },
       async (request, reply) => {
-        const { json, cache } = await shares.publicJson(request.params.shareId);
-        return sendJsonText(reply.header('cache-control', `public, max-age=${SHARE_VIEW_TTL_SECONDS}`).header('x-cache', cache), json);
+        const { json, cache } = await shares.publicView(request.params.shareId);
+        return sendJsonBytes(reply.header('cache-control', `public, max-age=${SHARE_VIEW_TTL_SECONDS}`).header('x-cache', cache), json);
       },
     );
 

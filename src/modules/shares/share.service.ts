@@ -117,23 +117,23 @@ export function createShareService({ database, views, chatrooms, files, messages
     },
 
     /**
-     * The public view as JSON text, cached per share. Any id takes the same steps (the cache, then
+     * The public view as JSON bytes, cached per share. Any id takes the same steps (the cache, then
      * one primary-key lookup): a revoked share, a deleted one and one that never was are the same
      * absent row, with no shortcut for ids of any shape.
      */
-    async publicJson(shareId: string): Promise<{ json: string; cache: 'HIT' | 'MISS' }> {
-      const hit = await views.get(shareId);
-      if (hit !== undefined) return { json: hit, cache: 'HIT' };
+    async publicView(shareId: string): Promise<{ json: Buffer; cache: 'HIT' | 'MISS' }> {
+      const cached = await views.get(shareId);
+      if (cached.view !== undefined) return { json: cached.view, cache: 'HIT' };
       const share = await findShare(db, shareId);
       if (!share) throw shareNotFound(shareId);
-      const json = JSON.stringify(await viewOf(share));
-      await views.set(shareId, json);
+      const json = Buffer.from(JSON.stringify(await viewOf(share)));
+      await views.set(shareId, json, cached.epoch);
       return { json, cache: 'MISS' };
     },
 
     /** True when the share exists (the HTML page answers 404 otherwise). */
     async exists(shareId: string): Promise<boolean> {
-      return (await views.get(shareId)) !== undefined || (await findShare(db, shareId)) !== undefined;
+      return (await views.get(shareId)).view !== undefined || (await findShare(db, shareId)) !== undefined;
     },
 
     /** A file one of the share's messages carries (deleted or not: serving says 404 for a deleted one). */
