@@ -26,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
 import { searchScenario, type SearchSizes } from './search.js';
+import { sharesScenario } from './shares.js';
 import { uploadsScenario, type UploadFigures, type UploadSizes } from './uploads.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -63,8 +64,10 @@ const SEARCH_SIZES: SearchSizes = smoke
       seconds: SECONDS,
       rounds: ROUNDS,
     };
-/** BENCH_ONLY=http,messages,sse,streaming,uploads,search: a subset of the scenarios (1-3, 4, 5, 6, 7, 8); all by default. */
-const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads,search').split(',').map((part) => part.trim()));
+/** Scenario 9: messages in the shared snapshot. */
+const SHARE_MESSAGES = smoke ? 20 : Number(env.BENCH_SHARE_MESSAGES ?? 200);
+/** BENCH_ONLY=http,messages,sse,streaming,uploads,search,shares: a subset of the scenarios (1-3, 4, 5, 6, 7, 8, 9); all by default. */
+const only = new Set((env.BENCH_ONLY ?? 'http,messages,sse,streaming,uploads,search,shares').split(',').map((part) => part.trim()));
 const JWT_SECRET = randomBytes(32).toString('hex');
 const METRICS_TOKEN = randomBytes(16).toString('hex');
 
@@ -312,6 +315,8 @@ const overheads = new Map<string, number>(); // `${label} ${senders}` → queue 
 let uploadFigures = new Map<string, UploadFigures>();
 /** The search scenario, by variant label: what the targets read. */
 let searchFigures = new Map<string, { p50: number; p99: number }>();
+/** Scenario 9, by variant label: GET /shares/:id ÷ bare Fastify, measured in the same rounds. */
+let shareRatios = new Map<string, number>();
 /** The streaming scenario, by variant label: what the targets read. */
 const streamingResults = new Map<string, { p99: number; rssPeakMb: number; lost: number; duplicated: number; errors: number }>();
 
@@ -489,6 +494,25 @@ async function main(): Promise<number> {
     searchFigures = searched.figures;
   }
 
+  if (only.has('shares')) {
+    const shared = await sharesScenario({
+      variants,
+      messages: SHARE_MESSAGES,
+      rounds: ROUNDS,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      ceilingUrl: bare.url ?? '',
+      deploy,
+      load,
+      startReporting,
+      client,
+    });
+    // Run alone (BENCH_ONLY=shares), the scenario's own ceiling rounds are the run's ceiling.
+    if (!rows.some((row) => row.label === CEILING)) collect(CEILING, 'bare Fastify {ok:true}', shared.ceiling);
+    rows.push(...shared.rows);
+    shareRatios = shared.ratios;
+  }
+
   report();
   const failed = rows.some((row) => row.errors > 0);
   if (failed) console.log('\nSome requests failed: the figures above are not valid.');
@@ -628,6 +652,8 @@ function report() {
     target(`upload of ${UPLOAD_SIZES.uploadBytes / 1024 / 1024} MiB to the fs store, × bare node:http to disk, ${main}`, uploaded.fsRatioToBare, 0.5, '×', false);
     target(`api RSS growth, ${UPLOAD_SIZES.concurrent} uploads at once, ${main}`, uploaded.rssGrowthMb, 64, 'MB', true);
   }
+  // Scenario 9's ratio is to the bare server of its own rounds (alternating with it).
+  target(`GET /shares/:id, ${SHARE_MESSAGES}-message snapshot, × bare, ${main}`, shareRatios.get(main) ?? NaN, 0.3, '×', false);
   if (services) {
     target(`POST → reply p50, 1 sender, ${main}`, find(main, 'POST message → reply, 1 ')?.p50 ?? NaN, 8, 'ms', true);
     target(`POST → reply p50, 10 senders, ${main}`, find(main, 'POST message → reply, 10 ')?.p50 ?? NaN, 15, 'ms', true);

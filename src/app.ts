@@ -29,6 +29,8 @@ import { userRoutes } from './modules/auth/user.routes.js';
 import { fileRoutes } from './modules/files/file.routes.js';
 import { searchRoutes } from './modules/search/search.routes.js';
 import { feedbackRoutes } from './modules/messages/feedback.routes.js';
+import { publicShareRoutes } from './modules/shares/public-share.routes.js';
+import { shareRoutes } from './modules/shares/share.routes.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -164,6 +166,15 @@ export async function buildApp({ config, log, clock, services }: AppDeps): Promi
   await app.register(feedbackRoutes({ sessions: services.sessions, feedback: services.feedback }));
   await app.register(searchRoutes({ sessions: services.sessions, search: services.search }));
   await app.register(fileRoutes({ sessions: services.sessions, files: services.files, maxUploadBytes: config.MAX_UPLOAD_BYTES, logLevel: config.LOG_LEVEL }));
+  await app.register(
+    shareRoutes({
+      sessions: services.sessions,
+      shares: services.shares,
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      createLimit: perUserLimit({ store: services.rateLimitStore, log, scope: 'shares', max: config.SHARE_CREATE_LIMIT_PER_HOUR, windowMs: 3600_000 }),
+    }),
+  );
+  await app.register(publicShareRoutes({ shares: services.shares, files: services.files }));
   await app.register(
     billingRoutes({
       sessions: services.sessions,

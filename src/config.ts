@@ -118,6 +118,7 @@ export const envSchema = z
     STRIPE_MAX_NETWORK_RETRIES: intWithDefault(2, 0, 5).describe('SDK retries; safe because every POST carries an idempotency key'),
     STRIPE_SIMULATOR: booleanFlag.describe('allow the simulated checkout when NODE_ENV=production'),
     CHECKOUT_RATE_LIMIT_PER_HOUR: intWithDefault(10, 1).describe('checkout and portal sessions a user may open an hour (each is a Stripe API call)'),
+    SHARE_CREATE_LIMIT_PER_HOUR: intWithDefault(30, 1).describe('share links a user may create an hour; then 429 RATE_LIMITED'),
     CHECKOUT_SUCCESS_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends the payer back'),
     CHECKOUT_CANCEL_URL: optionalString.pipe(z.url().optional()).describe('where Checkout sends a payer who cancels'),
     CORS_ORIGINS: z

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chatrooms, dailyUsage, files, idempotencyKeys, messages, users } from '../src/infra/db/schema.js';
+import { chatrooms, dailyUsage, files, idempotencyKeys, messages, shares, users } from '../src/infra/db/schema.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
 import { startFsStore, type TestFileStore } from './helpers/file-stores.js';
@@ -21,6 +21,7 @@ interface Resources {
   userMessage: string;
   reply: string;
   file: string;
+  share: string;
 }
 
 interface OwnedBy {
@@ -70,6 +71,10 @@ const ownershipCases: Record<string, Case> = {
   'HEAD /files/:/content': (ids) => [{ params: [ids.a.file] }],
   'PUT /chatroom/:/messages/:/feedback': roomAndMessage('reply', () => ({ rating: 'down', comment: 'taken over' })),
   'DELETE /chatroom/:/messages/:/feedback': roomAndMessage('reply'),
+  'POST /chatroom/:/shares': roomOnly(),
+  'GET /chatroom/:/shares': roomOnly(),
+  'HEAD /chatroom/:/shares': roomOnly(),
+  'DELETE /chatroom/:/shares/:': (ids) => [{ params: [ids.a.room, ids.a.share] }, { params: [ids.b.room, ids.a.share] }],
   'PUT /chatroom/:/current-message': (ids) => [
     { params: [ids.a.room], payload: { messageId: ids.a.reply } },
     { params: [ids.b.room], payload: { messageId: ids.a.reply } },
@@ -77,10 +82,18 @@ const ownershipCases: Record<string, Case> = {
 };
 
 /**
- * Public routes whose id is a capability, not an ownership check: 160 random bits handed to the
- * payer (like a Stripe Checkout URL). Without the id: 404.
+ * Routes whose id is a capability, not an ownership check: 160 random bits handed to the payer (like
+ * a Stripe Checkout URL), or a share's 128 random bits its owner hands to readers (who may read and
+ * fork it whoever they are). Without the id: 404.
  */
 const capabilityRoutes = new Set([
+  'GET /shares/:',
+  'HEAD /shares/:',
+  'GET /shares/:/files/:',
+  'HEAD /shares/:/files/:',
+  'GET /s/:',
+  'HEAD /s/:',
+  'POST /shares/:/fork',
   'GET /subscribe/simulated/:',
   'HEAD /subscribe/simulated/:',
   'POST /subscribe/simulated/:',
@@ -123,7 +136,9 @@ async function resourcesOf(user: SignedInUser, title: string): Promise<Resources
   });
   expect(rated.statusCode).toBe(200);
   const file = await uploadFile(t, user, 'private.txt', `${title}: a private file`);
-  return { room, userMessage: userMessage.id, reply: reply.id, file: file.id };
+  const shared = await t.request({ method: 'POST', url: `/chatroom/${room}/shares`, headers: bearer(user.accessToken) });
+  expect(shared.statusCode, shared.body).toBe(201);
+  return { room, userMessage: userMessage.id, reply: reply.id, file: file.id, share: shared.json<{ id: string }>().id };
 }
 
 /** Everything of A's that B could read or change, as stored. */
@@ -136,6 +151,7 @@ async function snapshotOf(userId: string) {
     usage: await db.select().from(dailyUsage).where(eq(dailyUsage.userId, userId)),
     keys: await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, userId)),
     files: await db.select().from(files).where(eq(files.userId, userId)).orderBy(files.createdAt),
+    shares: await db.select().from(shares).where(eq(shares.userId, userId)).orderBy(shares.createdAt),
   });
 }
 
@@ -195,10 +211,12 @@ describe('authorization matrix (generated from the router)', () => {
   it('capability routes answer 404 without the id, and lists show only the caller\'s own', async () => {
     for (const key of capabilityRoutes) {
       const [method = 'GET', path = ''] = key.split(' ');
+      // Signed in as B (forking a share needs a user); the capability is what is missing.
       const res = await t.request({
         method: method,
-        url: path.replace(':', 'cs_sim_00000000000000000000'),
-        ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, payload: '{"outcome":"paid","action":"cancel"}' } : {}),
+        url: path.replaceAll(':', 'cs_sim_00000000000000000000'),
+        headers: { ...bearer(bob.accessToken), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST' ? { payload: '{"outcome":"paid","action":"cancel"}' } : {}),
       });
       expect(res.statusCode, key).toBe(404);
     }

@@ -939,3 +939,85 @@ describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium,
     expect(reply).not.toContain('note-11.txt');
   });
 });
+
+// ---- sharing -----------------------------------------------------------------------------------
+
+describe.runIf(testMode === 'embedded')('sharing a chat, its read-only page, and continuing it, in headless Chromium', { timeout: 90_000 }, () => {
+  withBrowserAndApp({});
+
+  it('shares a chat, revokes a link; a reader without a session sees it read-only, signs up from "Continue this conversation" and carries on in the fork', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(baseUrl).origin });
+    gemini.enqueue({ kind: 'reply', chunks: MARKDOWN_REPLY });
+    await signUp();
+    await newChat();
+    await send('List **two** planets as a table');
+    await replyFinished();
+
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').click();
+    const link = page.getByLabel('Share link', { exact: true });
+    await expect.poll(() => link.inputValue(), WAIT).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/);
+    const shareUrl = await link.inputValue();
+    await button('Copy link').click();
+    const copied = await page.evaluate(() => (globalThis as unknown as PageClipboard).navigator.clipboard.readText());
+    expect(copied).toBe(shareUrl);
+    const links = page.getByRole('list', { name: 'Share links' }).getByRole('listitem');
+    await expect.poll(() => links.count(), WAIT).toBe(1);
+
+    // A second link, revoked: the list keeps the first, and the revoked one is a 404 page.
+    await button('Create share link').click();
+    await expect.poll(() => links.count(), WAIT).toBe(2);
+    const second = await link.inputValue();
+    expect(second).not.toBe(shareUrl);
+    await shot('30-share-panel');
+    await page.getByRole('button', { name: `Revoke link ${second}` }).click();
+    await expect.poll(() => links.count(), WAIT).toBe(1);
+    expect(await links.first().getByRole('link').textContent()).toBe(shareUrl);
+
+    // Someone else, with no session, opens the link.
+    await closePage();
+    await openPage();
+    const revoked = await page.goto(second);
+    expect(revoked?.status()).toBe(404);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('This conversation is not shared');
+
+    const opened = await page.goto(shareUrl);
+    expect(opened?.status()).toBe(200);
+    expect(opened?.headers()['x-robots-tag']).toMatch(/noindex/);
+    const shared = page.getByRole('log', { name: 'Shared conversation' });
+    await expect.poll(() => shared.getByRole('article').count(), WAIT).toBe(2);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('New chat');
+    expect(await shared.getByRole('article', { name: 'Prompt' }).locator('.content').textContent()).toBe('List **two** planets as a table');
+    const answer = shared.getByRole('article', { name: 'Answer' });
+    expect(await answer.locator('table td').allTextContents()).toEqual(['Earth', '1', 'Mars', '2']);
+    expect(await answer.getByRole('heading', { level: 2 }).textContent()).toBe('Planets');
+    // Read-only: nothing to type into, no send, no regenerate.
+    expect(await page.getByRole('textbox').count()).toBe(0);
+    expect(await page.getByRole('button').allTextContents()).toEqual(['Copy']); // the code block's
+    await shot('31-shared-page');
+
+    await page.getByRole('link', { name: 'Continue this conversation' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('to continue the shared conversation');
+    await page.getByLabel('Mobile number').fill(makeMobile());
+    await page.getByLabel('Password').fill('another reader pass');
+    await button('Create account').click();
+    await expect.poll(() => page.getByLabel('Code').inputValue(), WAIT).toMatch(/^\d{6}$/);
+    await button('Verify code').click();
+
+    // Signed in: the fork is a chat of the reader's own, open, with the conversation in it.
+    await expect.poll(() => prompts().count(), WAIT).toBe(1);
+    await expect.poll(textOf(prompts().first()), WAIT).toBe('List **two** planets as a table');
+    expect(await replies().first().locator('table td').allTextContents()).toEqual(['Earth', '1', 'Mars', '2']);
+    expect(await page.getByRole('navigation', { name: 'Chats' }).getByRole('listitem').count()).toBe(1);
+    expect(new URL(page.url()).search).toBe('');
+    await shot('32-forked-chat');
+
+    gemini.enqueue({ kind: 'reply', chunks: ['Jupiter has 95.'] });
+    await send('And a third?');
+    await replyFinished();
+    await expect.poll(textOf(replies().last()), WAIT).toBe('Jupiter has 95.');
+    expect(await prompts().count()).toBe(2);
+    // The model saw the forked conversation as the context of the new prompt.
+    expect(JSON.stringify(gemini.requests.at(-1))).toContain('List **two** planets as a table');
+  });
+});

@@ -218,6 +218,7 @@ describe('GET /chatroom cache', () => {
       getMany: (keys) => store.getMany(keys),
       add: (key, value, ttl) => (writesFail ? Promise.reject(new Error('write failed')) : store.add(key, value, ttl)),
       set: (key, value, ttl) => (writesFail ? Promise.reject(new Error('write failed')) : store.set(key, value, ttl)),
+      delete: (key) => (writesFail ? Promise.reject(new Error('write failed')) : store.delete(key)),
     };
     const options = { ttlSeconds: 60, timeoutMs: 1000, log: t.container.log, retryIntervalMs: 10 };
     const here = createChatroomListCache({ cache: flaky, ...options });

@@ -31,6 +31,8 @@ import { createFeedbackService, type FeedbackService } from '../modules/messages
 import { createReplyFollower, type ReplyFollower } from '../modules/replies/reply-follower.js';
 import { createReplyStopper } from '../modules/replies/reply-stopper.js';
 import { createReplyStore, type ReplyStore } from '../modules/replies/reply-store.js';
+import { createShareViewCache, shareDeletionListener } from '../modules/shares/share-view-cache.js';
+import { createShareService, type ShareService } from '../modules/shares/share.service.js';
 import type { Infrastructure } from './infrastructure.js';
 
 /** What the HTTP app is built on: the services, and the few drivers it shows as they are (probes, metrics, the limiter's store). */
@@ -42,6 +44,7 @@ export interface Services {
   search: SearchService;
   feedback: FeedbackService;
   files: FileService;
+  shares: ShareService;
   /** Following a reply's events (SSE, waiting, stop). */
   follower: ReplyFollower;
   streamSlots: StreamSlots;
@@ -136,13 +139,14 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     clock,
     log,
   });
+  const shareViews = createShareViewCache({ cache: infra.cache, broadcast: infra.broadcast, log });
   const chatrooms = createChatroomService({
     database,
     listCache: createChatroomListCache({ cache: infra.cache, ttlSeconds: Math.max(1, config.CHATROOM_CACHE_TTL_SECONDS), timeoutMs: 250, log }),
     clock,
     defaultModel: config.GEMINI_MODEL,
-    // Its generations stop, and the files only its messages carried are deleted with it.
-    deletionListener: allOf(stopper, files),
+    // Its generations stop, the files only its messages carried are deleted with it, and its shares are revoked.
+    deletionListener: allOf(stopper, files, shareDeletionListener(database, shareViews)),
   });
   const messages = createMessageService({
     database,
@@ -156,6 +160,8 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     clock,
     log,
   });
+
+  const shares = createShareService({ database, views: shareViews, chatrooms, files, messages, clock, log });
 
   const { webhookSecret, ...payments } = paymentsFrom(config, infra, log);
   const subscriptions = createSubscriptionService({
@@ -184,6 +190,7 @@ export function createServices(config: Config, log: FastifyBaseLogger, infra: In
     search: createSearchService({ database }),
     feedback: createFeedbackService({ database, messages, metrics: infra.metrics, defaultModel: config.GEMINI_MODEL, clock }),
     files,
+    shares,
     follower,
     streamSlots: createStreamSlots(config.MAX_OPEN_STREAMS_PER_USER),
     subscriptions,

@@ -38,7 +38,8 @@ export type ErrorCode =
   | 'PORTAL_SESSION_NOT_FOUND'
   | 'FILE_NOT_FOUND'
   | 'STORAGE_QUOTA_EXCEEDED'
-  | 'RANGE_NOT_SATISFIABLE';
+  | 'RANGE_NOT_SATISFIABLE'
+  | 'SHARE_NOT_FOUND';
 
 export interface FieldError {
   path: string;

@@ -7,3 +7,8 @@ import type { FastifyReply } from 'fastify';
 export function sendJsonText(reply: FastifyReply, json: string): FastifyReply {
   return reply.header('content-type', 'application/json; charset=utf-8').send(json);
 }
+
+/** The same for JSON already encoded (a cached view kept as the bytes it is sent as). */
+export function sendJsonBytes(reply: FastifyReply, json: Buffer): FastifyReply {
+  return reply.header('content-type', 'application/json; charset=utf-8').send(json);
+}

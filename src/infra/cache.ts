@@ -10,9 +10,11 @@ export interface Cache {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Sets the key only if it is absent; true if this call set it. */
   add(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets the key (absent already is fine). */
+  delete(key: string): Promise<void>;
 }
 
-export function redisCache(redis: Pick<Redis, 'get' | 'mget' | 'set'>): Cache {
+export function redisCache(redis: Pick<Redis, 'get' | 'mget' | 'set' | 'del'>): Cache {
   return {
     kind: 'redis',
     get: async (key) => (await redis.get(`cache:${key}`)) ?? undefined,
@@ -21,6 +23,9 @@ export function redisCache(redis: Pick<Redis, 'get' | 'mget' | 'set'>): Cache {
       await redis.set(`cache:${key}`, value, 'EX', ttlSeconds);
     },
     add: async (key, value, ttlSeconds) => (await redis.set(`cache:${key}`, value, 'EX', ttlSeconds, 'NX')) === 'OK',
+    delete: async (key) => {
+      await redis.del(`cache:${key}`);
+    },
   };
 }
 
@@ -39,6 +44,10 @@ export function memoryCache(maxEntries = 10_000): Cache {
       entries.set(key, value, { ttl: ttlSeconds * 1000 });
       return Promise.resolve(true);
     },
+    delete: (key) => {
+      entries.delete(key);
+      return Promise.resolve();
+    },
   };
 }
 
@@ -50,5 +59,6 @@ export function disabledCache(): Cache {
     getMany: (keys) => Promise.resolve(keys.map(() => undefined)),
     set: () => Promise.resolve(),
     add: () => Promise.resolve(true),
+    delete: () => Promise.resolve(),
   };
 }

@@ -20,6 +20,7 @@ function switchableCache() {
     getMany: (keys) => guard(() => inner.getMany(keys)),
     set: (key, value, ttlSeconds) => guard(() => inner.set(key, value, ttlSeconds)),
     add: (key, value, ttlSeconds) => guard(() => inner.add(key, value, ttlSeconds)),
+    delete: (key) => guard(() => inner.delete(key)),
   };
   return { cache, set: (next: typeof state) => (state = next) };
 }

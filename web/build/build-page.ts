@@ -48,20 +48,22 @@ export async function bundlePage(outDir = PAGE_OUTPUT_DIR): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(`${outDir}assets`, { recursive: true });
   await build({
-    entryPoints: [`${webDir}src/main.ts`],
+    // The chat page, and the read-only page of a share (/s/:id), which shares its Markdown renderer.
+    entryPoints: { app: `${webDir}src/main.ts`, share: `${webDir}src/share-page.ts` },
     bundle: true,
     format: 'esm',
     target: 'es2022',
     minify: true,
     sourcemap: true,
-    outfile: `${outDir}assets/app.js`,
+    outdir: `${outDir}assets`,
     logLevel: 'warning',
   });
   copyFileSync(`${webDir}index.html`, `${outDir}index.html`);
+  copyFileSync(`${webDir}share.html`, `${outDir}share.html`);
   copyFileSync(`${webDir}styles.css`, `${outDir}assets/styles.css`);
 }
 
-const builtPageFiles = ['index.html', 'assets/app.js', 'assets/styles.css'];
+const builtPageFiles = ['index.html', 'share.html', 'assets/app.js', 'assets/share.js', 'assets/styles.css'];
 
 /** The whole build (steps 1 to 3), skipped when dist/public is there and was built from these very inputs. */
 export async function buildPageUnlessUnchanged(): Promise<void> {

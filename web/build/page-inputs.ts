@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
  * the lock file (the versions of esbuild, openapi-typescript and of the libraries that shape the
  * document). Any of them changed = build again; none = the built page is what a build would make.
  */
-const PAGE_INPUTS = ['src', 'web/src', 'web/index.html', 'web/styles.css', 'web/tsconfig.json', 'web/build', 'tsconfig.json', 'package-lock.json'];
+const PAGE_INPUTS = ['src', 'web/src', 'web/index.html', 'web/share.html', 'web/styles.css', 'web/tsconfig.json', 'web/build', 'tsconfig.json', 'package-lock.json'];
 
 function filesUnder(projectDir: string, path: string): string[] {
   if (!statSync(`${projectDir}${path}`).isDirectory()) return [path];

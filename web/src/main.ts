@@ -10,6 +10,7 @@ import { showAllowance, watchForPro } from './allowance';
 import type { Chatroom, OtpIssued } from './contract';
 import { report, clearReport, act } from './report';
 import { startSearch } from './search';
+import { forkPendingShare, resetSharing, startSharing } from './share';
 
 const ROOM_KEY = 'gemini-chat.room';
 
@@ -155,6 +156,7 @@ async function deleteRoom(room: Chatroom) {
 async function openRoom(id: string) {
   currentRoomId = id;
   sessionStorage.setItem(ROOM_KEY, id);
+  resetSharing();
   renderRooms();
   const conversation = await ok(api.GET('/chatroom/{id}', { params: { path: { id } } }));
   showConversation(conversation);
@@ -181,6 +183,13 @@ async function enter() {
   const me = await ok(api.GET('/user/me'));
   byId('who').textContent = me.name ?? me.mobile;
   await Promise.all([loadRooms(), showAllowance()]);
+  // Opened from a share's "Continue this conversation": its fork is the chat to open.
+  const forked = await forkPendingShare();
+  if (forked) {
+    await loadRooms();
+    await openRoom(forked);
+    return;
+  }
   const remembered = sessionStorage.getItem(ROOM_KEY);
   if (remembered && rooms.some((room) => room.id === remembered)) await openRoom(remembered);
   else if (rooms[0]) await openRoom(rooms[0].id);
@@ -205,6 +214,7 @@ function wire() {
   byId('new-chat').addEventListener('click', () => act(newRoom));
   byId('upgrade').addEventListener('click', () => act(watchForPro));
   startSearch(openAt);
+  startSharing(() => currentRoomId);
   startConversation({
     roomChanged: (room) => {
       rooms = rooms.map((r) => (r.id === room.id ? { ...r, ...room } : r));

@@ -341,3 +341,41 @@ export const installationFacts = pgTable('installation_facts', {
   key: text('key').primaryKey(),
   value: text('value').notNull(),
 });
+
+/** One message of a share's frozen snapshot: what the public view shows, and what a fork copies. */
+export interface SharedMessageSnapshot {
+  id: string;
+  role: 'user' | 'model';
+  content: string;
+  /** The prompt's files by id, in order (the files' own rows say name, type and whether deleted). */
+  fileIds: string[];
+  grounding: Grounding | null;
+  finishReason: string | null;
+  createdAt: string;
+}
+
+/**
+ * A share link: a frozen copy of one branch of a chatroom, taken when it was shared. Later edits,
+ * branches and replies do not change it; revoking deletes the row, and so does deleting the chatroom
+ * (or the user). The id is the link's secret: 128 random bits, base64url, not a UUID.
+ */
+export const shares = pgTable(
+  'shares',
+  {
+    id: text('id').primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    chatroomId: uuid('chatroom_id')
+      .notNull()
+      .references(() => chatrooms.id, { onDelete: 'cascade' }),
+    title: text('title').notNull(),
+    messages: jsonb('messages').$type<SharedMessageSnapshot[]>().notNull(),
+    createdAt: timestamptz('created_at').notNull(),
+  },
+  (table) => [
+    // A chatroom's shares, newest first (keyset), and the ids to forget when it is deleted.
+    index('shares_chatroom_created_idx').on(table.chatroomId, table.createdAt.desc(), table.id.desc()),
+    index('shares_user_id_idx').on(table.userId),
+  ],
+);

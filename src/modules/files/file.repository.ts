@@ -173,3 +173,25 @@ export async function rememberGeminiCopy(db: Executor, id: string, copy: { uri: 
     .set({ geminiUri: copy?.uri ?? null, geminiExpiresAt: copy?.expiresAt ?? null })
     .where(eq(files.id, id));
 }
+
+/** The user's files of these ids, deleted or not (in no particular order). */
+export async function findOwnedFiles(db: Executor, userId: string, ids: string[]): Promise<FileRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(files)
+    .where(and(eq(files.userId, userId), inArray(files.id, ids)));
+}
+
+/**
+ * Records a copy of a file whose original was deleted before it could be copied: the metadata alone,
+ * deleted from the start (its key names no object), so the message that had it still says so.
+ */
+export async function insertDeletedCopy(tx: Executor, file: NewFile, now: Date): Promise<FileRow> {
+  const [row] = await tx
+    .insert(files)
+    .values({ ...file, deletedAt: now, bytesRemovedAt: now })
+    .returning();
+  if (!row) throw new Error('insert into files returned no row');
+  return row;
+}

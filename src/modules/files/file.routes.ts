@@ -2,12 +2,12 @@ import multipart, { type Multipart } from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Config } from '../../config.js';
 import { AppError, validationError } from '../../http/app-error.js';
-import { rangeOf } from '../../http/byte-range.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
 import type { ResponseHeader } from '../../http/openapi.js';
 import { fileBytesContent, fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
 import type { FileService } from './file.service.js';
+import { sendFileContent } from './file-content.js';
 import type { FileRow } from './file.repository.js';
 
 type Deps = {
@@ -17,16 +17,6 @@ type Deps = {
   /** The app's log level (LOG_LEVEL). */
   logLevel: Config['LOG_LEVEL'];
 };
-
-/** Bytes served back are data, never a page: no script runs, nothing loads, even if a browser renders them. */
-const CONTENT_POLICY = "default-src 'none'; img-src 'self' data:; media-src 'self'; sandbox";
-
-/** `filename` as plain ASCII for old clients, and `filename*` (RFC 8187) with the name as it is. */
-function contentDisposition(file: FileRow): string {
-  const kind = file.mimeType.startsWith('image/') ? 'inline' : 'attachment';
-  const ascii = file.name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(file.name)}`;
-}
 
 const fileContentHeaders: ResponseHeader[] = ['Content-Disposition', 'ETag', 'Accept-Ranges'];
 
@@ -182,30 +172,8 @@ export const fileRoutes =
         },
       },
       async (request, reply) => {
-        const userId = authOf(request).user.id;
-        const file = await files.get(userId, request.params.id);
-        const range = rangeOf(request.headers.range, file.sizeBytes);
-        if (range.kind === 'unsatisfiable') {
-          throw new AppError('RANGE_NOT_SATISFIABLE', 416, `The file has ${file.sizeBytes} bytes`, {
-            headers: { 'content-range': `bytes */${file.sizeBytes}` },
-          });
-        }
-        const part = range.kind === 'part' ? { start: range.start, end: range.end } : undefined;
-        const body = await files.content(file, part);
-        void reply
-          .header('content-type', file.mimeType.startsWith('text/') ? `${file.mimeType}; charset=utf-8` : file.mimeType)
-          .header('content-disposition', contentDisposition(file))
-          .header('x-content-type-options', 'nosniff')
-          .header('content-security-policy', CONTENT_POLICY)
-          .header('cache-control', 'private, max-age=0, must-revalidate')
-          .header('etag', `"${file.sha256}"`)
-          .header('accept-ranges', 'bytes');
-        if (!part) return reply.header('content-length', file.sizeBytes).send(body);
-        return reply
-          .code(206)
-          .header('content-range', `bytes ${part.start}-${part.end}/${file.sizeBytes}`)
-          .header('content-length', part.end - part.start + 1)
-          .send(body);
+        const file = await files.get(authOf(request).user.id, request.params.id);
+        return sendFileContent(request, reply, files, file);
       },
     );
 

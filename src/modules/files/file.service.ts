@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../infra/clock.js';
-import type { Database } from '../../infra/db/client.js';
+import type { Database, Executor } from '../../infra/db/client.js';
 import { FileObjectMissing, type ByteRange, type FileStore } from '../../infra/file-store/file-store.js';
 import { isUuid } from '../../infra/ids.js';
 import { AppError, validationError } from '../../http/app-error.js';
@@ -13,6 +13,8 @@ import { tokenCostOf } from './file-tokens.js';
 import { finalType } from './file-type.js';
 import {
   findOwnedFile,
+  findOwnedFiles,
+  insertDeletedCopy,
   insertWithinQuota,
   listLiveFiles,
   liveFilesOfChatroom,
@@ -63,6 +65,18 @@ const MIB = 1024 * 1024;
 const asSize = (bytes: number) => (bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`);
 
 export type FileService = ReturnType<typeof createFileService>;
+
+/** Copies of files made for another user, bytes stored, rows not yet (see `stageCopies`). */
+export interface StagedCopies {
+  /**
+   * Records the copies in the caller's transaction, within the new owner's quota (413
+   * STORAGE_QUOTA_EXCEEDED otherwise, and the caller's transaction rolls back). Answers the copy's
+   * id by the original's.
+   */
+  record(tx: Executor): Promise<Map<string, string>>;
+  /** Removes the copied bytes: for when the transaction that records them did not commit. */
+  discard(): Promise<void>;
+}
 
 /** Files the sweep takes on at a time; the next sweep takes the rest. */
 const SWEEP_BATCH = 500;
@@ -207,6 +221,55 @@ export function createFileService({ database, store, maxUploadBytes, quotaBytes,
     },
 
     get: requireOwned,
+
+    /** The user's files of these ids (deleted ones too), in no particular order. */
+    findOwnedFiles: (userId: string, ids: string[]) => findOwnedFiles(db, userId, ids.filter(isUuid)),
+
+    /**
+     * Copies files (another user's, from a share) to `owner`: the bytes now, each to a key of the
+     * owner's, so that the original owner deleting theirs leaves the copies whole; the rows when the
+     * caller's transaction records them (no network call inside it). Past the owner's quota: 413
+     * STORAGE_QUOTA_EXCEEDED, checked before any byte is copied and again, under the owner's lock,
+     * when recording. A source deleted before its bytes could be read becomes a deleted copy: its
+     * metadata only, as messages keep a deleted file's.
+     */
+    async stageCopies(owner: Owner, sources: FileRow[]): Promise<StagedCopies> {
+      const quota = quotaBytes[owner.tier];
+      const needed = sources.reduce((sum, file) => sum + (file.deletedAt === null ? file.sizeBytes : 0), 0);
+      if (needed > 0 && (await storageUsed(db, owner.id)) + needed > quota) throw quotaExceeded(owner.tier);
+      const now = clock.now();
+      const copies = sources.map((source) => {
+        const id = randomUUID();
+        const { name, mimeType, sizeBytes, sha256, tokens } = source;
+        return { source, live: source.deletedAt === null, row: { id, userId: owner.id, name, mimeType, sizeBytes, sha256, tokens, storageKey: `${owner.id}/${id}`, createdAt: now } };
+      });
+      const stored: string[] = [];
+      const discard = async () => void (await Promise.all(stored.map(discardObject)));
+      try {
+        for (const copy of copies.filter((each) => each.live)) {
+          try {
+            await store.put(copy.row.storageKey, await store.read(copy.source.storageKey), 'application/octet-stream');
+            stored.push(copy.row.storageKey);
+          } catch (error) {
+            if (!(error instanceof FileObjectMissing)) throw error;
+            copy.live = false; // deleted by its owner meanwhile
+          }
+        }
+      } catch (error) {
+        await discard();
+        throw storeUnavailable(error);
+      }
+      return {
+        async record(tx) {
+          for (const copy of copies) {
+            if (!copy.live) await insertDeletedCopy(tx, copy.row, now);
+            else if (!(await insertWithinQuota(tx, copy.row, quota))) throw quotaExceeded(owner.tier);
+          }
+          return new Map(copies.map((copy) => [copy.source.id, copy.row.id]));
+        },
+        discard,
+      };
+    },
 
     /** The bytes of a live file (or the range asked for); 404 once deleted. */
     async content(file: FileRow, range: ByteRange | undefined): Promise<Readable> {

@@ -1,0 +1,121 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { LRUCache } from 'lru-cache';
+import type { Broadcast } from '../../infra/broadcast.js';
+import type { Cache } from '../../infra/cache.js';
+import type { Database } from '../../infra/db/client.js';
+import { withTimeout } from '../../infra/deadline.js';
+import type { ChatroomDeletionListener } from '../chatrooms/chatroom.service.js';
+import { shareIdsOfChatroom } from './share.repository.js';
+
+/**
+ * A share's public view is cached this long. Revoking forgets it at once; the bound is for what no
+ * invalidation reaches (a view read from the database just before a revoke and stored just after),
+ * and matches what the response lets browsers and proxies keep (Cache-Control: max-age=60).
+ */
+export const SHARE_VIEW_TTL_SECONDS = 60;
+/** Views larger than this are served from the database each time: the caches hold many small ones. */
+const MAX_CACHED_VIEW_BYTES = 512 * 1024;
+const CACHE_TIMEOUT_MS = 250;
+/**
+ * The hot copies each process keeps in front of the shared cache: bytes ready to send, no round trip
+ * to Redis and no re-encoding. Bounded in bytes; trusted for a short while only, and only while this
+ * process hears the revocations of the others (the same rule as the session cache).
+ */
+const LOCAL_MAX_BYTES = 64 * 1024 * 1024;
+const LOCAL_TTL_MS = 10_000;
+const CHANNEL = 'shares-revoked';
+
+const viewKey = (shareId: string) => `share:${shareId}`;
+
+export type ShareViewCache = ReturnType<typeof createShareViewCache>;
+
+type Deps = { cache: Cache; broadcast: Broadcast; log: FastifyBaseLogger };
+
+/**
+ * The public views of shares as JSON bytes, per share: in the process (hot copies), then in the
+ * shared cache (Redis, or the in-process one embedded). A help, never a dependency: when the shared
+ * cache fails, the database answers. A revocation drops the view everywhere at once: here, in the
+ * shared cache, and (by broadcast) in every other process's hot copies.
+ */
+export function createShareViewCache({ cache, broadcast, log }: Deps) {
+  const local = new LRUCache<string, Buffer>({ maxSize: LOCAL_MAX_BYTES, sizeCalculation: (view) => view.length, ttl: LOCAL_TTL_MS });
+  // Moves on with every revocation heard: a view read before one is not kept (it may be the revoked one).
+  let epoch = 0;
+  let listening = false;
+
+  const drop = (shareId: string) => {
+    epoch++;
+    local.delete(shareId);
+  };
+
+  // Subscribed on first use: a worker process never serves a share.
+  function listen() {
+    if (listening) return;
+    listening = true;
+    broadcast.subscribe(CHANNEL, drop);
+    broadcast.onGap(() => {
+      epoch++;
+      local.clear();
+    });
+  }
+
+  function keepHot(shareId: string, view: Buffer, readEpoch: number) {
+    if (readEpoch === epoch && broadcast.live && view.length <= MAX_CACHED_VIEW_BYTES) local.set(shareId, view);
+  }
+
+  return {
+    /** The view if a cache holds it; the `epoch` to pass to `set` after reading the database otherwise. */
+    async get(shareId: string): Promise<{ view: Buffer; epoch: number } | { view: undefined; epoch: number }> {
+      listen();
+      const readEpoch = epoch;
+      const hot = broadcast.live ? local.get(shareId) : undefined;
+      if (hot) return { view: hot, epoch: readEpoch };
+      try {
+        const shared = await withTimeout(cache.get(viewKey(shareId)), CACHE_TIMEOUT_MS, 'the cache');
+        if (shared === undefined) return { view: undefined, epoch: readEpoch };
+        const view = Buffer.from(shared);
+        keepHot(shareId, view, readEpoch);
+        return { view, epoch: readEpoch };
+      } catch (error) {
+        log.warn({ err: error }, 'share cache unavailable; reading the database');
+        return { view: undefined, epoch: readEpoch };
+      }
+    },
+
+    /** Keeps a view read from the database (`readEpoch` from `get`, taken before the read). */
+    async set(shareId: string, view: Buffer, readEpoch: number): Promise<void> {
+      if (view.length > MAX_CACHED_VIEW_BYTES) return;
+      keepHot(shareId, view, readEpoch);
+      await withTimeout(cache.set(viewKey(shareId), view.toString('utf8'), SHARE_VIEW_TTL_SECONDS), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
+        log.warn({ err: error }, 'could not cache a share view'),
+      );
+    },
+
+    /** Revoked (or deleted with their chatroom): forgotten here, in the shared cache, and in every other process. */
+    async forget(shareIds: string[]): Promise<void> {
+      await Promise.all(
+        shareIds.map(async (id) => {
+          drop(id);
+          await Promise.all([
+            withTimeout(cache.delete(viewKey(id)), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
+              log.error({ err: error }, `a revoked share's cached view could not be forgotten; it expires within ${SHARE_VIEW_TTL_SECONDS} s`),
+            ),
+            broadcast.publish(CHANNEL, id).catch((error: unknown) =>
+              log.error({ err: error }, `other processes could not be told of a revoked share; their copies expire within ${LOCAL_TTL_MS / 1000} s`),
+            ),
+          ]);
+        }),
+      );
+    },
+  };
+}
+
+/** A deleted chatroom's shares go with it (ON DELETE CASCADE); their cached views are forgotten once it is gone. */
+export function shareDeletionListener(database: Pick<Database, 'db'>, views: Pick<ShareViewCache, 'forget'>): ChatroomDeletionListener {
+  return {
+    async chatroomDeleting(chatroomId) {
+      const ids = await shareIdsOfChatroom(database.db, chatroomId);
+      return { deleted: () => views.forget(ids) };
+    },
+  };
+}
