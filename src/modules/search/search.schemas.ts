@@ -19,8 +19,9 @@ export const searchHitSchema = z
     role: z.enum(['user', 'model']).nullable(),
     snippet: z.string().meta({ description: 'Plain text (show it as text, never as HTML), at most 200 characters' }),
     highlights: z
-      .array(z.tuple([z.number().int(), z.number().int()]))
-      .meta({ description: '[start, end) offsets in UTF-16 code units of the matched words in snippet' }),
+      // Pairs as arrays of two, not tuples: OpenAPI 3.0 tools (Prism's validator, many generators) read no prefixItems.
+      .array(z.array(z.number().int()).length(2))
+      .meta({ description: '[start, end) pairs: offsets in UTF-16 code units of the matched words in snippet' }),
     createdAt: z.string(),
   })
   .meta({ id: 'SearchHit' });
