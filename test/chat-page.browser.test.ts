@@ -32,6 +32,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let pageErrors: string[];
+/** Console errors a scenario provokes on purpose and proves (set by the test, cleared for each page). */
+let expectedConsoleErrors: RegExp[] = [];
 
 /** Chromium with a fresh temporary profile (launch() gives every run its own --user-data-dir). */
 async function launchBrowser(): Promise<Browser> {
@@ -55,13 +57,14 @@ async function openPage() {
   context = await browser.newContext({ viewport: { width: 1180, height: 760 } });
   page = await context.newPage();
   pageErrors = [];
+  expectedConsoleErrors = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   // No console error but the API's own refusals that a scenario provokes on purpose (a wrong password,
   // the spent allowance, a refused file: Chromium logs each as a failed load; the page shows it). A CSP
   // violation (the page must live without inline code) or anything the page or the browser loads and
   // does not get (a /favicon.ico 404 is one in every browser) fails the test.
   page.on('console', (message) => {
-    if (message.type() !== 'error') return;
+    if (message.type() !== 'error' || expectedConsoleErrors.some((pattern) => pattern.test(message.text()))) return;
     const { url } = message.location();
     const ownResource = url === '' || /^\/(assets\/.*|favicon\.ico)?$/.test(new URL(url).pathname);
     if (!message.text().startsWith('Failed to load resource') || ownResource) pageErrors.push(`${message.text()} (${url})`);
@@ -596,6 +599,11 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     const entryPoint =
       '<style>.chip{color:#1a73e8}</style><a class="chip" href="https://www.google.com/search?q=eiffel">eiffel tower height</a>' +
       '<script>parent.document.title = "taken"; alert("frame script")</script><svg width="0" height="0" onload="alert(\'frame handler\')"></svg>';
+    // Chromium says so each time the frame's sandbox stops one of the suggestions' scripts: the proof, counted below.
+    const BLOCKED_IN_FRAME = /^Blocked script execution in 'about:srcdoc' because the document's frame is sandboxed/;
+    expectedConsoleErrors = [BLOCKED_IN_FRAME];
+    let blockedInFrame = 0;
+    page.on('console', (message) => void (BLOCKED_IN_FRAME.test(message.text()) && (blockedInFrame += 1)));
     gemini.enqueue({
       kind: 'reply',
       thoughts: ['Recalling the **height** of the tower.'],
@@ -624,6 +632,8 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await page.getByLabel('Show thinking in replies').check();
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
+    // The notice sits over the header: dismissed, as a user would, before the panel is closed.
+    await button('Dismiss').click();
     await page.getByText('Chat settings').click();
 
     await send('How tall is the Eiffel Tower?');
@@ -666,6 +676,7 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await reply.screenshot({ path: 'docs/chat-page-grounding.png' });
     expect(await page.title()).toBe(title);
     expect(dialogs).toEqual([]);
+    await expect.poll(() => blockedInFrame, WAIT).toBeGreaterThan(0);
 
     // After a reload (the reply as stored), the same.
     await page.reload();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messages } from '../src/infra/db/schema.js';
@@ -150,11 +151,15 @@ describe.each(['fs', 's3'] as const)(`shares (%s store, ${testMode})`, (storeKin
     expect((await t.request({ method: 'DELETE', url: `/chatroom/${theirs}/shares/${created.id}`, headers: as(stranger) })).statusCode).toBe(404);
     expect((await get(`/shares/${created.id}`)).statusCode).toBe(200);
 
-    for (const unknown of ['AAAAAAAAAAAAAAAAAAAAAA', 'not-a-share', "'; drop table shares; --", created.id.toLowerCase() === created.id ? `${created.id.slice(0, 21)}X` : created.id.toLowerCase()]) {
+    // The last two: a NUL byte (PostgreSQL refuses it in text) and a share's id with one added to it.
+    const oddOnes = ['a\u0000b', `${created.id}\u0000`];
+    for (const unknown of ['AAAAAAAAAAAAAAAAAAAAAA', 'not-a-share', "'; drop table shares; --", created.id.toLowerCase() === created.id ? `${created.id.slice(0, 21)}X` : created.id.toLowerCase(), ...oddOnes]) {
       const res = await get(`/shares/${encodeURIComponent(unknown)}`);
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({ code: 'SHARE_NOT_FOUND' });
       expect((await post(`/shares/${encodeURIComponent(unknown)}/fork`, stranger)).statusCode).toBe(404);
+      expect((await get(`/shares/${encodeURIComponent(unknown)}/files/${randomUUID()}`)).statusCode).toBe(404);
+      expect((await t.request({ method: 'DELETE', url: `/chatroom/${room}/shares/${encodeURIComponent(unknown)}`, headers: as(owner) })).statusCode).toBe(404);
     }
   });
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../infra/db/client.js';
 import { shares } from '../../infra/db/schema.js';
+import { SHARE_ID_PATTERN } from './share.schemas.js';
 
 export type ShareRow = typeof shares.$inferSelect;
 export type NewShare = typeof shares.$inferInsert;
@@ -17,8 +18,12 @@ export async function insertShare(db: Executor, share: NewShare): Promise<ShareR
   return row;
 }
 
-/** By id alone: the public view. One primary-key lookup, whether the share exists or not. */
+/**
+ * By id alone: the public view. One primary-key lookup, whether the share exists or not. An id that
+ * is not of a share's form (a NUL byte, which PostgreSQL refuses in text, among others) names no share.
+ */
 export async function findShare(db: Executor, id: string): Promise<ShareRow | undefined> {
+  if (!SHARE_ID_PATTERN.test(id)) return undefined;
   const [row] = await db.select().from(shares).where(eq(shares.id, id));
   return row;
 }
@@ -47,6 +52,7 @@ export function listSharesOfChatroom(db: Executor, chatroomId: string, limit: nu
 
 /** Revokes a share of the user's chatroom; false when there was none. */
 export async function deleteShare(db: Executor, userId: string, chatroomId: string, id: string): Promise<boolean> {
+  if (!SHARE_ID_PATTERN.test(id)) return false;
   const rows = await db
     .delete(shares)
     .where(and(eq(shares.id, id), eq(shares.chatroomId, chatroomId), eq(shares.userId, userId)))
