@@ -32,12 +32,15 @@ interface Operation {
   query: { name: string; schema: JsonSchema }[];
   body?: JsonSchema;
   secured: boolean;
+  /** Statuses the document declares as an HTML page (a share's 404 page): a browser's answer, not a problem. */
+  htmlStatuses: Set<number>;
 }
 
 interface OpenApiDocument {
   paths: Record<string, Record<string, {
     parameters?: { in: string; name: string; schema?: JsonSchema }[];
     requestBody?: { content?: Record<string, { schema?: JsonSchema }> };
+    responses?: Record<string, { content?: Record<string, unknown> }>;
     security?: unknown[];
   }>>;
   components?: { schemas?: Record<string, JsonSchema> };
@@ -78,6 +81,11 @@ function operationsOf(document: OpenApiDocument): Operation[] {
       query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, schema: p.schema ?? {} })),
       body: op.requestBody?.content?.['application/json']?.schema,
       secured: (op.security ?? []).length > 0,
+      htmlStatuses: new Set(
+        Object.entries(op.responses ?? {})
+          .filter(([, response]) => Object.keys(response.content ?? {}).some((type) => type.startsWith('text/html')))
+          .map(([status]) => Number(status)),
+      ),
     })),
   );
 }
@@ -225,6 +233,10 @@ function secretsIn(requestBody: string | undefined, responseBody: string, accept
 const occursIn = (logs: string, secret: string) =>
   /^\d{6}$/.test(secret) ? new RegExp(`(?<![\\d.])${secret}(?![\\d.])`).test(logs) : logs.includes(secret) || logs.includes(JSON.stringify(secret).slice(1, -1));
 
+/** An HTML page where the document declares one for that status (GET /s/:id's 404 page). */
+const isDeclaredPage = (op: Operation, res: { statusCode: number; headers: Record<string, unknown> }) =>
+  op.htmlStatuses.has(res.statusCode) && String(res.headers['content-type']).startsWith('text/html');
+
 function isProblem(status: number, contentType: unknown, body: string): boolean {
   if (!String(contentType).startsWith('application/problem+json')) return false;
   try {
@@ -271,7 +283,7 @@ describe(`fuzzing from the OpenAPI document (${testMode})`, () => {
       const url = typeof options.url === 'string' ? options.url : '';
       const line = `${op.method} ${url.slice(0, 200)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
       if (res.statusCode >= 500) serverErrors.push(line);
-      else if (res.statusCode >= 400 && !isProblem(res.statusCode, res.headers['content-type'], res.body)) notProblems.push(line);
+      else if (res.statusCode >= 400 && !isProblem(res.statusCode, res.headers['content-type'], res.body) && !isDeclaredPage(op, res)) notProblems.push(line);
     }
 
     const statuses = Object.entries(byStatus).map(([status, count]) => `${status}: ${count}`).join(', ');
