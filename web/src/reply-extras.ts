@@ -11,11 +11,13 @@ import { renderMarkdown } from './markdown';
 import { allowedLinkUrl } from './markdown-rules';
 
 type Grounding = NonNullable<Message['grounding']>;
+/** What these read of a reply: a Message, or a shared one (share-page.ts). */
+type Answer = Pick<Message, 'id' | 'content' | 'grounding'>;
 
 const sourceAnchor = (messageId: string, number: number) => `source-${messageId}-${number}`;
 
 /** The answer as Markdown, with a superscript link to the source list after each cited span. */
-export function renderAnswer(message: Message): DocumentFragment {
+export function renderAnswer(message: Answer): DocumentFragment {
   const fragment = renderMarkdown(markCitations(message.content, message.grounding));
   if (!message.grounding || message.grounding.citations.length === 0) return fragment;
   const walker = document.createTreeWalker(fragment, NodeFilter.SHOW_TEXT);
@@ -59,7 +61,7 @@ export function paintThoughts(article: Element, message: Message): void {
 }
 
 /** The sources under a grounded answer (numbered as its superscripts) and Google's search suggestions. */
-export function groundingSection(message: Message): HTMLElement | undefined {
+export function groundingSection(message: Answer): HTMLElement | undefined {
   const grounding = message.grounding;
   if (!grounding || (grounding.sources.length === 0 && !grounding.searchEntryPoint)) return undefined;
   return h(

@@ -1,12 +1,11 @@
 /**
  * The read-only page of a share (/s/:id): the conversation as it was shared, fetched from the public
  * GET /shares/:id (no sign-in, no token sent), replies rendered as Markdown with the chat page's own
- * sanitising renderer. "Continue this conversation" opens the chat page, which signs in and forks.
+ * sanitising renderer, with their citations, sources and search suggestions. "Continue this conversation" opens the chat page, which signs in and forks.
  */
 import type { components } from '../generated/api';
 import { byId, h } from './dom';
-import { renderMarkdown } from './markdown';
-import { allowedLinkUrl } from './markdown-rules';
+import { groundingSection, renderAnswer } from './reply-extras';
 import { continueUrl } from './share-rules';
 
 type SharedConversation = components['schemas']['SharedConversation'];
@@ -28,32 +27,18 @@ function attachmentsOf(message: SharedMessage): HTMLElement | false {
   );
 }
 
-/** The web sources a grounded answer cites: http(s) links only, opening in a new tab. */
-function sourcesOf(message: SharedMessage): HTMLElement | false {
-  const sources = (message.grounding?.sources ?? []).flatMap((source) => {
-    const url = allowedLinkUrl(source.uri);
-    return url && /^https?:/.test(url) ? [{ url, title: source.title || url }] : [];
-  });
-  if (sources.length === 0) return false;
-  return h(
-    'div',
-    { class: 'sources' },
-    h('p', { class: 'note' }, 'Sources'),
-    h('ol', {}, ...sources.map((source) => h('li', {}, h('a', { href: source.url, target: '_blank', rel: 'noopener noreferrer' }, source.title)))),
-  );
-}
-
 function messageElement(message: SharedMessage): HTMLElement {
   const content =
     message.role === 'model'
-      ? h('div', { class: 'content markdown' }, renderMarkdown(message.content))
+      ? h('div', { class: 'content markdown' }, renderAnswer(message))
       : h('div', { class: 'content' }, message.content);
   return h(
     'article',
     { class: `message ${message.role}`, 'aria-label': message.role === 'user' ? 'Prompt' : 'Answer' },
     attachmentsOf(message),
     content,
-    message.role === 'model' && sourcesOf(message),
+    // Citations, sources and Google's suggestions as the chat page shows them (reply-extras.ts).
+    message.role === 'model' && groundingSection(message),
   );
 }
 
