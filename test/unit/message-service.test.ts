@@ -8,19 +8,14 @@ import type { MessageStore } from '../../src/modules/messages/message-store.js';
 import { createMessageService } from '../../src/modules/messages/message.service.js';
 import type { NewGeneration, WriteOutcome } from '../../src/modules/messages/send.repository.js';
 import type { MessageRow } from '../../src/modules/replies/reply-state.js';
+import { messageRow } from './fakes/message-row.js';
 
 const NOW = new Date('2026-12-05T10:00:00Z');
 const unused = () => {
   throw new Error('not expected in this test');
 };
 
-function row(fields: Partial<MessageRow> & Pick<MessageRow, 'role'>): MessageRow {
-  return {
-    id: randomUUID(), seq: 1, chatroomId: 'room', userId: 'user', parentId: null, content: '', status: 'done', finishReason: null,
-    thoughts: null, grounding: null, feedbackRating: null, feedbackReason: null, feedbackComment: null, feedbackModel: null, feedbackUpdatedAt: null, errorCode: null, errorMessage: null, promptTokens: null, outputTokens: null, thoughtsTokens: null, cachedTokens: null, totalTokens: null, contextTruncated: false, allowanceDay: null, createdAt: NOW, updatedAt: NOW, completedAt: null,
-    ...fields,
-  };
-}
+const row = (fields: Partial<MessageRow> & Pick<MessageRow, 'role'>): MessageRow => messageRow({ createdAt: NOW, updatedAt: NOW, ...fields });
 
 /**
  * The message service over a store in memory: one chatroom of one user. `write` decides what the

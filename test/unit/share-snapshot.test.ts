@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FileRow } from '../../src/modules/files/file.repository.js';
 import type { MessageRow } from '../../src/modules/replies/reply-state.js';
+import { messageRow } from './fakes/message-row.js';
 import { fileIdsOf, snapshotOf } from '../../src/modules/shares/share-snapshot.js';
 import { continueUrl, shareToFork } from '../../web/src/share-rules.js';
 
@@ -9,37 +10,20 @@ let next = 0;
 
 function row(role: 'user' | 'model', parentId: string | null, overrides: Partial<MessageRow> = {}): MessageRow {
   next += 1;
-  return {
+  return messageRow({
     id: `m${next}`,
     seq: next,
-    chatroomId: 'room',
     userId: 'owner',
     parentId,
     role,
     content: `${role} ${next}`,
     thoughts: role === 'model' ? 'private thoughts' : null,
-    grounding: null,
-    feedbackRating: null,
-    feedbackReason: null,
-    feedbackComment: null,
-    feedbackModel: null,
-    feedbackUpdatedAt: null,
-    status: 'done',
     finishReason: role === 'model' ? 'STOP' : null,
-    errorCode: null,
-    errorMessage: null,
-    promptTokens: null,
-    outputTokens: null,
-    thoughtsTokens: null,
-    cachedTokens: null,
-    totalTokens: null,
-    contextTruncated: false,
-    allowanceDay: null,
     createdAt: at,
     updatedAt: at,
     completedAt: at,
     ...overrides,
-  };
+  });
 }
 
 /** A path of exchanges, each reply with the status given. */

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { ClaimedTurn, ReplyResult } from '../../../src/modules/replies/reply.repository.js';
 import { isFinished, nextStatus, STOPPED, type MessageRow, type UnfinishedStatus } from '../../../src/modules/replies/reply-state.js';
 import type { ReplyStore } from '../../../src/modules/replies/reply-store.js';
+import { messageRow } from './message-row.js';
 
 /**
  * The reply store in memory, following the same state machine as the SQL (reply-state.ts): a
@@ -93,36 +93,13 @@ export function memoryReplyStore() {
     refundsOf: (userId: string) => refunds.get(userId) ?? 0,
     /** Adds a message; a reply defaults to `pending`, a prompt to `done`. */
     add(fields: Partial<MessageRow> & Pick<MessageRow, 'chatroomId' | 'role'>): MessageRow {
-      const now = new Date(0);
-      const row: MessageRow = {
-        id: randomUUID(),
+      const row = messageRow({
         seq: ++seq,
         userId: 'user-1',
-        parentId: null,
-        content: '',
-        thoughts: null,
-        grounding: null,
-        feedbackRating: null,
-        feedbackReason: null,
-        feedbackComment: null,
-        feedbackModel: null,
-        feedbackUpdatedAt: null,
         status: fields.role === 'model' ? 'pending' : 'done',
-        finishReason: null,
-        errorCode: null,
-        errorMessage: null,
-        promptTokens: null,
-        outputTokens: null,
-        thoughtsTokens: null,
-        cachedTokens: null,
-        totalTokens: null,
-        contextTruncated: false,
         allowanceDay: fields.role === 'model' ? '2026-12-05' : null,
-        createdAt: now,
-        updatedAt: now,
-        completedAt: null,
         ...fields,
-      };
+      });
       rows.set(row.id, row);
       return row;
     },
