@@ -150,7 +150,11 @@ describe('OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(model.statusCode).toBe(0);
     // The Gemini SDK's own HTTP call (undici) is a child of the model span; it names no key.
     const { traceId } = model;
-    const call = await waitFor(() => receiver.spans.find((span) => span.parentSpanId === model.spanId && span.kind === SpanKind.CLIENT), 'the HTTP call to Gemini is exported');
+    // Other client spans share that parent (the reply stream's Redis writes happen inside the call): the HTTP one has a URL.
+    const call = await waitFor(
+      () => receiver.spans.find((span) => span.parentSpanId === model.spanId && span.kind === SpanKind.CLIENT && span.attributes['url.full'] !== undefined),
+      'the HTTP call to Gemini is exported',
+    );
     expect(String(call.attributes['url.full'])).toContain(`/models/${MODEL}:streamGenerateContent`);
     expect(JSON.stringify(receiver.spans)).not.toContain('test-key');
     // With PostgreSQL and Redis, their statements inside the trace are spans of it too.
