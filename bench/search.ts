@@ -70,7 +70,7 @@ const WORD_FUNCTION = `create or replace function bench_word(n int) returns text
   as $$ select translate(left(md5(n::text), 6), '0123456789', 'qrstuvwxyz') $$`;
 
 /** Word n of the seeded vocabulary, as bench_word spells it. */
-async function wordsOf(database: Database, numbers: number[]): Promise<Map<number, string>> {
+export async function wordsOf(database: Database, numbers: number[]): Promise<Map<number, string>> {
   const rows = await executeRaw(database.db, sql`select n, bench_word(n) as word from unnest(${`{${numbers.join(',')}}`}::int[]) n`);
   return new Map(rows.map((row) => [Number(row.n), String(row.word)]));
 }
@@ -81,7 +81,7 @@ async function wordsOf(database: Database, numbers: number[]): Promise<Map<numbe
  * (word n is drawn with probability falling as n grows), so that some words are in most messages
  * and others in a few.
  */
-async function seed(database: Database, userId: string, sizes: { total: number; own: number; otherUsers: number }) {
+export async function seed(database: Database, userId: string, sizes: { total: number; own: number; otherUsers: number }) {
   const run = (statement: string | SQL) => database.db.execute(typeof statement === 'string' ? sql.raw(statement) : statement);
   const content = `(select string_agg(bench_word(floor(power(random(), 3) * 5000)::int + 0 * k), ' ') from generate_series(1, 12 + g % 25) k)`;
   await run(WORD_FUNCTION);
@@ -108,7 +108,7 @@ async function seed(database: Database, userId: string, sizes: { total: number; 
 }
 
 /** Queries of every kind the box takes, over words of high, middle and low frequency. */
-function queriesFrom(words: Map<number, string>): string[] {
+export function queriesFrom(words: Map<number, string>): string[] {
   const word = (n: number) => words.get(n) ?? 'missing';
   return [
     word(50), // in a few per cent of the messages

@@ -24,9 +24,11 @@ export interface SearchRow {
 }
 
 /**
- * The owner's matches, best first: messages of every branch (message_search, kept by a trigger)
- * and chatroom titles. `user_id = $owner` is an index condition of both GIN indexes (btree_gin puts
- * the owner's id beside the lexemes), so the scan itself reads only the owner's entries. Rank is
+ * The owner's matches, best first: messages of every branch (message_search, kept by triggers)
+ * and chatroom titles. `user_id = $owner` picks the one partition of message_search that holds the
+ * owner's rows (hash-partitioned by user_id, migration 0014) and is an index condition of both GIN
+ * indexes (btree_gin puts the owner's id beside the lexemes), so the scan itself reads only the
+ * owner's entries. Rank is
  * computed for every match (it orders them), from the stored vector; the page's rows alone are then
  * joined to their messages and chatrooms.
  */
