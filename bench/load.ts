@@ -17,6 +17,7 @@ import { request } from 'node:http';
 import { nowMs, readStamps } from './chunk-stamp.js';
 import { promptLatency, uploads, type PromptLatencyTask, type UploadsTask } from './upload-load.js';
 import { searchLoad, type SearchLoadTask } from './search-load.js';
+import { createSseReader } from './sse-events.js';
 
 type Task =
   | { kind: 'http'; url: string; headers: Record<string, string>; connections: number; seconds: number }
@@ -71,9 +72,12 @@ async function sse(task: Extract<Task, { kind: 'sse' }>) {
           return;
         }
         opened++;
-        let text = '';
-        for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) text += chunk;
-        if (text.includes('event: done')) completed++;
+        const reader = createSseReader();
+        let done = false;
+        for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+          if (reader.push(chunk).some(({ event }) => event === 'done')) done = true;
+        }
+        if (done) completed++;
         else errors++;
       } catch {
         errors++;
@@ -118,7 +122,7 @@ function streamOne(base: string, token: string, room: string): Promise<StreamTal
         return fail(`status ${res.statusCode}`);
       }
       res.setEncoding('utf8');
-      let buffered = '';
+      const reader = createSseReader();
       let partialStamp = '';
       const onEvent = (event: string, data: string, readAtMs: number) => {
         if (event === 'delta') {
@@ -138,19 +142,7 @@ function streamOne(base: string, token: string, room: string): Promise<StreamTal
       };
       res.on('data', (chunk: string) => {
         const readAtMs = nowMs();
-        buffered += chunk;
-        let end;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const frame = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          let event = 'message';
-          let data = '';
-          for (const line of frame.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data += line.slice(6);
-          }
-          if (data) onEvent(event, data, readAtMs);
-        }
+        for (const { event, data } of reader.push(chunk)) onEvent(event, data, readAtMs);
       });
       res.on('end', () => (tally.completed ? resolve(tally) : fail('ended without done')));
       res.on('error', (error) => fail(String(error)));

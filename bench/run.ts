@@ -25,6 +25,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
+import type { BenchRow, HttpResult } from './bench-row.js';
 import { searchScenario, type SearchSizes } from './search.js';
 import { sharesScenario } from './shares.js';
 import { uploadsScenario, type UploadFigures, type UploadSizes } from './uploads.js';
@@ -293,22 +294,8 @@ async function deploy({ mode, build, label }: Variant, modelUrl: string, extraEn
   };
 }
 
-interface HttpResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-interface Row extends HttpResult {
-  /** The variant's label, or the ceiling. */
-  label: string;
-  scenario: string;
-  note?: string;
-  /** More figures of the scenario, by name with their unit, for the comparison with the baseline. */
-  figures?: Record<string, number>;
-}
 const CEILING = 'ceiling';
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const memory = new Map<string, { idle: number; loaded: number; sse?: { peak: number; clientsBefore: number; clientsPeak: number; completed: number; opened: number } }>();
 const overheads = new Map<string, number>(); // `${label} ${senders}` → queue overhead p50
 /** The upload scenario, by variant label: what the targets read. */
@@ -698,7 +685,7 @@ function compareWithBaseline(fmt: (n: number, digits?: number) => string) {
     for (const row of rows.filter((r) => r.label === variant.label)) {
       const before = rows.find((r) => r.label === `${variant.mode}, baseline` && r.scenario === row.scenario);
       if (!before) continue;
-      const figures = (r: Row): Record<string, number> => ({ 'req/s': r.rps, 'p50, ms': r.p50, 'p99, ms': r.p99, errors: r.errors, ...r.figures });
+      const figures = (r: BenchRow): Record<string, number> => ({ 'req/s': r.rps, 'p50, ms': r.p50, 'p99, ms': r.p99, errors: r.errors, ...r.figures });
       const [then, now] = [figures(before), figures(row)];
       for (const [name, value] of Object.entries(now)) {
         const old = then[name] ?? NaN;

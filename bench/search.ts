@@ -19,6 +19,7 @@ import { executeRaw } from '../src/infra/db/raw-rows.js';
 import { parseSearch, toTsquery } from '../src/modules/search/search-query.js';
 import { searchStatement } from '../src/modules/search/search.repository.js';
 import { createScratchDatabase } from '../test/helpers/scratch-database.js';
+import type { BenchRow } from './bench-row.js';
 import type { SearchLoadResult, SearchLoadTask } from './search-load.js';
 
 export interface SearchSizes {
@@ -53,16 +54,6 @@ export interface SearchBench<V extends { label: string; mode: string }> {
   load<T>(task: SearchLoadTask): Promise<T>;
   client(base: string): BenchClient;
   modelUrl: string;
-}
-
-export interface SearchRow {
-  label: string;
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  note: string;
 }
 
 /** A pseudo-word per number (6 letters, no digits: the parser keeps it a word): a vocabulary without a dictionary file. */
@@ -128,9 +119,9 @@ async function explain(database: Database, userId: string, q: string): Promise<s
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
-export async function searchScenario<V extends { label: string; mode: string }>(bench: SearchBench<V>): Promise<{ rows: SearchRow[]; figures: Map<string, { p50: number; p99: number }> }> {
+export async function searchScenario<V extends { label: string; mode: string }>(bench: SearchBench<V>): Promise<{ rows: BenchRow[]; figures: Map<string, { p50: number; p99: number }> }> {
   const { sizes } = bench;
-  const rows: SearchRow[] = [];
+  const rows: BenchRow[] = [];
   const figures = new Map<string, { p50: number; p99: number }>();
   for (const variant of bench.variants) {
     const embedded = variant.mode === 'embedded';

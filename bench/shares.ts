@@ -6,13 +6,7 @@
  * first request): what is measured is the cached path, as a link shared widely is read.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-
-interface HttpResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
+import type { BenchRow, HttpResult } from './bench-row.js';
 
 interface ShareDeployment {
   base: string;
@@ -41,19 +35,12 @@ export interface SharesBench<V extends { label: string }> {
   client(base: string): BenchClient;
 }
 
-export interface ShareRow extends HttpResult {
-  label: string;
-  scenario: string;
-  note: string;
-  figures: Record<string, number>;
-}
-
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 const PROMPT = 'Compare the trade-offs of the three designs we discussed, with the numbers you have, and say which one you would ship first and why. ';
 
 export async function sharesScenario<V extends { label: string }>(
   bench: SharesBench<V>,
-): Promise<{ rows: ShareRow[]; ceiling: HttpResult[]; ratios: Map<string, number> }> {
+): Promise<{ rows: BenchRow[]; ceiling: HttpResult[]; ratios: Map<string, number> }> {
   // ~800 characters a reply: 100 chunks of "chunk n ".
   const model = await bench.startReporting('bench/fake-model.ts', { BENCH_MODEL_CHUNKS: '100' });
   const targets: { label: string; url: string; bytes: number; stop(): Promise<void> }[] = [];
@@ -79,7 +66,7 @@ export async function sharesScenario<V extends { label: string }>(
     for (const target of targets) runs.set(target.label, [...(runs.get(target.label) ?? []), await measure(target.url)]);
   }
   const ceilingRps = median(ceiling.map((result) => result.rps));
-  const rows: ShareRow[] = [];
+  const rows: BenchRow[] = [];
   const ratios = new Map<string, number>();
   for (const target of targets) {
     const results = runs.get(target.label) ?? [];

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { benchFile, multipartAround, type BenchFileKind } from './bench-files.js';
 import { nowMs, readStamps } from './chunk-stamp.js';
+import { createSseReader } from './sse-events.js';
 
 /** Where uploads go: POST /files of a deployment (token given: its files are deleted after each round, untimed), or a bare server. */
 export interface UploadTarget {
@@ -130,20 +131,14 @@ function promptOnce(base: string, token: string, prompt: PromptLatencyTask['prom
         return reject(new Error(`status ${res.statusCode}`));
       }
       res.setEncoding('utf8');
-      let buffered = '';
+      const reader = createSseReader();
       let text = '';
       let toFirstDeltaMs = NaN;
       let toModelMs = NaN;
       let done = false;
       res.on('data', (chunk: string) => {
         const readAtMs = nowMs();
-        buffered += chunk;
-        let end;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const frame = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = /^data: (.*)$/m.exec(frame)?.[1] ?? '';
+        for (const { event, data } of reader.push(chunk)) {
           if (event === 'delta') {
             if (Number.isNaN(toFirstDeltaMs)) toFirstDeltaMs = readAtMs - sentAtMs;
             text += (JSON.parse(data) as { text: string }).text;

@@ -11,6 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { noisePng } from './bench-files.js';
+import type { BenchRow } from './bench-row.js';
 import type { PromptLatencyResult, PromptLatencyTask, UploadsResult, UploadsTask } from './upload-load.js';
 
 export interface UploadSizes {
@@ -48,18 +49,6 @@ export interface UploadsBench<V extends { label: string }> {
   client(base: string): BenchClient;
 }
 
-/** A row of bench/run.ts's report. */
-export interface UploadRow {
-  label: string;
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  note: string;
-  figures: Record<string, number>;
-}
-
 /** What the targets read, by variant label. */
 export interface UploadFigures {
   fsRatioToBare: number;
@@ -76,9 +65,9 @@ const signed = (value: number, digits = 1) => (value < 0 ? `−${fixed(-value, d
 const throughputs = (result: UploadsResult, target: string, bytes: number) =>
   (result.rounds[target] ?? []).flatMap((round) => round.uploadsMs.map((ms) => bytes / MiB / (ms / 1000)));
 
-export async function uploadsScenario<V extends { label: string }>(bench: UploadsBench<V>): Promise<{ rows: UploadRow[]; figures: Map<string, UploadFigures> }> {
+export async function uploadsScenario<V extends { label: string }>(bench: UploadsBench<V>): Promise<{ rows: BenchRow[]; figures: Map<string, UploadFigures> }> {
   const { sizes } = bench;
-  const rows: UploadRow[] = [];
+  const rows: BenchRow[] = [];
   const figures = new Map<string, UploadFigures>();
   const model = await bench.startReporting('bench/fake-model.ts', { BENCH_MODEL_STAMP: '1' });
   const bare = await bench.startReporting('bench/bare-upload-server.ts');
@@ -182,7 +171,7 @@ async function concurrentUploads<V extends { label: string }>(bench: UploadsBenc
   if (result.firstFailure) console.log(`concurrent uploads, ${variant.label}: ${result.errors} failed, the first: ${result.firstFailure}`);
   const wallMs = median((result.rounds.fs ?? []).map((round) => round.wallMs));
   const growthMb = peak - idle;
-  const row: UploadRow = {
+  const row: BenchRow = {
     label: variant.label,
     scenario: `${sizes.concurrent} uploads of ${mib(sizes.uploadBytes)} at once (fs): api RSS growth over idle`,
     rps: NaN,
@@ -202,7 +191,7 @@ async function concurrentUploads<V extends { label: string }>(bench: UploadsBenc
  * goes first; after one uncounted pair. "To the model" ends at the stamp of the fake model's first
  * chunk, which it writes once it has read and parsed the whole request.
  */
-async function imagePrompt<V extends { label: string }>(bench: UploadsBench<V>, label: string, deployment: UploadDeployment, token: string): Promise<UploadRow> {
+async function imagePrompt<V extends { label: string }>(bench: UploadsBench<V>, label: string, deployment: UploadDeployment, token: string): Promise<BenchRow> {
   const { sizes } = bench;
   const api = bench.client(deployment.base);
   const png = noisePng(sizes.imageBytes);

@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { messages } from '../src/infra/db/schema.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
 import { withGeminiApp } from './helpers/gemini-app.js';
 import { createRoom, sendMessage } from './helpers/messages.js';
@@ -6,12 +8,22 @@ import { createRoom, sendMessage } from './helpers/messages.js';
 /*
  * Ratings of replies (PUT/DELETE /chatroom/:id/messages/:replyId/feedback) in both modes: shown on
  * the reply to its owner and in their JSON export, replaced by the next, counted in the metrics by
- * model and rating, and refused for prompts, unfinished replies and other users' replies.
+ * the model that wrote the reply and the rating, and refused for prompts, unfinished replies and
+ * other users' replies.
  */
 
 const METRICS_TOKEN = 'a-metrics-token-for-feedback-tests';
 const MODEL = 'gemini-2.5-flash';
-const g = withGeminiApp({ AUTO_TITLE: 'false', BASIC_DAILY_LIMIT: '10000', REPLY_WAIT_MS: '10000', METRICS_TOKEN, GEMINI_MODEL: MODEL });
+/** A second model a chatroom may switch to. */
+const OTHER_MODEL = 'gemini-2.5-flash-lite';
+const g = withGeminiApp({
+  AUTO_TITLE: 'false',
+  BASIC_DAILY_LIMIT: '10000',
+  REPLY_WAIT_MS: '10000',
+  METRICS_TOKEN,
+  GEMINI_MODEL: MODEL,
+  GEMINI_MODELS: `${MODEL},${OTHER_MODEL}`,
+});
 
 interface Feedback {
   rating: 'up' | 'down';
@@ -23,6 +35,7 @@ interface Message {
   id: string;
   role: string;
   status: string;
+  model: string | null;
   feedback: Feedback | null;
 }
 
@@ -54,8 +67,8 @@ async function counters(): Promise<Record<string, number>> {
   }
   return found;
 }
-const given = (rating: string) => `reply_feedback_given_total{model="${MODEL}",rating="${rating}"}`;
-const withdrawn = (rating: string) => `reply_feedback_withdrawn_total{model="${MODEL}",rating="${rating}"}`;
+const given = (rating: string, model = MODEL) => `reply_feedback_given_total{model="${model}",rating="${rating}"}`;
+const withdrawn = (rating: string, model = MODEL) => `reply_feedback_withdrawn_total{model="${model}",rating="${rating}"}`;
 const delta = (after: Record<string, number>, before: Record<string, number>, key: string) => (after[key] ?? 0) - (before[key] ?? 0);
 
 describe('feedback on replies', () => {
@@ -115,6 +128,70 @@ describe('feedback on replies', () => {
     for (const rating of ['up', 'down']) {
       expect(delta(taken, start, given(rating)) - delta(taken, start, withdrawn(rating))).toBe(0);
     }
+  });
+
+  it('is counted under the model that wrote the reply, not the one the chatroom switched to since', async () => {
+    const alice = await signIn(g.t);
+    const { room, userMessage, reply } = await exchange(alice);
+    expect(g.gemini.requests.at(-1)?.model).toBe(MODEL);
+    expect(reply.model).toBe(MODEL);
+    expect(userMessage.model).toBeNull();
+
+    const switched = await g.t.request({
+      method: 'PATCH',
+      url: `/chatroom/${room}`,
+      headers: { ...bearer(alice.accessToken), 'content-type': 'application/json' },
+      payload: JSON.stringify({ settings: { model: OTHER_MODEL } }),
+    });
+    expect(switched.statusCode, switched.body).toBe(200);
+    const next = await sendMessage(g.t, alice, room, 'And now?');
+    expect(next.statusCode, next.body).toBe(201);
+    const newer = next.json<{ reply: Message }>().reply;
+    expect(g.gemini.requests.at(-1)?.model).toBe(OTHER_MODEL);
+    expect(newer.model).toBe(OTHER_MODEL);
+
+    const start = await counters();
+    const rated = await rate(alice, room, reply.id, { rating: 'down', reason: 'inaccurate' });
+    expect(rated.statusCode, rated.body).toBe(200);
+    expect(rated.json<Message>().model).toBe(MODEL);
+    await rate(alice, room, newer.id, { rating: 'up' });
+    const now = await counters();
+    expect(delta(now, start, given('down', MODEL))).toBe(1);
+    expect(delta(now, start, given('down', OTHER_MODEL))).toBe(0);
+    expect(delta(now, start, given('up', OTHER_MODEL))).toBe(1);
+
+    // Each reply's model is in the owner's export too.
+    const exported = await g.t.request({ method: 'GET', url: `/chatroom/${room}/export?format=json`, headers: bearer(alice.accessToken) });
+    expect(exported.json<{ messages: Message[] }>().messages.map((message) => message.model)).toEqual([null, MODEL, null, OTHER_MODEL]);
+
+    await unrate(alice, room, reply.id);
+    const taken = await counters();
+    expect(delta(taken, now, withdrawn('down', MODEL))).toBe(1);
+    expect(delta(taken, now, withdrawn('down', OTHER_MODEL))).toBe(0);
+  });
+
+  it('counts a reply stored before replies named their model under the chatroom\'s model at rating time', async () => {
+    const alice = await signIn(g.t);
+    const { room, reply } = await exchange(alice);
+    // As migration 0015 leaves the replies written before it.
+    await g.t.container.database.db.update(messages).set({ model: null }).where(eq(messages.id, reply.id));
+    const read = await g.t.request({ method: 'GET', url: `/chatroom/${room}/messages/${reply.id}`, headers: bearer(alice.accessToken) });
+    expect(read.json<Message>().model).toBeNull();
+    await g.t.request({
+      method: 'PATCH',
+      url: `/chatroom/${room}`,
+      headers: { ...bearer(alice.accessToken), 'content-type': 'application/json' },
+      payload: JSON.stringify({ settings: { model: OTHER_MODEL } }),
+    });
+
+    const start = await counters();
+    await rate(alice, room, reply.id, { rating: 'up' });
+    const now = await counters();
+    expect(delta(now, start, given('up', OTHER_MODEL))).toBe(1);
+    expect(delta(now, start, given('up', MODEL))).toBe(0);
+    // Withdrawn under the label it was given with.
+    await unrate(alice, room, reply.id);
+    expect(delta(await counters(), now, withdrawn('up', OTHER_MODEL))).toBe(1);
   });
 
   it('refuses a prompt and an unfinished reply (400), another user\'s reply (404) and bad bodies (400), changing nothing', async () => {

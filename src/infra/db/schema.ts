@@ -167,8 +167,14 @@ export const messages = pgTable(
     /** The reply's context left out older turns of its path (GENERATION_CONTEXT_TOKENS). */
     contextTruncated: boolean('context_truncated').notNull().default(false),
     /**
+     * The model a reply was generated with: the chatroom's choice or the server's default when its
+     * generation began. Null for prompts, replies never begun, and replies stored before it was kept.
+     */
+    model: text('model'),
+    /**
      * The owner's rating of a finished reply (one per reply, replaced by the next), and the model it
-     * was counted under in the metrics (so that withdrawing it later counts under the same label).
+     * was counted under in the metrics (so that withdrawing it later counts under the same label):
+     * `model`, or for replies without one the chatroom's model at rating time.
      */
     feedbackRating: text('feedback_rating', { enum: ['up', 'down'] }),
     feedbackReason: text('feedback_reason', { enum: ['inaccurate', 'unhelpful', 'unsafe', 'other'] }),

@@ -188,7 +188,7 @@ export function createGenerationJob(deps: Deps): JobHandler {
   /** Step 1: the reply's turn, claimed in one statement; a second try when the reply ahead finished meanwhile. */
   async function claim(replyId: string, jobLog: FastifyBaseLogger): Promise<Claim> {
     for (let tries = 1; ; tries++) {
-      const turn = await store(() => replies.claimTurn(replyId, clock.now(), MAX_CONTEXT_TURNS));
+      const turn = await store(() => replies.claimTurn(replyId, clock.now(), MAX_CONTEXT_TURNS, model.name));
       if (turn) return { kind: 'claimed', turn };
       const why = await whyUnclaimed(replyId, jobLog);
       if (why.kind !== 'free') return why;
@@ -251,7 +251,7 @@ export function createGenerationJob(deps: Deps): JobHandler {
         };
         try {
           const reply = await store(() => replies.complete(replyId, saved, clock.now()), SAVE_TRIES);
-          countTokens(turn.settings.model ?? model.name, result.usage);
+          countTokens(turn.reply.model ?? model.name, result.usage);
           return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };
         } catch (storeError) {
           error = storeError;

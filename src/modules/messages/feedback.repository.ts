@@ -19,7 +19,8 @@ export interface FeedbackWritten {
 /**
  * Sets (change) or clears (null) the rating of a finished reply of the user's, in one statement that
  * also reads the rating it replaces, under the row's lock: two clicks at once are counted one after
- * the other. The rating is counted under the chatroom's model (its setting, or `defaultModel`).
+ * the other. The rating is counted under the model that wrote the reply; a reply stored before that
+ * was recorded (or never begun) falls back to the chatroom's model now (its setting, or `defaultModel`).
  */
 export async function writeFeedback(
   db: Executor,
@@ -30,7 +31,7 @@ export async function writeFeedback(
 ): Promise<FeedbackWritten | undefined> {
   const set = change
     ? sql`feedback_rating = ${change.rating}, feedback_reason = ${change.reason}, feedback_comment = ${change.comment},
-        feedback_model = coalesce((select c.model from chatrooms c where c.id = m.chatroom_id), ${defaultModel}),
+        feedback_model = coalesce(m.model, (select c.model from chatrooms c where c.id = m.chatroom_id), ${defaultModel}),
         feedback_updated_at = ${now.toISOString()}::timestamptz`
     : sql`feedback_rating = null, feedback_reason = null, feedback_comment = null, feedback_model = null, feedback_updated_at = null`;
   const [raw] = await executeRaw(

@@ -72,6 +72,13 @@ export const messageSchema = z
     grounding: groundingSchema.nullable().meta({ description: 'The sources of an answer that used Google Search, or null' }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     usage: usageSchema.nullable(),
+    model: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "The model a reply was generated with (the chatroom's settings.model when it began, else the server's default); null for prompts, replies not begun yet, and replies from before this was recorded",
+      }),
     attachments: z.array(fileSchema).meta({ description: "The prompt's files, in the order it named them ([] for replies)" }),
     contextTruncated: z.boolean().meta({ description: 'The reply\'s context left out older messages of its path (GENERATION_CONTEXT_TOKENS)' }),
     feedback: feedbackSchema.nullable().meta({ description: "The owner's rating of a reply (PUT …/feedback); null for prompts and unrated replies" }),
@@ -106,6 +113,8 @@ export const toMessageDto = (row: MessageRow, siblingIds: string[] = [row.id], a
           // Replies stored before the total was kept: their two figures were all there was.
           totalTokens: row.totalTokens ?? row.promptTokens + (row.outputTokens ?? 0),
         },
+  // `?? null`: a row that travelled through Redis from a worker older than the column lacks it.
+  model: row.model ?? null,
   attachments: attachments.map(toFileDto),
   contextTruncated: row.contextTruncated,
   feedback:

@@ -31,7 +31,7 @@ export function createReplyStore(database: Pick<Database, 'db' | 'transaction'>)
     unfinishedIn: (chatroomId: string) => unfinishedRepliesIn(db, chatroomId),
     unfinishedCounts: (now: Date) => unfinishedReplyCounts(db, now),
     staleChatroomHeads: (before: Date, afterChatroomId: string | undefined, limit: number) => staleChatroomHeads(db, before, afterChatroomId, limit),
-    claimTurn: (id: string, now: Date, maxTurns: number) => claimTurn(db, id, now, maxTurns),
+    claimTurn: (id: string, now: Date, maxTurns: number, serverModel: string) => claimTurn(db, id, now, maxTurns, serverModel),
     complete: (id: string, result: ReplyResult, now: Date) => completeReply(db, id, result, now),
     release: (id: string, now: Date) => releaseReply(db, id, now),
     endStopped: (id: string, text: string, from: readonly UnfinishedStatus[], now: Date, thoughts?: string | null) =>

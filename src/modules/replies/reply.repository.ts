@@ -109,15 +109,18 @@ export interface ClaimedTurn {
 /**
  * Claims a reply for an attempt if its turn has come, in one statement: it is unfinished, and no
  * older reply of its chatroom is (the head). Its text starts over; the chatroom's settings and the
- * reply's history (at most `maxTurns`) come with it. Undefined otherwise (gone, finished, not a
- * reply, or not its turn: the caller finds out which).
+ * reply's history (at most `maxTurns`) come with it. The reply records the model it is generated
+ * with (the chatroom's, else `serverModel`), read with those settings: its feedback is counted under
+ * it even after the chatroom changes model. Undefined otherwise (gone, finished, not a reply, or not
+ * its turn: the caller finds out which).
  */
-export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: number): Promise<ClaimedTurn | undefined> {
+export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: number, serverModel: string): Promise<ClaimedTurn | undefined> {
   const usable = sql`m.id <> ${id} and (m.role = 'user' or m.status = 'done')`;
   const [row] = await executeRaw(
     db,
     sql`${walkUp(id, usable, maxTurns + 1)}
-    update messages m set status = ${nextStatus('pending', 'claim')}, content = '', updated_at = ${now.toISOString()}::timestamptz
+    update messages m set status = ${nextStatus('pending', 'claim')}, content = '', model = coalesce(c.model, ${serverModel}),
+      updated_at = ${now.toISOString()}::timestamptz
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
     returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,

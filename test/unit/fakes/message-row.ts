@@ -33,6 +33,7 @@ export function messageRow(fields: Partial<MessageRow> & Pick<MessageRow, 'role'
     cachedTokens: null,
     totalTokens: null,
     contextTruncated: false,
+    model: null,
     allowanceDay: null,
     createdAt: EPOCH,
     updatedAt: EPOCH,

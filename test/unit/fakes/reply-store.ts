@@ -56,11 +56,12 @@ export function memoryReplyStore() {
       const page = [...heads].sort(([a], [b]) => a.localeCompare(b)).slice(0, limit);
       return Promise.resolve(page.map(([chatroomId, replyId]) => ({ chatroomId, replyId })));
     },
-    claimTurn(id, now, maxTurns): Promise<ClaimedTurn | undefined> {
+    claimTurn(id, now, maxTurns, serverModel): Promise<ClaimedTurn | undefined> {
       const row = rows.get(id);
       if (!row || row.role !== 'model' || isFinished(row) || unfinishedOf(row.chatroomId)[0]?.id !== id) return Promise.resolve(undefined);
       const previousStatus = row.status as UnfinishedStatus;
-      const reply = move(id, 'claim', { content: '' }, now) as MessageRow;
+      // The fake's chatrooms have no settings: every reply is generated with the server's model.
+      const reply = move(id, 'claim', { content: '', model: serverModel }, now) as MessageRow;
       const history = [];
       for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
         if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content, files: [] });
