@@ -74,9 +74,11 @@ async function prepare(database: DatabaseOptions): Promise<DatabaseOptions> {
 }
 
 let t: TestApp;
+// The database is built from the first migration on, then the app migrates it: slower than the
+// template the other files copy, above all on PGlite when the whole suite shares the cores.
 beforeAll(async () => {
   t = await startTestApp({ prepareDatabase: prepare });
-});
+}, 180_000);
 afterAll(async () => {
   await t.close();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
