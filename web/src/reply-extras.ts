@@ -11,7 +11,7 @@ import { renderMarkdown } from './markdown';
 import { allowedLinkUrl } from './markdown-rules';
 
 type Grounding = NonNullable<Message['grounding']>;
-/** What these read of a reply: a Message, or a shared one (share-page.ts). */
+/** What these read of a reply: a Message, or a shared one (share-page.tsx). */
 type Answer = Pick<Message, 'id' | 'content' | 'grounding'>;
 
 const sourceAnchor = (messageId: string, number: number) => `source-${messageId}-${number}`;
