@@ -464,6 +464,9 @@ interface PageClipboard {
 interface PageMarked {
   probe?: string;
 }
+interface PageStyles {
+  getComputedStyle(element: unknown): { paddingTop: string; borderTopWidth: string };
+}
 
 const MARKDOWN_REPLY = [
   '## Planets\n\nTwo of them, **by moons**:\n\n',
@@ -965,6 +968,15 @@ describe.runIf(testMode === 'embedded')('sharing a chat, its read-only page, and
     await replyFinished();
 
     await page.getByText('Share', { exact: true }).click();
+    // The panel opens with its explanation: no empty line above it, only the panel's padding and border.
+    const card = page.locator('#sharing .card');
+    const panel = await card.boundingBox();
+    const explanation = await card.getByText('Anyone with a link reads this chat').boundingBox();
+    const inset = await card.evaluate((element) => {
+      const style = (globalThis as unknown as PageStyles).getComputedStyle(element);
+      return parseFloat(style.paddingTop) + parseFloat(style.borderTopWidth);
+    });
+    expect((explanation?.y ?? 0) - (panel?.y ?? 0)).toBeCloseTo(inset, 0);
     await button('Create share link').click();
     const link = page.getByLabel('Share link', { exact: true });
     await expect.poll(() => link.inputValue(), WAIT).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/);
