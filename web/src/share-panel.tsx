@@ -49,8 +49,9 @@ export function SharePanel({ chatroomId }: { chatroomId: string | undefined }) {
           Create share link
         </button>
         <div id="share-latest">
+          {/* Keyed by the link: a new link comes with a fresh "Copy link", not the last one's "Copied". */}
           {latest && (
-            <div class="row">
+            <div class="row" key={latest}>
               <input type="text" readOnly value={latest} aria-label="Share link" ref={field} />
               <CopyButton url={latest} label="Copy link" field={field} />
             </div>
