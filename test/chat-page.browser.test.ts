@@ -855,6 +855,8 @@ describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium,
     await page.unroute('**/files');
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'cat.png is attached' }).count(), WAIT).toBe(1);
     expect(await pendingFiles().textContent()).toContain('image/png');
+    // The Basic quota (STORAGE_QUOTA_BASIC_BYTES, 100 MiB) in binary units, as the server means it.
+    await expect.poll(() => page.locator('#storage').textContent(), WAIT).toMatch(/^\d+ B of 100 MiB of file storage used$/);
     await shot('19-image-attached');
 
     await send('What is in this picture?');
