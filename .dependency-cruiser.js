@@ -3,7 +3,8 @@
  * (part of `npm run lint`, which CI runs). Each rule says why it exists; a rule that fires names the
  * import that broke it.
  *
- * The layers, from the bottom: src/infra and src/integrations (no knowledge of features), then the
+ * The layers, from the bottom: src/shared (pure code the chat page runs too, importing nothing), then
+ * src/infra and src/integrations (no knowledge of features), then the
  * feature folders in src/modules, then src/http, src/app.ts and src/container.ts (the composition
  * root). Among the features, users is the bottom: auth and billing read a user's plan from it.
  *
@@ -103,10 +104,21 @@ export default {
       name: 'page-not-to-server',
       comment:
         "The chat page runs in the browser and talks to the server through HTTP only: it may read " +
-        "the server's OpenAPI types (web/generated), never the server's code.",
+        "the server's OpenAPI types (web/generated) and the code both sides share (src/shared), never " +
+        "the server's own code.",
       severity: 'error',
       from: { path: '^web/src/' },
-      to: { path: '^src/' },
+      to: { path: '^src/', pathNot: '^src/shared/' },
+    },
+    {
+      name: 'shared-imports-nothing',
+      comment:
+        'src/shared is the code the server and the chat page both run (in Node and in the browser): ' +
+        'pure rules that import nothing but each other, no package, no Node or browser API, and ' +
+        'nothing of either side, so that sharing it never drags one side into the other.',
+      severity: 'error',
+      from: { path: '^src/shared/' },
+      to: { pathNot: '^src/shared/' },
     },
     {
       name: 'not-to-unresolvable',

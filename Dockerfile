@@ -32,6 +32,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# dist/ holds the server, its shared rules (src/shared -> dist/shared) and the built page (dist/public).
 COPY --from=build /app/dist ./dist
 # Resolved from dist/infra/db/ as ../../../drizzle: it must sit beside dist/.
 COPY drizzle ./drizzle

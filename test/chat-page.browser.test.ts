@@ -464,6 +464,9 @@ interface PageClipboard {
 interface PageMarked {
   probe?: string;
 }
+interface PageStyles {
+  getComputedStyle(element: unknown): { paddingTop: string; borderTopWidth: string };
+}
 
 const MARKDOWN_REPLY = [
   '## Planets\n\nTwo of them, **by moons**:\n\n',
@@ -852,6 +855,8 @@ describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium,
     await page.unroute('**/files');
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'cat.png is attached' }).count(), WAIT).toBe(1);
     expect(await pendingFiles().textContent()).toContain('image/png');
+    // The Basic quota (STORAGE_QUOTA_BASIC_BYTES, 100 MiB) in binary units, as the server means it.
+    await expect.poll(() => page.locator('#storage').textContent(), WAIT).toMatch(/^\d+ B of 100 MiB of file storage used$/);
     await shot('19-image-attached');
 
     await send('What is in this picture?');
@@ -965,6 +970,15 @@ describe.runIf(testMode === 'embedded')('sharing a chat, its read-only page, and
     await replyFinished();
 
     await page.getByText('Share', { exact: true }).click();
+    // The panel opens with its explanation: no empty line above it, only the panel's padding and border.
+    const card = page.locator('#sharing .card');
+    const panel = await card.boundingBox();
+    const explanation = await card.getByText('Anyone with a link reads this chat').boundingBox();
+    const inset = await card.evaluate((element) => {
+      const style = (globalThis as unknown as PageStyles).getComputedStyle(element);
+      return parseFloat(style.paddingTop) + parseFloat(style.borderTopWidth);
+    });
+    expect((explanation?.y ?? 0) - (panel?.y ?? 0)).toBeCloseTo(inset, 0);
     await button('Create share link').click();
     const link = page.getByLabel('Share link', { exact: true });
     await expect.poll(() => link.inputValue(), WAIT).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/);

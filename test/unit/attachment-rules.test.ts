@@ -14,24 +14,30 @@ import {
 
 /* The chat page's rules for files in prompts (the page itself: test/chat-page.browser.test.ts, "files in prompts"). */
 
-describe('sizes as the page writes them', () => {
-  it('counts bytes below a kilobyte, then one decimal below ten, then whole units', () => {
+describe('sizes as the page writes them: binary units, as the server means its limits', () => {
+  it('counts bytes below a kibibyte, then one decimal below ten, then whole units', () => {
     expect(formatSize(0)).toBe('0 B');
-    expect(formatSize(999)).toBe('999 B');
-    expect(formatSize(1_000)).toBe('1 KB');
-    expect(formatSize(1_234)).toBe('1.2 KB');
-    expect(formatSize(45_678)).toBe('46 KB');
-    expect(formatSize(20 * 1024 * 1024)).toBe('21 MB');
-    expect(formatSize(2 * 1024 ** 3)).toBe('2.1 GB');
+    expect(formatSize(1_023)).toBe('1023 B');
+    expect(formatSize(1_024)).toBe('1 KiB');
+    expect(formatSize(1_234)).toBe('1.2 KiB');
+    expect(formatSize(45_678)).toBe('45 KiB');
+    expect(formatSize(20 * 1024 * 1024)).toBe('20 MiB');
+    expect(formatSize(2 * 1024 ** 3)).toBe('2 GiB');
   });
 
-  it('never says "1000 KB": a size that rounds up to the next unit is said in it', () => {
-    expect(formatSize(999_960)).toBe('1 MB');
-    expect(formatSize(999_499)).toBe('999 KB');
+  it('says the default limits as the README does: 20 MiB an upload, 100 MiB of storage, 2 GiB on Pro', () => {
+    expect(formatSize(20_971_520)).toBe('20 MiB');
+    expect(formatSize(104_857_600)).toBe('100 MiB');
+    expect(formatSize(2_147_483_648)).toBe('2 GiB');
   });
 
-  it('stays in gigabytes past them', () => {
-    expect(formatSize(3_400_000_000_000)).toBe('3400 GB');
+  it('never says "1024 KiB": a size that rounds up to the next unit is said in it', () => {
+    expect(formatSize(1_048_535)).toBe('1 MiB');
+    expect(formatSize(1_047_552)).toBe('1023 KiB');
+  });
+
+  it('stays in gibibytes past them', () => {
+    expect(formatSize(3400 * 1024 ** 3)).toBe('3400 GiB');
   });
 });
 
@@ -99,12 +105,12 @@ describe('how a file is shown', () => {
 
   it('says the name, type and size, or that the file was deleted', () => {
     const file = { name: 'cat.png', mimeType: 'image/png', sizeBytes: 1_234, deleted: false };
-    expect(fileSummary(file)).toBe('cat.png (image/png, 1.2 KB)');
+    expect(fileSummary(file)).toBe('cat.png (image/png, 1.2 KiB)');
     expect(fileSummary({ ...file, deleted: true })).toBe('cat.png (deleted)');
   });
 
   it('says how much of the file storage is used', () => {
-    expect(storageLine({ usedBytes: 1_234_567, limitBytes: 104_857_600 })).toBe('1.2 MB of 105 MB of file storage used');
+    expect(storageLine({ usedBytes: 1_234_567, limitBytes: 104_857_600 })).toBe('1.2 MiB of 100 MiB of file storage used');
   });
 });
 

@@ -49,8 +49,11 @@ export async function bundlePage(outDir = PAGE_OUTPUT_DIR): Promise<void> {
   mkdirSync(`${outDir}assets`, { recursive: true });
   await build({
     // The chat page, and the read-only page of a share (/s/:id), which shares its Markdown renderer.
-    entryPoints: { app: `${webDir}src/main.ts`, share: `${webDir}src/share-page.ts` },
+    entryPoints: { app: `${webDir}src/main.tsx`, share: `${webDir}src/share-page.tsx` },
     bundle: true,
+    // The views are Preact components in .tsx; JSX compiles to calls of preact/jsx-runtime.
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     format: 'esm',
     target: 'es2022',
     minify: true,

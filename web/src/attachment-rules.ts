@@ -18,17 +18,22 @@ export interface FileFacts {
 /** A file waiting in the composer: still uploading, stored (ready to send), or refused. */
 export type PendingState = 'uploading' | 'uploaded' | 'failed';
 
-const UNITS = ['B', 'KB', 'MB', 'GB'];
+/**
+ * Binary units, as the server's limits are meant and as the README states them (MAX_UPLOAD_BYTES
+ * 20 MiB, STORAGE_QUOTA_BASIC_BYTES 100 MiB): a limit of 100 MiB reads "100 MiB", never "105 MB".
+ */
+const UNIT = 1024;
+const UNITS = ['B', 'KiB', 'MiB', 'GiB'];
 
-/** One decimal below 10 (1.2 KB), none from there on (340 KB). */
+/** One decimal below 10 (1.2 KiB), none from there on (340 KiB). */
 const rounded = (value: number) => (value < 10 ? Math.round(value * 10) / 10 : Math.round(value));
 
-/** "340 B", "1.2 KB", "20 MB": decimal units, as file managers say them. */
+/** "340 B", "1.2 KiB", "20 MiB": binary units throughout the page. */
 export function formatSize(bytes: number): string {
   let exponent = 0;
-  // Compared once rounded: 999,960 bytes is "1 MB", not "1000 KB".
-  while (exponent < UNITS.length - 1 && rounded(bytes / 1000 ** exponent) >= 1000) exponent += 1;
-  return `${rounded(bytes / 1000 ** exponent)} ${UNITS[exponent] ?? 'B'}`;
+  // Compared once rounded: 1,048,535 bytes is "1 MiB", not "1024 KiB".
+  while (exponent < UNITS.length - 1 && rounded(bytes / UNIT ** exponent) >= UNIT) exponent += 1;
+  return `${rounded(bytes / UNIT ** exponent)} ${UNITS[exponent] ?? 'B'}`;
 }
 
 /**
@@ -74,7 +79,7 @@ export function typeBadge(mimeType: string): string {
   return known[mimeType.toLowerCase()] ?? (/^[a-z0-9.+-]{1,6}$/i.test(subtype) ? subtype.toUpperCase() : 'FILE');
 }
 
-/** A file as the conversation names it: "cat.png (image/png, 1.2 KB)", or "cat.png (deleted)". */
+/** A file as the conversation names it: "cat.png (image/png, 1.2 KiB)", or "cat.png (deleted)". */
 export const fileSummary = (file: FileFacts) =>
   file.deleted ? `${file.name} (deleted)` : `${file.name} (${file.mimeType || 'unknown type'}, ${formatSize(file.sizeBytes)})`;
 
@@ -91,6 +96,6 @@ export function uploadFailure(status: number, responseText: string): string {
   return `The server answered ${status}`;
 }
 
-/** The file storage line under the allowance: "1.2 MB of 100 MB of file storage used". */
+/** The file storage line under the allowance: "1.2 MiB of 100 MiB of file storage used". */
 export const storageLine = ({ usedBytes, limitBytes }: { usedBytes: number; limitBytes: number }) =>
   `${formatSize(usedBytes)} of ${formatSize(limitBytes)} of file storage used`;

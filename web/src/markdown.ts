@@ -5,10 +5,12 @@
  * model writes is shown as the text it is, never parsed (a <br> aside): even an inert parse of
  * `<img onerror=…>` makes Chromium report a CSP violation, and a chat about HTML wants its markup
  * visible. No images (an <img> fetches on its own), no forms, no script, style or frames.
+ *
+ * The views set what renderMarkdown returns as a node's innerHTML (Preact's dangerouslySetInnerHTML):
+ * SanitisedHtml can only be made here, from DOMPurify's output, so no other string can take that way in.
  */
 import DOMPurify from 'dompurify';
 import { Marked } from 'marked';
-import { h } from './dom';
 import { ALLOWED_LINK_PATTERN, allowedLinkUrl, escapeHtml } from './markdown-rules';
 
 /** What marked makes of Markdown, and nothing else: the model's own HTML never reaches the parse (above). */
@@ -35,8 +37,20 @@ const markdown = new Marked({
   },
 });
 
-/** A reply's Markdown as sanitised DOM, with links that open in a new tab and a Copy button on each code block. */
-export function renderMarkdown(text: string): DocumentFragment {
+declare const sanitised: unique symbol;
+
+/** HTML that came out of DOMPurify below (and the few elements this file adds to it): safe for innerHTML. */
+export interface SanitisedHtml {
+  readonly __html: string;
+  readonly [sanitised]: true;
+}
+
+/**
+ * A reply's Markdown as sanitised HTML, with links that open in a new tab and a Copy button on each
+ * code block. `finish` may add elements of its own to the sanitised DOM before it is serialised (the
+ * citations' superscripts, reply-extras.tsx); it never parses a string.
+ */
+export function renderMarkdown(text: string, finish?: (fragment: DocumentFragment) => void): SanitisedHtml {
   const html = markdown.parse(text, { async: false });
   const fragment = DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
@@ -50,7 +64,10 @@ export function renderMarkdown(text: string): DocumentFragment {
   for (const block of fragment.querySelectorAll('pre')) addCopyButton(block);
   // marked ends blocks with a newline; between blocks it is only layout, and would be in textContent.
   for (const node of [...fragment.childNodes]) if (node.nodeType === Node.TEXT_NODE && !node.textContent?.trim()) node.remove();
-  return fragment;
+  finish?.(fragment);
+  const box = document.createElement('div');
+  box.append(fragment);
+  return { __html: box.innerHTML } as SanitisedHtml;
 }
 
 /** A link whose address is allowed opens in a new tab that cannot reach back to this page; any other keeps its text only. */
@@ -66,11 +83,25 @@ function openInNewTab(link: HTMLAnchorElement) {
 }
 
 function addCopyButton(block: HTMLPreElement) {
-  const copy = h('button', { type: 'button', class: 'copy-code', title: 'Copy the code' }, 'Copy');
-  copy.addEventListener('click', () => void copyCode(block, copy));
-  const wrapper = h('div', { class: 'code-block' });
+  const copy = document.createElement('button');
+  copy.type = 'button';
+  copy.className = 'copy-code';
+  copy.title = 'Copy the code';
+  copy.textContent = 'Copy';
+  const wrapper = document.createElement('div');
+  wrapper.className = 'code-block';
   block.replaceWith(wrapper);
   wrapper.append(copy, block);
+}
+
+/**
+ * The click handler of an element that shows rendered Markdown: the Copy buttons are HTML, not
+ * components, so their clicks are handled here, where they bubble to.
+ */
+export function onMarkdownClick(event: MouseEvent): void {
+  const button = event.target instanceof Element ? event.target.closest<HTMLButtonElement>('button.copy-code') : null;
+  const block = button?.parentElement?.querySelector('pre');
+  if (button && block) void copyCode(block, button);
 }
 
 async function copyCode(block: HTMLPreElement, button: HTMLButtonElement) {

@@ -1,27 +1,28 @@
+import type { ComponentChildren } from 'preact';
 import { ApiError, SessionEnded } from './api';
-import { byId, h } from './dom';
+import { createStore } from './store';
 
-const alertBox = byId('alert');
+/** What the page's alert region (alert-region.tsx) shows: a problem, or good news and a next step. */
+export interface Notice {
+  tone: 'problem' | 'info';
+  message: string;
+  extra?: ComponentChildren;
+}
+
+export const notice = createStore<Notice | undefined>(undefined);
 
 /** Shows a problem in the page's alert region (read out by screen readers). */
-export function report(message: string, ...extra: Node[]): void {
-  show('problem', message, extra);
+export function report(message: string, extra?: ComponentChildren): void {
+  notice.set({ tone: 'problem', message, extra });
 }
 
 /** Shows good news or a next step in the same region, without the look of an error. */
-export function inform(message: string, ...extra: Node[]): void {
-  show('info', message, extra);
-}
-
-function show(tone: 'problem' | 'info', message: string, extra: Node[]) {
-  alertBox.className = tone;
-  alertBox.replaceChildren(h('p', {}, message), ...extra, h('button', { type: 'button', class: 'dismiss', onclick: clearReport }, 'Dismiss'));
-  alertBox.hidden = false;
+export function inform(message: string, extra?: ComponentChildren): void {
+  notice.set({ tone: 'info', message, extra });
 }
 
 export function clearReport(): void {
-  alertBox.hidden = true;
-  alertBox.replaceChildren();
+  notice.set(undefined);
 }
 
 /** The words to show for an error: the API's `detail`, else what broke. */

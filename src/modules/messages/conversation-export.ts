@@ -1,3 +1,4 @@
+import { markCitations } from '../../shared/citation-marks.js';
 import type { ChatroomDto } from '../chatrooms/chatroom.schemas.js';
 import type { MessageDto } from './message.schemas.js';
 
@@ -19,23 +20,9 @@ export function exportFileName(chatroom: ChatroomDto, format: 'json' | 'markdown
 
 type Grounding = NonNullable<MessageDto['grounding']>;
 
-/** The answer with ` [1][2]` after each cited span, numbered as the source list is (from 1). */
-export function withCitationMarks(content: string, grounding: Grounding): string {
-  const marksAt = new Map<number, Set<number>>();
-  for (const { endIndex, sourceIndices } of grounding.citations) {
-    const at = Math.min(Math.max(endIndex, 0), content.length);
-    const marks = marksAt.get(at) ?? new Set<number>();
-    for (const index of sourceIndices) if (index >= 0 && index < grounding.sources.length) marks.add(index + 1);
-    marksAt.set(at, marks);
-  }
-  let marked = content;
-  // From the end, so that the offsets before each insertion stay true.
-  for (const at of [...marksAt.keys()].sort((a, b) => b - a)) {
-    const marks = [...marksAt.get(at)!].sort((a, b) => a - b);
-    if (marks.length > 0) marked = `${marked.slice(0, at)} ${marks.map((n) => `[${n}]`).join('')}${marked.slice(at)}`;
-  }
-  return marked;
-}
+/** The answer with ` [1][2]` after each cited span, numbered as the source list is (from 1): the rule the chat page shares. */
+export const withCitationMarks = (content: string, grounding: Grounding): string =>
+  markCitations(content, grounding, { mark: (numbers) => ` ${numbers.map((n) => `[${n}]`).join('')}` });
 
 /** `Sources:` and a numbered list of links, or nothing when the answer has none. */
 function sourceList(grounding: Grounding): string[] {

@@ -5,7 +5,6 @@
  */
 import { api, ok } from './api';
 import type { Message } from './contract';
-import { h } from './dom';
 import { act } from './report';
 
 type Rating = 'up' | 'down';
@@ -21,13 +20,13 @@ const REASONS: { value: Reason; label: string }[] = [
 /** A finished reply (done or failed) may be rated. */
 export const isRatable = (message: Message) => message.role === 'model' && (message.status === 'done' || message.status === 'failed');
 
-export function feedbackControls(message: Message, changed: (message: Message) => void): HTMLElement {
+export function Feedback({ message, changed }: { message: Message; changed: (message: Message) => void }) {
   const current = message.feedback ?? null;
   const path = { params: { path: { id: message.chatroomId, replyId: message.id } } };
 
   const rate = (rating: Rating, reason: Reason | null) =>
     act(async () => changed(await ok(api.PUT('/chatroom/{id}/messages/{replyId}/feedback', { ...path, body: { rating, reason } }))));
-  const toggle = (rating: Rating) => () => {
+  const toggle = (rating: Rating) => {
     if (current?.rating !== rating) {
       rate(rating, null);
       return;
@@ -37,27 +36,36 @@ export function feedbackControls(message: Message, changed: (message: Message) =
       changed({ ...message, feedback: null });
     });
   };
-  const thumb = (rating: Rating, symbol: string, label: string) =>
-    h(
-      'button',
-      { type: 'button', class: current?.rating === rating ? 'icon thumb pressed' : 'icon thumb', 'aria-label': label, 'aria-pressed': current?.rating === rating ? 'true' : 'false', onclick: toggle(rating) },
-      symbol,
+  const thumb = (rating: Rating, symbol: string, label: string) => {
+    const pressed = current?.rating === rating;
+    return (
+      <button type="button" class={pressed ? 'icon thumb pressed' : 'icon thumb'} aria-label={label} aria-pressed={pressed ? 'true' : 'false'} onClick={() => toggle(rating)}>
+        {symbol}
+      </button>
     );
+  };
 
-  const reason =
-    current &&
-    h(
-      'select',
-      {
-        'aria-label': 'Reason (optional)',
-        onchange: (event) => {
-          const value = (event.target as HTMLSelectElement).value;
-          rate(current.rating, value === '' ? null : (value as Reason));
-        },
-      },
-      h('option', { value: '', selected: current.reason === null }, 'Reason (optional)'),
-      ...REASONS.map(({ value, label }) => h('option', { value, selected: current.reason === value }, label)),
-    );
-
-  return h('span', { class: 'feedback', role: 'group', 'aria-label': 'Rate this answer' }, thumb('up', '▲', 'Good answer'), thumb('down', '▼', 'Bad answer'), reason);
+  return (
+    <span class="feedback" role="group" aria-label="Rate this answer">
+      {thumb('up', '▲', 'Good answer')}
+      {thumb('down', '▼', 'Bad answer')}
+      {current && (
+        <select
+          aria-label="Reason (optional)"
+          value={current.reason ?? ''}
+          onChange={(event) => {
+            const value = event.currentTarget.value;
+            rate(current.rating, value === '' ? null : (value as Reason));
+          }}
+        >
+          <option value="">Reason (optional)</option>
+          {REASONS.map(({ value, label }) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      )}
+    </span>
+  );
 }
