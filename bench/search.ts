@@ -119,6 +119,26 @@ async function explain(database: Database, userId: string, q: string): Promise<s
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN;
 
+/**
+ * The database's own time for each query: the median `Execution Time` of five EXPLAIN ANALYZEs on
+ * one connection, after one uncounted (the first on a connection loads the unaccent rules). It
+ * separates what the statement costs from what the api and ten clients on two cores add.
+ */
+async function executionTimes(database: Database, userId: string, queries: string[]): Promise<string> {
+  const times: string[] = [];
+  for (const q of queries) {
+    const statement = sql`explain analyze ${searchStatement(userId, toTsquery(parseSearch(q)) ?? '', 21)}`;
+    const runs: number[] = [];
+    for (let run = 0; run < 6; run++) {
+      const rows = await executeRaw(database.db, statement);
+      const line = rows.map((row) => String(row['QUERY PLAN'])).find((text) => text.startsWith('Execution Time'));
+      if (run > 0) runs.push(Number(/([\d.]+) ms/.exec(line ?? '')?.[1]));
+    }
+    times.push(`${q} ${median(runs).toFixed(2)} ms`);
+  }
+  return times.join(', ');
+}
+
 export async function searchScenario<V extends { label: string; mode: string }>(bench: SearchBench<V>): Promise<{ rows: BenchRow[]; figures: Map<string, { p50: number; p99: number }> }> {
   const { sizes } = bench;
   const rows: BenchRow[] = [];
@@ -139,11 +159,13 @@ export async function searchScenario<V extends { label: string; mode: string }>(
       const database = await openDatabase(scratch ? { kind: 'postgres', url: scratch.url, poolSize: 2, statementTimeoutMs: 0 } : { kind: 'pglite', dataDir }, { migrate: false });
       let plan: string;
       let queries: string[];
+      let executions: string;
       const seeding = Date.now();
       try {
         await seed(database, userId, { total, own, otherUsers: sizes.otherUsers });
         queries = queriesFrom(await wordsOf(database, [1, 2, 3, 20, 40, 50, 200, 300, 500]));
         plan = await explain(database, userId, queries[0] ?? '');
+        executions = await executionTimes(database, userId, queries);
       } finally {
         await database.close();
       }
@@ -168,6 +190,7 @@ export async function searchScenario<V extends { label: string; mode: string }>(
         errors: results.reduce((sum, r) => sum + r.errors, 0),
         note: `seeded in ${seededSeconds.toFixed(0)} s; first-page hits: ${queries.map((q) => `${q} → ${hits[q] ?? 0}`).join(', ')}`,
       });
+      console.log(`\nsearch, ${variant.label}: one execution of each query in the database (median of 5): ${executions}`);
       console.log(`\nsearch, ${variant.label}: the plan of GET /search?q=${queries[0] ?? ''} (EXPLAIN ANALYZE of the statement the server runs)\n\n${plan}`);
     } finally {
       await deployment.stop();
