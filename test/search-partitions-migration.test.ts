@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
-import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { DatabaseOptions } from '../src/infra/db/client.js';
-import { pgliteExtensions } from '../src/infra/db/pglite-extensions.js';
 import { executeRaw } from '../src/infra/db/raw-rows.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { databaseBefore, migrationStatements } from './helpers/database-before.js';
 import { bearer, json, makeMobile, sendOtp } from './helpers/factories.js';
 
 /*
@@ -24,25 +14,7 @@ import { bearer, json, makeMobile, sendOtp } from './helpers/factories.js';
  * deleted while the new table is being built are right afterwards. Both modes.
  */
 
-const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
 const PARTITIONS_MIGRATION = '0014_search_partitions';
-const tempDirs: string[] = [];
-
-/** A copy of the migrations folder holding only those before 0014. */
-function migrationsBefore(tag: string): string {
-  const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
-  tempDirs.push(folder);
-  mkdirSync(join(folder, 'meta'));
-  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
-  const cut = journal.entries.findIndex((entry) => entry.tag === tag);
-  expect(cut).toBeGreaterThan(0);
-  const entries = journal.entries.slice(0, cut);
-  for (const { tag: each } of entries) copyFileSync(join(migrationsFolder, `${each}.sql`), join(folder, `${each}.sql`));
-  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries }));
-  return folder;
-}
-
-const migrationStatements = () => readFileSync(join(migrationsFolder, `${PARTITIONS_MIGRATION}.sql`), 'utf8').split('--> statement-breakpoint');
 
 const user = { id: randomUUID(), mobile: makeMobile(), roomId: randomUUID() };
 const kept = randomUUID();
@@ -66,7 +38,7 @@ function byHand(): string[] {
     message(kept, 'An old note about the Café Müller'),
     message(deleted, 'A note about Zanzibar, deleted while the table is rebuilt'),
     // 1. The migration's first statement: message_search_next and its triggers.
-    migrationStatements()[0] ?? '',
+    migrationStatements(PARTITIONS_MIGRATION)[0] ?? '',
     // 2. The fill, in batches of message ids (one batch covers this small table).
     `insert into message_search_next (message_id, user_id, created_at, vector)
        select message_id, user_id, created_at, vector from message_search
@@ -84,40 +56,17 @@ function byHand(): string[] {
   ];
 }
 
-async function prepare(database: DatabaseOptions): Promise<DatabaseOptions> {
-  const folder = migrationsBefore(PARTITIONS_MIGRATION);
-  if (database.kind === 'postgres') {
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    try {
-      await migrateNodePg(drizzleNodePg(client), { migrationsFolder: folder });
-      for (const statement of byHand()) await client.query(statement);
-    } finally {
-      await client.end();
-    }
-    return database;
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'search-partitions-'));
-  tempDirs.push(dataDir);
-  const client = new PGlite(join(dataDir, 'pglite'), { extensions: await pgliteExtensions() });
-  try {
-    await migratePglite(drizzlePglite(client), { migrationsFolder: folder });
-    for (const statement of byHand()) await client.exec(statement);
-  } finally {
-    await client.close();
-  }
-  return { kind: 'pglite', dataDir };
-}
+const before = databaseBefore(PARTITIONS_MIGRATION, byHand);
 
 let t: TestApp;
 // The database is built from the first migration on, then the app migrates it: slower than the
 // template the other files copy, above all on PGlite when the whole suite shares the cores.
 beforeAll(async () => {
-  t = await startTestApp({ prepareDatabase: prepare });
+  t = await startTestApp({ prepareDatabase: before.prepare });
 }, 180_000);
 afterAll(async () => {
   await t.close();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  before.cleanUp();
 });
 
 async function found(token: string, q: string): Promise<(string | null)[]> {
