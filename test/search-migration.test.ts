@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.js';
-import { databaseBefore } from './helpers/database-before.js';
+import { expect, it } from 'vitest';
+import { appOnDatabaseBefore } from './helpers/database-before.js';
 import { bearer, json, makeMobile, sendOtp } from './helpers/factories.js';
 
 /*
@@ -21,20 +20,10 @@ function oldDataSql(): string[] {
   ];
 }
 
-const before = databaseBefore('0012_search_and_feedback', oldDataSql);
-
-let t: TestApp;
-// The database is built from the first migration on, then the app migrates it: slower than the
-// template the other files copy, above all on PGlite when the whole suite shares the cores.
-beforeAll(async () => {
-  t = await startTestApp({ prepareDatabase: before.prepare });
-}, 180_000);
-afterAll(async () => {
-  await t.close();
-  before.cleanUp();
-});
+const app = appOnDatabaseBefore('0012_search_and_feedback', oldDataSql);
 
 it('makes messages written before it searchable (its backfill), titles too', async () => {
+  const { t } = app;
   const { otp } = await sendOtp(t, old.mobile);
   const signedIn = await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile: old.mobile, otp }) });
   expect(signedIn.statusCode).toBe(200);

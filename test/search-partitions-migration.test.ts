@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { executeRaw } from '../src/infra/db/raw-rows.js';
-import { startTestApp, type TestApp } from './helpers/app.js';
-import { databaseBefore, migrationStatements } from './helpers/database-before.js';
+import { appOnDatabaseBefore, migrationStatements } from './helpers/database-before.js';
 import { bearer, json, makeMobile, sendOtp } from './helpers/factories.js';
 
 /*
@@ -56,26 +55,17 @@ function byHand(): string[] {
   ];
 }
 
-const before = databaseBefore(PARTITIONS_MIGRATION, byHand);
-
-let t: TestApp;
-// The database is built from the first migration on, then the app migrates it: slower than the
-// template the other files copy, above all on PGlite when the whole suite shares the cores.
-beforeAll(async () => {
-  t = await startTestApp({ prepareDatabase: before.prepare });
-}, 180_000);
-afterAll(async () => {
-  await t.close();
-  before.cleanUp();
-});
+const app = appOnDatabaseBefore(PARTITIONS_MIGRATION, byHand);
 
 async function found(token: string, q: string): Promise<(string | null)[]> {
+  const { t } = app;
   const res = await t.request({ method: 'GET', url: `/search?q=${encodeURIComponent(q)}`, headers: bearer(token) });
   expect(res.statusCode).toBe(200);
   return res.json<{ items: { messageId: string | null }[] }>().items.map((hit) => hit.messageId);
 }
 
 it('done by hand, then swapped in by the migration: old messages, those written meanwhile, none deleted meanwhile', async () => {
+  const { t } = app;
   const { otp } = await sendOtp(t, user.mobile);
   const signedIn = await t.request({ method: 'POST', url: '/auth/verify-otp', ...json({ mobile: user.mobile, otp }) });
   expect(signedIn.statusCode).toBe(200);

@@ -7,8 +7,10 @@ import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseOptions } from '../../src/infra/db/client.js';
 import { pgliteExtensions } from '../../src/infra/db/pglite-extensions.js';
+import { startTestApp, type TestApp } from './app.js';
 
 export const migrationsFolder = join(import.meta.dirname, '..', '..', 'drizzle');
 
@@ -75,6 +77,30 @@ export function databaseBefore(tag: string, statements: () => string[]): Databas
     },
     cleanUp: () => {
       for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The test file's app, started on `databaseBefore(tag, statements)`: it migrates the rest of the way
+ * as it starts. Read `.t` inside tests (it is set before they run).
+ */
+export function appOnDatabaseBefore(tag: string, statements: () => string[]): { readonly t: TestApp } {
+  const before = databaseBefore(tag, statements);
+  let app: TestApp | undefined;
+  // Built from the first migration on, then migrated by the app: slower than the template the other
+  // files copy, above all on PGlite when the whole suite shares the cores.
+  beforeAll(async () => {
+    app = await startTestApp({ prepareDatabase: before.prepare });
+  }, 180_000);
+  afterAll(async () => {
+    await app?.close();
+    before.cleanUp();
+  });
+  return {
+    get t() {
+      if (!app) throw new Error('The app starts in beforeAll: read .t inside a test');
+      return app;
     },
   };
 }
