@@ -677,6 +677,7 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await expect.poll(() => page.frameLocator('iframe.search-suggestions').getByText('eiffel tower height').count(), WAIT).toBe(1);
     await shot('28-grounded-reply');
     await reply.screenshot({ path: 'docs/chat-page-grounding.png' });
+    await page.screenshot({ path: 'docs/chat-page.png' }); // the README's picture of the whole page
     expect(await page.title()).toBe(title);
     expect(dialogs).toEqual([]);
     await expect.poll(() => blockedInFrame, WAIT).toBeGreaterThan(0);
