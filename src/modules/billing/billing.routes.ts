@@ -1,6 +1,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { bearerAuth } from '../../http/openapi.js';
 import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { baseUrlOf } from '../../http/base-url.js';
 import type { SessionService } from '../auth/session.service.js';
@@ -39,7 +40,7 @@ export const billingRoutes =
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['subscriptions'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     app.post(
       '/subscribe/pro',

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { bearerAuth } from '../../http/openapi.js';
 import { authOf, requireAuth } from '../auth/auth-hook.js';
 import { sendJsonText } from '../../http/json-text.js';
 import { noContent } from '../../http/pagination.js';
@@ -26,7 +27,7 @@ export const chatroomRoutes =
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['chatrooms'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     app.post(
       '/chatroom',

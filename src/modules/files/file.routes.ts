@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
-import type { ResponseHeader } from '../../http/openapi.js';
+import { bearerAuth, type ResponseHeader } from '../../http/openapi.js';
 import { fileBytesContent, fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
 import type { FileService } from './file.service.js';
 import { sendFileContent } from './file-content.js';
@@ -49,7 +49,7 @@ export const fileRoutes =
     await app.register(multipart, { limits: { fileSize: maxUploadBytes + 1, files: 2, fields: 4, parts: 6, headerPairs: 50 } });
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['files'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     app.post(
       '/files',

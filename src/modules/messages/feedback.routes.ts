@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { bearerAuth } from '../../http/openapi.js';
 import { noContent } from '../../http/pagination.js';
-import { authOf, requireAuth } from '../auth/auth-hook.js';
-import type { SessionService } from '../auth/session.service.js';
+import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
 import type { FeedbackService } from './feedback.service.js';
 import { feedbackBody, messageSchema, replyParams } from './message.schemas.js';
 
 type Deps = {
-  sessions: Pick<SessionService, 'authenticate'>;
+  sessions: Authenticator;
   feedback: FeedbackService;
 };
 
@@ -15,7 +15,7 @@ export const feedbackRoutes =
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['messages'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     app.put(
       '/chatroom/:id/messages/:replyId/feedback',

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import { authOf, requireAuth } from '../auth/auth-hook.js';
-import type { OperationWire } from '../../http/openapi.js';
+import { bearerAuth, type OperationWire } from '../../http/openapi.js';
 import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../http/sse.js';
 import { STREAM_START } from '../../infra/reply-stream.js';
 import type { SessionService } from '../auth/session.service.js';
@@ -80,7 +80,7 @@ export const messageRoutes =
     app.addHook('onRequest', requireAuth(sessions));
     const openEventStream = eventStreams(app, { keepAliveMs });
     const tags = ['messages'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     /**
      * Answers with an event stream of a reply. `first` is sent before the reply's events (with

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { authOf, requireAuth } from '../auth/auth-hook.js';
-import type { SessionService } from '../auth/session.service.js';
+import { bearerAuth } from '../../http/openapi.js';
+import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
 import { searchPageSchema, searchQuery } from './search.schemas.js';
 import type { SearchService } from './search.service.js';
 
 type Deps = {
-  sessions: Pick<SessionService, 'authenticate'>;
+  sessions: Authenticator;
   search: SearchService;
 };
 
@@ -20,7 +20,7 @@ export const searchRoutes =
           summary: "Search the caller's messages (every branch) and chatroom titles",
           operationId: 'search',
           tags: ['search'],
-          security: [{ bearerAuth: [] }],
+          security: bearerAuth,
           querystring: searchQuery,
           response: { 200: searchPageSchema },
           description:

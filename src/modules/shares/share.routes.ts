@@ -1,6 +1,7 @@
 import type { preHandlerAsyncHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { baseUrlOf } from '../../http/base-url.js';
+import { bearerAuth } from '../../http/openapi.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
 import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
@@ -25,7 +26,7 @@ export const shareRoutes =
   async (app) => {
     app.addHook('onRequest', requireAuth(sessions));
     const tags = ['shares'];
-    const security = [{ bearerAuth: [] }];
+    const security = bearerAuth;
 
     app.post(
       '/chatroom/:id/shares',
