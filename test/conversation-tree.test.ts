@@ -1,19 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
-import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DatabaseOptions } from '../src/infra/db/client.js';
 import { tidyTitle } from '../src/integrations/gemini/model.js';
 import { startFakeGemini, type FakeGemini, type RecordedGeminiRequest } from './fakes/gemini-server.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
+import { databaseBefore } from './helpers/database-before.js';
 import { bearer, json, makeMobile, sendOtp, signIn, type SignedInUser } from './helpers/factories.js';
 import { createRoom, parseSse, pollUntilFinished, remainingOf, type Message } from './helpers/messages.js';
 import { gate, waitUntil } from './helpers/wait.js';
@@ -563,21 +554,7 @@ describe('ownership', () => {
 // ---------------------------------------------------------------------------------------------
 // An existing database migrated into the tree, and the offline stand-in's titles.
 
-const migrationsFolder = join(import.meta.dirname, '..', 'drizzle');
 const TREE_MIGRATION = '0006_conversation_tree';
-
-/** A copy of the migrations folder holding only those before the tree. */
-function migrationsBeforeTree(): string {
-  const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
-  mkdirSync(join(folder, 'meta'));
-  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: { tag: string }[] };
-  const cut = journal.entries.findIndex((entry) => entry.tag === TREE_MIGRATION);
-  expect(cut).toBeGreaterThan(0);
-  const entries = journal.entries.slice(0, cut);
-  for (const { tag } of entries) copyFileSync(join(migrationsFolder, `${tag}.sql`), join(folder, `${tag}.sql`));
-  writeFileSync(join(folder, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries }));
-  return folder;
-}
 
 const legacy = {
   userId: randomUUID(),
@@ -613,43 +590,18 @@ function legacyConversationSql(): string[] {
   ];
 }
 
-/** Applies the migrations before the tree to the test's database and writes a conversation into it. */
-async function prepareLegacyDatabase(database: DatabaseOptions, tempDirs: string[]): Promise<DatabaseOptions> {
-  const folder = migrationsBeforeTree();
-  tempDirs.push(folder);
-  if (database.kind === 'postgres') {
-    const client = new pg.Client({ connectionString: database.url });
-    await client.connect();
-    try {
-      await migrateNodePg(drizzleNodePg(client), { migrationsFolder: folder });
-      for (const statement of legacyConversationSql()) await client.query(statement);
-    } finally {
-      await client.end();
-    }
-    return database;
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'legacy-data-'));
-  tempDirs.push(dataDir);
-  const client = new PGlite(join(dataDir, 'pglite')); // where the app keeps it in a data directory
-  try {
-    await migratePglite(drizzlePglite(client), { migrationsFolder: folder });
-    for (const statement of legacyConversationSql()) await client.exec(statement);
-  } finally {
-    await client.close();
-  }
-  return { kind: 'pglite', dataDir };
-}
+/** The test's database as the app before the tree left it, with a conversation in it. */
+const legacyDatabase = databaseBefore(TREE_MIGRATION, legacyConversationSql);
 
 describe('an existing database, and the offline stand-in', () => {
   let offline: TestApp;
-  const tempDirs: string[] = [];
 
   beforeAll(async () => {
-    offline = await startTestApp({ env: { AUTO_TITLE: 'true' }, prepareDatabase: (database) => prepareLegacyDatabase(database, tempDirs) });
+    offline = await startTestApp({ env: { AUTO_TITLE: 'true' }, prepareDatabase: legacyDatabase.prepare });
   });
   afterAll(async () => {
     await offline.close();
-    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    legacyDatabase.cleanUp();
   });
 
   async function signInLegacyUser(): Promise<SignedInUser> {

@@ -9,10 +9,10 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import type { DatabaseOptions } from '../../src/infra/db/client.js';
+import { migrationsFolder } from '../../src/infra/db/migrations.js';
 import { pgliteExtensions } from '../../src/infra/db/pglite-extensions.js';
 import { startTestApp, type TestApp } from './app.js';
 
-export const migrationsFolder = join(import.meta.dirname, '..', '..', 'drizzle');
 
 /** The SQL of a migration, statement by statement (as drizzle splits it). */
 export const migrationStatements = (tag: string) => readFileSync(join(migrationsFolder, `${tag}.sql`), 'utf8').split('--> statement-breakpoint');
