@@ -50,16 +50,16 @@ export function createOfflineModel({ delayMs = 15 }: { delayMs?: number } = {}):
         (settings.grounding ? DEMO_GROUNDED_SENTENCE : '') +
         `I was given ${earlier} earlier turn${earlier === 1 ? '' : 's'} of this chat as context.`;
       const thoughts = settings.thinking?.includeThoughts && onThought ? DEMO_THOUGHT : '';
-      for (const word of thoughts.match(/\S+\s*/g) ?? []) {
-        signal.throwIfAborted();
-        await onThought!(word);
-        if (delayMs > 0) await sleep(delayMs, undefined, { signal });
-      }
-      for (const word of reply.match(/\S+\s*/g) ?? []) {
-        signal.throwIfAborted();
-        await onDelta(word);
-        if (delayMs > 0) await sleep(delayMs, undefined, { signal });
-      }
+      /** Word by word, as a model streams, until the caller stops it. */
+      const streamWords = async (text: string, emit: (word: string) => Promise<void> | void) => {
+        for (const word of text.match(/\S+\s*/g) ?? []) {
+          signal.throwIfAborted();
+          await emit(word);
+          if (delayMs > 0) await sleep(delayMs, undefined, { signal });
+        }
+      };
+      if (thoughts && onThought) await streamWords(thoughts, onThought);
+      await streamWords(reply, onDelta);
       const promptTokens = estimateTokens(turns.map((t) => t.text).join(''));
       const outputTokens = estimateTokens(reply);
       const thoughtsTokens = estimateTokens(thoughts);
