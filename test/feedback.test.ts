@@ -4,6 +4,7 @@ import { messages } from '../src/infra/db/schema.js';
 import { bearer, signIn, type SignedInUser } from './helpers/factories.js';
 import { withGeminiApp } from './helpers/gemini-app.js';
 import { createRoom, sendMessage } from './helpers/messages.js';
+import { waitUntil } from './helpers/wait.js';
 
 /*
  * Ratings of replies (PUT/DELETE /chatroom/:id/messages/:replyId/feedback) in both modes: shown on
@@ -206,14 +207,19 @@ describe('feedback on replies', () => {
     expect((await unrate(alice, room, userMessage.id)).statusCode).toBe(400);
 
     g.gemini.enqueue({ kind: 'hang' });
+    const hanging = g.gemini.requests.length;
     const pending = await sendMessage(g.t, alice, room, 'This one never ends', { wait: false });
     expect(pending.statusCode).toBe(202);
     const unfinished = pending.json<{ reply: Message }>().reply;
+    // Stopped while the model call hangs: stopped while still pending, the reply would leave the
+    // hang queued for Bob's prompt below.
+    await waitUntil(() => g.gemini.requests.length === hanging + 1, 'the unfinished reply reaches the model');
     const early = await rate(alice, room, unfinished.id, { rating: 'down' });
     expect(early.statusCode).toBe(400);
     expect(early.json().code).toBe('VALIDATION_FAILED');
     const stopped = await g.t.request({ method: 'POST', url: `/chatroom/${room}/messages/${unfinished.id}/stop`, headers: bearer(alice.accessToken) });
     expect(stopped.statusCode).toBe(200);
+    await waitUntil(() => g.gemini.requests[hanging]?.closedEarly === true, 'the stop cancels the model call');
 
     const bobRoom = (await exchange(bob)).room;
     for (const [targetRoom, target] of [
