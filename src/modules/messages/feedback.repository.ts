@@ -3,6 +3,7 @@ import type { Executor } from '../../infra/db/client.js';
 import { columnsOf, executeRaw, rowOf } from '../../infra/db/raw-rows.js';
 import { messages } from '../../infra/db/schema.js';
 import type { MessageRow } from '../replies/reply-state.js';
+import { isFinishedReply } from '../replies/reply.sql.js';
 
 export interface FeedbackChange {
   rating: 'up' | 'down';
@@ -37,9 +38,9 @@ export async function writeFeedback(
   const [raw] = await executeRaw(
     db,
     sql`with prior as (
-      select id, feedback_rating, feedback_model from messages
-      where id = ${where.replyId} and chatroom_id = ${where.chatroomId} and user_id = ${where.userId}
-        and role = 'model' and status in ('done', 'failed')
+      select r.id, r.feedback_rating, r.feedback_model from messages r
+      where r.id = ${where.replyId} and r.chatroom_id = ${where.chatroomId} and r.user_id = ${where.userId}
+        and ${isFinishedReply('r')}
       for update
     )
     update messages m set ${set}

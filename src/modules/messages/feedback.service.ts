@@ -19,12 +19,12 @@ export type FeedbackService = ReturnType<typeof createFeedbackService>;
 
 /** Ratings of replies by their owner: one per reply, replaced by the next, counted in the metrics. */
 export function createFeedbackService({ database, messages, metrics, defaultModel, clock }: Deps) {
-  /** A finished reply of the user's: 404 for anything not theirs, 400 for a prompt or a reply still being written. */
-  async function ratable(userId: string, chatroomId: string, replyId: string): Promise<MessageRow> {
+  /** Why a reply cannot be rated: 404 for anything not the user's, 400 for a prompt or a reply still being written. */
+  async function refusal(userId: string, chatroomId: string, replyId: string): Promise<Error | undefined> {
     const message = await messages.getMessage(userId, chatroomId, replyId);
-    if (message.role !== 'model') throw validationError('replyId', `'${replyId}' is a prompt; only replies are rated`);
-    if (!isFinished(message)) throw validationError('replyId', `Reply '${replyId}' is still being generated; rate it once it has finished`);
-    return message;
+    if (message.role !== 'model') return validationError('replyId', `'${replyId}' is a prompt; only replies are rated`);
+    if (!isFinished(message)) return validationError('replyId', `Reply '${replyId}' is still being generated; rate it once it has finished`);
+    return undefined;
   }
 
   function count(written: FeedbackWritten, rating: 'up' | 'down' | null) {
@@ -34,11 +34,17 @@ export function createFeedbackService({ database, messages, metrics, defaultMode
     if (rating) metrics.feedbackGiven.inc({ model: reply.feedbackModel ?? defaultModel, rating });
   }
 
+  /** Written first, in one statement; only a refused write looks up why (so a rating is one round trip). */
   async function write(userId: string, chatroomId: string, replyId: string, change: FeedbackChange | null): Promise<MessageRow> {
-    await ratable(userId, chatroomId, replyId);
-    const written = await writeFeedback(database.db, { userId, chatroomId, replyId }, change, defaultModel, clock.now());
-    // Checked just above; gone only if the chatroom was deleted in between.
-    if (!written) throw messageNotFound(chatroomId, replyId);
+    const attempt = () => writeFeedback(database.db, { userId, chatroomId, replyId }, change, defaultModel, clock.now());
+    let written = await attempt();
+    if (!written) {
+      const refused = await refusal(userId, chatroomId, replyId);
+      if (refused) throw refused;
+      // Finished between the write and the look: rate it now.
+      written = await attempt();
+      if (!written) throw messageNotFound(chatroomId, replyId);
+    }
     count(written, change?.rating ?? null);
     return written.reply;
   }

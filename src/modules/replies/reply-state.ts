@@ -35,7 +35,10 @@ const TRANSITIONS: Record<ReplyTransition, { from: readonly UnfinishedStatus[]; 
 /** The finish reason of a reply its owner stopped. */
 export const STOPPED = 'STOPPED';
 
-export const isFinished = (reply: Pick<MessageRow, 'status'>): boolean => reply.status === 'done' || reply.status === 'failed';
+/** The states a reply ends in: it changes no more (only its rating may). */
+export const FINISHED_STATUSES = ['done', 'failed'] as const satisfies readonly ReplyStatus[];
+
+export const isFinished = (reply: Pick<MessageRow, 'status'>): boolean => (FINISHED_STATUSES as readonly ReplyStatus[]).includes(reply.status);
 
 /** The states `transition` may start from. */
 export const statesBefore = (transition: ReplyTransition): readonly UnfinishedStatus[] => TRANSITIONS[transition].from;

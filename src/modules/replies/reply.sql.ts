@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { UNFINISHED_STATUSES, type ReplyStatus } from './reply-state.js';
+import { FINISHED_STATUSES, UNFINISHED_STATUSES, type ReplyStatus } from './reply-state.js';
 
 /*
  * The reply rules as SQL, for the statements that must say them inside a larger query. The status
@@ -14,6 +14,9 @@ export const statusIn = (column: string, states: readonly ReplyStatus[]): SQL =>
 
 /** `alias` (a row of messages) is a reply that is not finished yet. */
 export const isUnfinishedReply = (alias: string): SQL => sql`${sql.raw(alias)}.role = 'model' and ${statusIn(`${alias}.status`, UNFINISHED_STATUSES)}`;
+
+/** `alias` (a row of messages) is a reply that has ended. */
+export const isFinishedReply = (alias: string): SQL => sql`${sql.raw(alias)}.role = 'model' and ${statusIn(`${alias}.status`, FINISHED_STATUSES)}`;
 
 /**
  * `alias` is its chatroom's head: no older reply of the chatroom is unfinished. Only the head is
