@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Database } from '../../infra/db/client.js';
-import { validationError } from '../../http/app-error.js';
+import { cursorCodec, toPage } from '../../http/pagination.js';
 import { highlightWords, parseSearch, toTsquery } from './search-query.js';
 import { searchOwned, type SearchPosition, type SearchRow } from './search.repository.js';
 import type { SearchHitDto } from './search.schemas.js';
@@ -25,16 +25,11 @@ const positionSchema = z.tuple([
   z.uuid(),
 ]);
 
-const encodePosition = ({ rank, createdAt, id }: SearchPosition) => Buffer.from(JSON.stringify([rank, createdAt, id])).toString('base64url');
-
-function decodePosition(cursor: string): SearchPosition {
-  try {
-    const [rank, createdAt, id] = positionSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return { rank, createdAt, id };
-  } catch {
-    throw validationError('cursor', 'is not a cursor this API returned; pass nextCursor from the previous page as it is');
-  }
-}
+const searchCursor = cursorCodec(
+  positionSchema,
+  ([rank, createdAt, id]): SearchPosition => ({ rank, createdAt, id }),
+  ({ rank, createdAt, id }) => [rank, createdAt, id],
+);
 
 export type SearchService = ReturnType<typeof createSearchService>;
 
@@ -42,25 +37,21 @@ export function createSearchService({ database }: Deps) {
   return {
     /** The caller's hits for `q`, best first (newer first among equals), a page at a time. */
     async search(userId: string, q: string, limit: number, cursor: string | undefined): Promise<{ items: SearchHitDto[]; nextCursor: string | null }> {
-      const after = cursor === undefined ? undefined : decodePosition(cursor);
+      const after = cursor === undefined ? undefined : searchCursor.decode(cursor);
       const parsed = parseSearch(q);
       const tsquery = toTsquery(parsed);
       if (tsquery === undefined) return { items: [], nextCursor: null };
       const rows = await searchOwned(database.db, userId, tsquery, limit + 1, after);
       const words = highlightWords(parsed);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        items: page.map((row: SearchRow) => ({
-          chatroomId: row.chatroomId,
-          chatroomTitle: row.chatroomTitle,
-          messageId: row.isTitle ? null : row.id,
-          role: row.role,
-          ...snippetOf(row.text, words),
-          createdAt: row.createdAt.toISOString(),
-        })),
-        nextCursor: rows.length > limit && last ? encodePosition({ rank: last.rank, createdAt: last.createdAtExact, id: last.id }) : null,
-      };
+      const present = (row: SearchRow): SearchHitDto => ({
+        chatroomId: row.chatroomId,
+        chatroomTitle: row.chatroomTitle,
+        messageId: row.isTitle ? null : row.id,
+        role: row.role,
+        ...snippetOf(row.text, words),
+        createdAt: row.createdAt.toISOString(),
+      });
+      return toPage(rows, limit, present, (row) => searchCursor.encode({ rank: row.rank, createdAt: row.createdAtExact, id: row.id }));
     },
   };
 }

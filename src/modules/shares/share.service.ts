@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { AppError, validationError } from '../../http/app-error.js';
-import { toPage } from '../../http/pagination.js';
+import { cursorCodec, cursorTime, toPage } from '../../http/pagination.js';
 import type { ChatroomService } from '../chatrooms/chatroom.service.js';
 import { insertChatroom, setCurrentMessage } from '../chatrooms/chatroom.repository.js';
 import { attachFiles, attachmentsOf, type FileRow } from '../files/file.repository.js';
@@ -36,16 +36,11 @@ const newShareId = () => randomBytes(16).toString('base64url');
 /** Where a shared file's bytes are, on the server that serves the share (a path: the cached view fits every host name). */
 export const sharedFilePath = (shareId: string, fileId: string) => `/shares/${shareId}/files/${fileId}`;
 
-const cursorSchema = z.tuple([z.iso.datetime(), z.string().regex(SHARE_ID_PATTERN)]);
-const encodeShareCursor = (share: SharePosition) => Buffer.from(JSON.stringify([share.createdAt.toISOString(), share.id])).toString('base64url');
-function decodeShareCursor(cursor: string): SharePosition {
-  try {
-    const [createdAt, id] = cursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
-    return { createdAt: new Date(createdAt), id };
-  } catch {
-    throw validationError('cursor', 'is not a cursor this API returned; pass nextCursor from the previous page as it is');
-  }
-}
+const shareCursor = cursorCodec(
+  z.tuple([cursorTime, z.string().regex(SHARE_ID_PATTERN)]),
+  ([createdAt, id]): SharePosition => ({ createdAt: new Date(createdAt), id }),
+  (share) => [share.createdAt.toISOString(), share.id],
+);
 
 const toShareDto = (share: ShareSummary, baseUrl: string): ShareDto => ({
   id: share.id,
@@ -103,10 +98,10 @@ export function createShareService({ database, views, chatrooms, files, messages
     },
 
     async list(userId: string, chatroomId: string, limit: number, cursor: string | undefined, baseUrl: string) {
-      const after = cursor === undefined ? undefined : decodeShareCursor(cursor);
+      const after = cursor === undefined ? undefined : shareCursor.decode(cursor);
       await chatrooms.requireOwned(userId, chatroomId);
       const rows = await listSharesOfChatroom(db, chatroomId, limit + 1, after);
-      return toPage(rows, limit, (row) => toShareDto(row, baseUrl), encodeShareCursor);
+      return toPage(rows, limit, (row) => toShareDto(row, baseUrl), shareCursor.encode);
     },
 
     /** Revokes: the link answers 404 from now on (its cached view is forgotten). */
