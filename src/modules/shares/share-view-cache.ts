@@ -4,6 +4,7 @@ import type { Broadcast } from '../../infra/broadcast.js';
 import type { Cache } from '../../infra/cache.js';
 import type { Database } from '../../infra/db/client.js';
 import { withTimeout } from '../../infra/deadline.js';
+import { createInvalidations } from '../../infra/invalidations.js';
 import type { ChatroomDeletionListener } from '../chatrooms/chatroom.service.js';
 import { shareIdsOfChatroom } from './share.repository.js';
 
@@ -19,7 +20,7 @@ const CACHE_TIMEOUT_MS = 250;
 /**
  * The hot copies each process keeps in front of the shared cache: bytes ready to send, no round trip
  * to Redis and no re-encoding. Bounded in bytes; trusted for a short while only, and only while this
- * process hears the revocations of the others (the same rule as the session cache).
+ * process hears the revocations of the others (infra/invalidations.ts, as for the session cache).
  */
 const LOCAL_MAX_BYTES = 64 * 1024 * 1024;
 const LOCAL_TTL_MS = 10_000;
@@ -39,36 +40,26 @@ type Deps = { cache: Cache; broadcast: Broadcast; log: FastifyBaseLogger };
  */
 export function createShareViewCache({ cache, broadcast, log }: Deps) {
   const local = new LRUCache<string, Buffer>({ maxSize: LOCAL_MAX_BYTES, sizeCalculation: (view) => view.length, ttl: LOCAL_TTL_MS });
-  // Moves on with every revocation heard: a view read before one is not kept (it may be the revoked one).
-  let epoch = 0;
-  let listening = false;
-
-  const drop = (shareId: string) => {
-    epoch++;
-    local.delete(shareId);
-  };
-
-  // Subscribed on first use: a worker process never serves a share.
-  function listen() {
-    if (listening) return;
-    listening = true;
-    broadcast.subscribe(CHANNEL, drop);
-    broadcast.onGap(() => {
-      epoch++;
-      local.clear();
-    });
-  }
+  const invalidations = createInvalidations({
+    broadcast,
+    channel: CHANNEL,
+    what: 'a revoked share',
+    log,
+    drop: (shareId) => local.delete(shareId),
+    dropAll: () => local.clear(),
+  });
 
   function keepHot(shareId: string, view: Buffer, readEpoch: number) {
-    if (readEpoch === epoch && broadcast.live && view.length <= MAX_CACHED_VIEW_BYTES) local.set(shareId, view);
+    if (readEpoch === invalidations.epoch() && invalidations.live && view.length <= MAX_CACHED_VIEW_BYTES) local.set(shareId, view);
   }
 
   return {
     /** The view if a cache holds it; the `epoch` to pass to `set` after reading the database otherwise. */
     async get(shareId: string): Promise<{ view: Buffer; epoch: number } | { view: undefined; epoch: number }> {
-      listen();
-      const readEpoch = epoch;
-      const hot = broadcast.live ? local.get(shareId) : undefined;
+      // Subscribed on first use: a worker process never serves a share.
+      invalidations.listen();
+      const readEpoch = invalidations.epoch();
+      const hot = invalidations.live ? local.get(shareId) : undefined;
       if (hot) return { view: hot, epoch: readEpoch };
       try {
         const shared = await withTimeout(cache.get(viewKey(shareId)), CACHE_TIMEOUT_MS, 'the cache');
@@ -94,17 +85,14 @@ export function createShareViewCache({ cache, broadcast, log }: Deps) {
     /** Revoked (or deleted with their chatroom): forgotten here, in the shared cache, and in every other process. */
     async forget(shareIds: string[]): Promise<void> {
       await Promise.all(
-        shareIds.map(async (id) => {
-          drop(id);
-          await Promise.all([
+        shareIds.map((id) =>
+          Promise.all([
+            invalidations.announce(id, LOCAL_TTL_MS),
             withTimeout(cache.delete(viewKey(id)), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
               log.error({ err: error }, `a revoked share's cached view could not be forgotten; it expires within ${SHARE_VIEW_TTL_SECONDS} s`),
             ),
-            broadcast.publish(CHANNEL, id).catch((error: unknown) =>
-              log.error({ err: error }, `other processes could not be told of a revoked share; their copies expire within ${LOCAL_TTL_MS / 1000} s`),
-            ),
-          ]);
-        }),
+          ]),
+        ),
       );
     },
   };

@@ -1,0 +1,71 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Broadcast } from '../../src/infra/broadcast.js';
+import { memoryCache } from '../../src/infra/cache.js';
+import { createShareViewCache } from '../../src/modules/shares/share-view-cache.js';
+
+/*
+ * A revoked share's view must not outlive the revocation anywhere. Here: the revoking process, the
+ * shared cache, and the other processes when the broadcast that tells them fails for a while.
+ */
+
+describe('revoking a share while the broadcast fails', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function failingBroadcast() {
+    const sent: string[] = [];
+    let failing = true;
+    const broadcast: Broadcast = {
+      live: true,
+      publish: (_channel, message) => {
+        sent.push(message);
+        // After 100 tries it gives in, so that a retry loop that never pauses fails the test instead of spinning.
+        return failing && sent.length < 100 ? Promise.reject(new Error('Connection is closed.')) : Promise.resolve();
+      },
+      subscribe: () => undefined,
+      onGap: () => undefined,
+      close: () => Promise.resolve(),
+    };
+    return { broadcast, sent, recover: () => (failing = false) };
+  }
+
+  const quietLog = () => ({ error: () => undefined, warn: () => undefined }) as unknown as FastifyBaseLogger;
+
+  it('forgets the view here and in the shared cache at once, and tells the others once the broadcast is back', async () => {
+    vi.useFakeTimers({ now: new Date('2026-12-05T12:00:00Z') });
+    const { broadcast, sent, recover } = failingBroadcast();
+    const cache = memoryCache();
+    const views = createShareViewCache({ cache, broadcast, log: quietLog() });
+    const view = Buffer.from('{"title":"shared"}');
+    const { epoch } = await views.get('share-1');
+    await views.set('share-1', view, epoch);
+    expect((await views.get('share-1')).view?.toString()).toBe(view.toString());
+
+    await expect(views.forget(['share-1'])).resolves.toBeUndefined();
+    expect((await views.get('share-1')).view).toBeUndefined();
+    expect(await cache.get('share:share-1')).toBeUndefined();
+    expect(sent).toEqual(['share-1']);
+
+    await vi.advanceTimersByTimeAsync(500);
+    expect(sent).toEqual(['share-1', 'share-1']);
+    recover();
+    await vi.advanceTimersByTimeAsync(500);
+    await vi.advanceTimersByTimeAsync(5_000);
+    // Through on the third try, and not sent again.
+    expect(sent).toHaveLength(3);
+  });
+
+  it('gives up once the other processes\' copies have aged out', async () => {
+    vi.useFakeTimers({ now: new Date('2026-12-05T12:00:00Z') });
+    const { broadcast, sent } = failingBroadcast();
+    const views = createShareViewCache({ cache: memoryCache(), broadcast, log: quietLog() });
+    await views.forget(['share-2']);
+    await vi.advanceTimersByTimeAsync(10_000);
+    const triedWhileCopiesLive = sent.length;
+    expect(triedWhileCopiesLive).toBeGreaterThanOrEqual(10);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(sent).toHaveLength(triedWhileCopiesLive);
+  });
+});
