@@ -251,7 +251,7 @@ export function createGenerationJob(deps: Deps): JobHandler {
         };
         try {
           const reply = await store(() => replies.complete(replyId, saved, clock.now()), SAVE_TRIES);
-          countTokens(turn.reply.model ?? model.name, result.usage);
+          countTokens(turn.settings.model, result.usage);
           return { kind: 'done', reply, finishReason: result.finishReason, chars: text.length, turns };
         } catch (storeError) {
           error = storeError;

@@ -93,9 +93,10 @@ export interface ClaimedTurn {
   historyCut: boolean;
   /** What the reply was before this claim: `streaming` means an earlier attempt had begun a text. */
   previousStatus: 'pending' | 'streaming';
-  /** The chatroom's own generation settings (null = the server's). */
+  /** The chatroom's own generation settings (null = the server's), with the model chosen for this reply. */
   settings: {
-    model: string | null;
+    /** The model the reply records (the chatroom's, else the server's): chosen here, once, for the call, the usage and the feedback. */
+    model: string;
     systemInstruction: string | null;
     temperature: number | null;
     thinking: { budget: number | null; includeThoughts: boolean } | null;
@@ -123,7 +124,7 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
       updated_at = ${now.toISOString()}::timestamptz
     from (select id, status from messages where id = ${id} for update) prior, chatrooms c
     where m.id = ${id} and m.id = prior.id and c.id = m.chatroom_id and ${isUnfinishedReply('m')} /* = statesBefore('claim') */ and ${isChatroomHead('m')}
-    returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.model as room_model, c.system_instruction as room_system_instruction,
+    returning ${columnsOf(messages, 'm')}, prior.status as previous_status, c.system_instruction as room_system_instruction,
       c.temperature as room_temperature, c.thinking as room_thinking, c.grounding as room_grounding, c.title as room_title, (
         select coalesce(json_agg(json_build_object('role', turn.role, 'text', turn.content, 'files', (
           select coalesce(json_agg(json_build_object(
@@ -139,13 +140,14 @@ export async function claimTurn(db: Executor, id: string, now: Date, maxTurns: n
   );
   if (!row) return undefined;
   const read = jsonColumn<HistoryTurn[]>(row.history);
+  const reply = rowOf(messages, row);
   return {
-    reply: rowOf(messages, row),
+    reply,
     history: read.slice(0, maxTurns),
     historyCut: read.length > maxTurns,
     previousStatus: row.previous_status === 'streaming' ? 'streaming' : 'pending',
     settings: {
-      model: (row.room_model as string | null) ?? null,
+      model: reply.model ?? serverModel,
       systemInstruction: (row.room_system_instruction as string | null) ?? null,
       temperature: row.room_temperature === null ? null : Number(row.room_temperature),
       thinking: row.room_thinking === null || row.room_thinking === undefined ? null : jsonColumn<ClaimedTurn['settings']['thinking']>(row.room_thinking),

@@ -66,7 +66,7 @@ export function memoryReplyStore() {
       for (let parent = row.parentId ? rows.get(row.parentId) : undefined; parent && history.length < maxTurns; parent = parent.parentId ? rows.get(parent.parentId) : undefined) {
         if (parent.role === 'user' || parent.status === 'done') history.push({ role: parent.role, text: parent.content, files: [] });
       }
-      return Promise.resolve({ reply, history, historyCut: false, previousStatus, settings: { model: null, systemInstruction: null, temperature: null, thinking: null, grounding: false }, chatroomTitle: 'New chat' });
+      return Promise.resolve({ reply, history, historyCut: false, previousStatus, settings: { model: serverModel, systemInstruction: null, temperature: null, thinking: null, grounding: false }, chatroomTitle: 'New chat' });
     },
     complete(id, result: ReplyResult, now) {
       return Promise.resolve(
