@@ -34,7 +34,9 @@ export const responseHeaders = {
     description: 'The policy that applies, as `"<policy>";q=<quota>;w=<window in seconds>` (draft-ietf-httpapi-ratelimit-headers)',
     schema: { type: 'string', examples: ['"daily";q=5;w=86400'] },
   },
-  'X-Cache': { description: 'HIT when the answer came from the per-user cache', schema: { type: 'string', enum: ['HIT', 'MISS'] } },
+  'X-Cache': { description: 'HIT when the answer came from a cache (per user for the chatroom list, per share for a share)', schema: { type: 'string', enum: ['HIT', 'MISS'] } },
+  'Cache-Control': { description: 'How long browsers and proxies may keep the answer', schema: { type: 'string', examples: ['public, max-age=60'] } },
+  'X-Robots-Tag': { description: 'Search engines are asked not to index the answer or follow its links', schema: { type: 'string', enum: ['noindex, nofollow'] } },
   'Content-Disposition': { description: '`attachment` (or `inline` for images) with the file name', schema: { type: 'string' } },
   ETag: { description: "The bytes' SHA-256, quoted", schema: { type: 'string' } },
   'Accept-Ranges': { description: 'Range requests are answered (206)', schema: { type: 'string', enum: ['bytes'] } },
@@ -57,6 +59,8 @@ export interface OperationWire {
   responses?: Record<number, ResponseWire>;
   /** Every answer carries the RateLimit header fields (a per-address, per-user or daily limit). */
   rateLimited?: boolean;
+  /** Headers every answer of the route carries, its problems too. */
+  everyAnswerCarries?: readonly ResponseHeader[];
   /** The route reaches no database or Redis (no 503). */
   needsNoStore?: boolean;
   /** Statuses the route's shape suggests but it never answers (a route that takes any body is never 415). */
@@ -232,7 +236,7 @@ const headerRef = (name: ResponseHeader) => ({ $ref: `#/components/headers/${nam
 
 /** The headers each response of an operation may carry, by status. */
 function headersOf(status: number, wire: OperationWire): ResponseHeader[] {
-  const names = new Set<ResponseHeader>(['X-Request-Id', ...(wire.responses?.[status]?.headers ?? [])]);
+  const names = new Set<ResponseHeader>(['X-Request-Id', ...(wire.everyAnswerCarries ?? []), ...(wire.responses?.[status]?.headers ?? [])]);
   if (status === 429 || status === 503) names.add('Retry-After');
   if (wire.rateLimited) ['RateLimit', 'RateLimit-Policy'].forEach((name) => names.add(name as ResponseHeader));
   return [...names];

@@ -4,8 +4,8 @@ import type { Config } from '../../config.js';
 import { AppError, validationError } from '../../http/app-error.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
-import { bearerAuth, type ResponseHeader } from '../../http/openapi.js';
-import { fileBytesContent, fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
+import { bearerAuth } from '../../http/openapi.js';
+import { fileContentResponses, fileParams, filePageSchema, fileSchema, listFilesQuery, toFileDto, uploadBody } from './file.schemas.js';
 import type { FileService } from './file.service.js';
 import { sendFileContent } from './file-content.js';
 import type { FileRow } from './file.repository.js';
@@ -17,8 +17,6 @@ type Deps = {
   /** The app's log level (LOG_LEVEL). */
   logLevel: Config['LOG_LEVEL'];
 };
-
-const fileContentHeaders: ResponseHeader[] = ['Content-Disposition', 'ETag', 'Accept-Ranges'];
 
 const notOneFile = () => validationError('file', 'send one part, a file named `file`, and nothing else');
 
@@ -162,13 +160,7 @@ export const fileRoutes =
         },
         config: {
           problems: [416],
-          openapi: {
-            responses: {
-              200: { description: "The file's bytes, as its mimeType", headers: fileContentHeaders, content: fileBytesContent },
-              206: { description: 'The bytes of the Range asked for', headers: [...fileContentHeaders, 'Content-Range'], content: fileBytesContent },
-              416: { description: 'The Range cannot be met (`RANGE_NOT_SATISFIABLE`)', headers: ['Content-Range'] },
-            },
-          },
+          openapi: { responses: fileContentResponses },
         },
       },
       async (request, reply) => {

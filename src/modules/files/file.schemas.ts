@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ResponseHeader, ResponseWire } from '../../http/openapi.js';
 import { pageOf, paginationQuery } from '../../http/pagination.js';
 import { pathId } from '../../http/path-id.js';
 import type { FileRow } from './file.repository.js';
@@ -48,6 +49,15 @@ export const STORED_MEDIA_TYPES = [
 ] as const;
 
 /** A file's bytes in the document: one media type each, the bytes as they were uploaded. */
-export const fileBytesContent = Object.fromEntries(
+const fileBytesContent = Object.fromEntries(
   STORED_MEDIA_TYPES.map((mediaType) => [mediaType, { schema: { type: 'string', contentMediaType: mediaType, description: 'The bytes as uploaded' } }]),
 );
+
+const fileContentHeaders: ResponseHeader[] = ['Content-Disposition', 'ETag', 'Accept-Ranges'];
+
+/** What a route that sends a file's bytes (file-content.ts) answers, for the document. */
+export const fileContentResponses: Record<number, ResponseWire> = {
+  200: { description: "The file's bytes, as its mimeType", headers: fileContentHeaders, content: fileBytesContent },
+  206: { description: 'The bytes of the Range asked for', headers: [...fileContentHeaders, 'Content-Range'], content: fileBytesContent },
+  416: { description: 'The Range cannot be met (`RANGE_NOT_SATISFIABLE`)', headers: ['Content-Range'] },
+};

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { CHAT_PAGE_DIR } from '../../http/chat-page.routes.js';
 import { sendJsonBytes } from '../../http/json-text.js';
 import { noAuth } from '../../http/openapi.js';
 import type { FileService } from '../files/file.service.js';
 import { sendFileContent } from '../files/file-content.js';
+import { fileContentResponses } from '../files/file.schemas.js';
 import { shareParams, sharedConversationSchema, sharedFileParams, sharePageHtml } from './share.schemas.js';
 import { SHARE_VIEW_TTL_SECONDS } from './share-view-cache.js';
 import type { ShareService } from './share.service.js';
@@ -18,7 +18,8 @@ type Deps = {
   pageDir?: string;
 };
 
-const fileBytes = z.string().meta({ format: 'binary', description: "The file's bytes; Content-Type is its mimeType" });
+/** Every answer of these routes, found or not: search engines stay away from shares. */
+const unindexed = ['X-Robots-Tag'] as const;
 
 const NOT_FOUND_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -55,6 +56,7 @@ export const publicShareRoutes =
           params: shareParams,
           response: { 200: sharedConversationSchema },
         },
+        config: { openapi: { everyAnswerCarries: unindexed, responses: { 200: { headers: ['Cache-Control', 'X-Cache'] } } } },
       },
       async (request, reply) => {
         const { json, cache } = await shares.publicView(request.params.shareId);
@@ -71,12 +73,8 @@ export const publicShareRoutes =
           tags,
           security: noAuth,
           params: sharedFileParams,
-          response: {
-            200: { description: 'The bytes, as GET /files/:id/content answers them', content: { '*/*': { schema: fileBytes } } },
-            206: { description: 'The range asked for', content: { '*/*': { schema: fileBytes } } },
-          },
         },
-        config: { problems: [416] },
+        config: { problems: [416], openapi: { everyAnswerCarries: unindexed, responses: fileContentResponses } },
       },
       async (request, reply) => sendFileContent(request, reply, files, await shares.sharedFile(request.params.shareId, request.params.fileId)),
     );
@@ -96,6 +94,7 @@ export const publicShareRoutes =
             404: { description: 'No such share (unknown or revoked)', content: { 'text/html': { schema: sharePageHtml } } },
           },
         },
+        config: { openapi: { everyAnswerCarries: unindexed, responses: { 200: { headers: ['Cache-Control'] }, 404: { headers: ['Cache-Control'] } } } },
       },
       async (request, reply) => {
         const found = await shares.exists(request.params.shareId);

@@ -40,7 +40,7 @@ export const shareRoutes =
           response: { 201: shareSchema },
         },
         preHandler: createLimit,
-        config: { problems: [429] },
+        config: { openapi: { rateLimited: true } },
       },
       async (request, reply) => {
         const share = await shares.create(authOf(request).user.id, request.params.id, baseUrlOf(request, publicBaseUrl));
