@@ -8,7 +8,7 @@ import { eventStreams, wantsEventStream, type EventStreamWriter } from '../../ht
 import { STREAM_START } from '../../infra/reply-stream.js';
 import type { SessionService } from '../auth/session.service.js';
 import { allowanceHeaders } from '../billing/allowance-headers.js';
-import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
+import { chatroomParams } from '../chatrooms/chatroom.schemas.js';
 import type { ReplyFollower } from '../replies/reply-follower.js';
 import type { MessageRow } from '../replies/reply-state.js';
 import { exportFileName, toMarkdown } from './conversation-export.js';
@@ -49,8 +49,6 @@ const idempotencyHeaders = z.object({
     .optional()
     .meta({ description: 'Retrying with the same key returns the first outcome instead of sending again' }),
 });
-
-const LATEST_MESSAGES = 50;
 
 /** How a send or a regenerate answers, by what the client asked (OpenAPI). */
 const generationAnswers: OperationWire = {
@@ -211,8 +209,7 @@ export const messageRoutes =
         },
       },
       async (request) => {
-        const conversation = await messages.switchBranch(senderOf(request).id, request.params.id, request.body.messageId, LATEST_MESSAGES);
-        return { ...toChatroomDto(conversation.room), messages: conversation.messages, hasMoreMessages: conversation.hasMoreMessages, tokenTotals: conversation.tokenTotals };
+        return messages.switchBranch(senderOf(request).id, request.params.id, request.body.messageId);
       },
     );
 
@@ -262,8 +259,7 @@ export const messageRoutes =
         },
       },
       async (request) => {
-        const conversation = await messages.conversation(senderOf(request).id, request.params.id, LATEST_MESSAGES);
-        return { ...toChatroomDto(conversation.room), messages: conversation.messages, hasMoreMessages: conversation.hasMoreMessages, tokenTotals: conversation.tokenTotals };
+        return messages.conversation(senderOf(request).id, request.params.id);
       },
     );
 

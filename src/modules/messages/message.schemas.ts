@@ -192,6 +192,8 @@ export const conversationSchema = chatroomSchema
   .extend({ messages: z.array(messageSchema), hasMoreMessages: z.boolean(), tokenTotals: tokenTotalsSchema })
   .meta({ id: 'ChatroomWithMessages', description: 'The chatroom with the latest messages of the path from the root to its current message, oldest first' });
 
+export type ConversationDto = z.infer<typeof conversationSchema>;
+
 export const chatroomExportSchema = z
   .object({ chatroom: chatroomSchema, messages: z.array(messageSchema) })
   .meta({ id: 'ChatroomExport', description: 'The current branch, oldest first (format=json)' });

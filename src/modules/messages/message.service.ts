@@ -20,7 +20,7 @@ import { fileNotFound } from '../files/file.service.js';
 import type { FileRow } from '../files/file.repository.js';
 import type { PromptOf, WriteOutcome } from './send.repository.js';
 import type { MessageStore } from './message-store.js';
-import { toMessageDto, type MessageDto } from './message.schemas.js';
+import { toMessageDto, type ConversationDto, type MessageDto } from './message.schemas.js';
 
 type Written = Extract<WriteOutcome, { kind: 'written' }>;
 
@@ -83,6 +83,8 @@ const sendHash = (chatroomId: string, content: string, parentId: string | null |
 
 const PLAN_NAMES: Record<Tier, string> = { basic: 'Basic', pro: 'Pro' };
 const SCHEDULE_TIMEOUT_MS = 3_000;
+/** How many of the latest messages of the current branch a chatroom is answered with (older ones: GET …/messages). */
+const CONVERSATION_MESSAGES = 50;
 
 export const messageNotFound = (chatroomId: string, messageId: string) =>
   new AppError('MESSAGE_NOT_FOUND', 404, `Message '${messageId}' was not found in chatroom '${chatroomId}'`);
@@ -285,12 +287,12 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
     return { userMessage: siblingIds ? { ...userDto, siblingIds: siblingIds.userMessage } : userDto, reply: siblingIds ? { ...replyDto, siblingIds: siblingIds.reply } : replyDto };
   }
 
-  /** A chatroom the user owns with the latest `count` messages of its current path, oldest first. */
-  async function conversation(userId: string, chatroomId: string, count: number) {
+  /** A chatroom the user owns with the latest messages of its current path, oldest first (GET /chatroom/:id). */
+  async function conversation(userId: string, chatroomId: string): Promise<ConversationDto> {
     const room = await chatrooms.requireOwned(userId, chatroomId);
-    const rows = await pathPage(db, room, count + 1);
-    const messages = await present(rows.slice(0, count).reverse());
-    return { room, messages, hasMoreMessages: rows.length > count, tokenTotals: await store.tokenTotalsOf(db, room.id) };
+    const rows = await pathPage(db, room, CONVERSATION_MESSAGES + 1);
+    const messages = await present(rows.slice(0, CONVERSATION_MESSAGES).reverse());
+    return { ...toChatroomDto(room), messages, hasMoreMessages: rows.length > CONVERSATION_MESSAGES, tokenTotals: await store.tokenTotalsOf(db, room.id) };
   }
 
   return {
@@ -374,7 +376,7 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
      * Switches branch: the current message becomes the newest message at the end of the branch
      * through `messageId`. Answers the chatroom with its new path.
      */
-    async switchBranch(userId: string, chatroomId: string, messageId: string, count: number) {
+    async switchBranch(userId: string, chatroomId: string, messageId: string): Promise<ConversationDto> {
       if (!isUuid(chatroomId)) throw chatroomNotFound(chatroomId);
       await database.transaction(async (tx) => {
         // Locked like a send, so a send at the same moment continues from one branch or the other, never a mix.
@@ -385,7 +387,7 @@ export function createMessageService({ database, store, chatrooms, scheduler, fo
         await store.setCurrentMessage(tx, chatroomId, tip.id);
       });
       await chatrooms.listChanged(userId);
-      return conversation(userId, chatroomId, count);
+      return conversation(userId, chatroomId);
     },
 
     /** The current branch whole, oldest first, for export. */

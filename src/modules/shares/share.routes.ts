@@ -4,7 +4,7 @@ import { baseUrlOf } from '../../http/base-url.js';
 import { bearerAuth } from '../../http/openapi.js';
 import { noContent } from '../../http/pagination.js';
 import { authOf, requireAuth, type Authenticator } from '../auth/auth-hook.js';
-import { chatroomParams, toChatroomDto } from '../chatrooms/chatroom.schemas.js';
+import { chatroomParams } from '../chatrooms/chatroom.schemas.js';
 import { conversationSchema } from '../messages/message.schemas.js';
 import { chatroomShareParams, listSharesQuery, shareParams, sharePageSchema, shareSchema } from './share.schemas.js';
 import type { ShareService } from './share.service.js';
@@ -16,9 +16,6 @@ type Deps = {
   /** Creating shares is limited per user (30 an hour). */
   createLimit: preHandlerAsyncHookHandler;
 };
-
-/** As GET /chatroom/:id answers: the latest messages of the branch. */
-const LATEST_MESSAGES = 50;
 
 /** The owner's side of sharing (create, list, revoke) and a reader's fork: all signed in. */
 export const shareRoutes =
@@ -96,11 +93,8 @@ export const shareRoutes =
         config: { problems: [413] },
       },
       async (request, reply) => {
-        const forked = await shares.fork(authOf(request).user, request.params.shareId, LATEST_MESSAGES);
-        return reply
-          .code(201)
-          .header('location', `/chatroom/${forked.room.id}`)
-          .send({ ...toChatroomDto(forked.room), messages: forked.messages, hasMoreMessages: forked.hasMoreMessages, tokenTotals: forked.tokenTotals });
+        const forked = await shares.fork(authOf(request).user, request.params.shareId);
+        return reply.code(201).header('location', `/chatroom/${forked.id}`).send(forked);
       },
     );
   };

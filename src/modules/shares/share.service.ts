@@ -145,7 +145,7 @@ export function createShareService({ database, views, chatrooms, files, messages
      * one branch, its files copied to the caller (within their storage quota, or nothing is created).
      * Spends no allowance. Answers the chatroom as GET /chatroom/:id does.
      */
-    async fork(user: Owner, shareId: string, latestMessages: number) {
+    async fork(user: Owner, shareId: string) {
       const share = await findShare(db, shareId);
       if (!share) throw shareNotFound(shareId);
       const staged = await files.stageCopies(user, await files.findOwnedFiles(share.userId, fileIdsOf(share.messages)));
@@ -170,7 +170,7 @@ export function createShareService({ database, views, chatrooms, files, messages
       }
       await chatrooms.listChanged(user.id);
       log.info({ chatroomId: roomId, messageCount: share.messages.length }, 'share forked');
-      return messages.conversation(user.id, roomId, latestMessages);
+      return messages.conversation(user.id, roomId);
     },
 
   };
