@@ -40,7 +40,7 @@ describe('the offline stand-in and files', () => {
     ]);
 
     expect(reply).toContain('You said: "And these?".');
-    expect(reply).toContain('You attached 2 files: "memo.mp3" (audio/mpeg, 300 B), "old.csv" (text/csv, 2.0 KB, deleted by its owner).');
+    expect(reply).toContain('You attached 2 files: "memo.mp3" (audio/mpeg, 300 B), "old.csv" (text/csv, 2 KiB, deleted by its owner).');
     expect(reply).not.toContain('cat.png');
     expect(reply).toContain('I was given 2 earlier turns');
   });
@@ -50,7 +50,7 @@ describe('the offline stand-in and files', () => {
 
     expect(reply).toContain('[offline stand-in]');
     expect(reply).not.toContain('You said');
-    expect(reply).toContain('You attached 2 files: "cat.png" (image/png, 12.3 KB), "notes.pdf" (application/pdf, 1.2 MB).');
+    expect(reply).toContain('You attached 2 files: "cat.png" (image/png, 12 KiB), "notes.pdf" (application/pdf, 1.2 MiB).');
   });
 
   it('says nothing of files when there are none', async () => {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { formatSize } from '../../shared/byte-size.js';
 import type { Grounding } from './grounding.js';
 import { tidyTitle, type ChatModel, type ChatTurn, type GenerationSettings, type ModelFile, type ModelOutcome } from './model.js';
 
@@ -74,23 +75,9 @@ export function createOfflineModel({ delayMs = 15 }: { delayMs?: number } = {}):
   };
 }
 
-/** `You attached 2 files: "cat.png" (image/png, 12.3 KB), …. `, or nothing without files. */
+/** `You attached 2 files: "cat.png" (image/png, 12 KiB), …. `, or nothing without files. */
 function describeFiles(files: ModelFile[]): string {
   if (files.length === 0) return '';
   const each = files.map((file) => `"${file.name}" (${file.mimeType}, ${formatSize(file.sizeBytes)}${file.content ? '' : ', deleted by its owner'})`);
   return `You attached ${files.length} file${files.length === 1 ? '' : 's'}: ${each.join(', ')}. `;
-}
-
-const UNITS = ['KB', 'MB', 'GB'];
-
-/** 512 B, 12.3 KB, 1.2 MB (powers of 1024, as the size limits are given). */
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${UNITS[unit]}`;
 }
