@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryBroadcast, type Broadcast } from '../../src/infra/broadcast.js';
 import { createLogger } from '../../src/infra/logger.js';
+import { failingBroadcast } from './fakes/failing-broadcast.js';
 import { createSessionCache, type LiveSession } from '../../src/modules/auth/session-cache.js';
 import type { Account } from '../../src/modules/users/user.repository.js';
 
@@ -157,23 +158,6 @@ describe('an announcement that cannot be published', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
-
-  /** Fails until recovered, or after 100 tries (so that a retry loop that never pauses fails the test instead of spinning). */
-  function failingBroadcast() {
-    const sent: string[] = [];
-    let failing = true;
-    const broadcast: Broadcast = {
-      live: true,
-      publish: (_channel, message) => {
-        sent.push(message);
-        return failing && sent.length < 100 ? Promise.reject(new Error('Connection is closed.')) : Promise.resolve();
-      },
-      subscribe: () => undefined,
-      onGap: () => undefined,
-      close: () => Promise.resolve(),
-    };
-    return { broadcast, sent, recover: () => (failing = false) };
-  }
 
   function recordingLog() {
     const errors: string[] = [];

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Broadcast } from '../../src/infra/broadcast.js';
 import { memoryCache } from '../../src/infra/cache.js';
 import { createShareViewCache } from '../../src/modules/shares/share-view-cache.js';
+import { failingBroadcast } from './fakes/failing-broadcast.js';
 
 /*
  * A revoked share's view must not outlive the revocation anywhere. Here: the revoking process, the
@@ -13,23 +13,6 @@ describe('revoking a share while the broadcast fails', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
-
-  function failingBroadcast() {
-    const sent: string[] = [];
-    let failing = true;
-    const broadcast: Broadcast = {
-      live: true,
-      publish: (_channel, message) => {
-        sent.push(message);
-        // After 100 tries it gives in, so that a retry loop that never pauses fails the test instead of spinning.
-        return failing && sent.length < 100 ? Promise.reject(new Error('Connection is closed.')) : Promise.resolve();
-      },
-      subscribe: () => undefined,
-      onGap: () => undefined,
-      close: () => Promise.resolve(),
-    };
-    return { broadcast, sent, recover: () => (failing = false) };
-  }
 
   const quietLog = () => ({ error: () => undefined, warn: () => undefined }) as unknown as FastifyBaseLogger;
 
