@@ -399,6 +399,19 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
     await shot('17-settings');
+    // While the notice is up, the header's controls stay within reach: a click on one that something
+    // covered would land on that instead, and fail.
+    const settingsForm = page.locator('#settings-form');
+    await page.getByText('Chat settings').click();
+    await expect.poll(() => settingsForm.isVisible(), WAIT).toBe(false);
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').waitFor(WAIT);
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').waitFor({ state: 'hidden', ...WAIT });
+    expect(await page.getByRole('alert').isVisible()).toBe(true);
+    await shot('17b-notice-beside-the-header');
+    await button('Dismiss').click();
+    await expect.poll(() => page.getByRole('alert').isVisible(), WAIT).toBe(false);
 
     await page.reload();
     await page.getByText('Chat settings').click();
@@ -636,9 +649,9 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await page.getByLabel('Show thinking in replies').check();
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
-    // The notice sits over the header: dismissed, as a user would, before the panel is closed.
-    await button('Dismiss').click();
     await page.getByText('Chat settings').click();
+    // Dismissed, so that the README's picture of the page (below) shows the conversation alone.
+    await button('Dismiss').click();
 
     await send('How tall is the Eiffel Tower?');
     await replyFinished();
