@@ -18,6 +18,7 @@ import { startFakeGemini, type FakeGemini } from './fakes/gemini-server.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { makeMobile } from './helpers/factories.js';
 import { testMode } from './helpers/mode.js';
+import { heicBytes } from './unit/fixtures/sample-files.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = 'test-artifacts/screenshots';
@@ -398,6 +399,19 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
     await shot('17-settings');
+    // While the notice is up, the header's controls stay within reach: a click on one that something
+    // covered would land on that instead, and fail.
+    const settingsForm = page.locator('#settings-form');
+    await page.getByText('Chat settings').click();
+    await expect.poll(() => settingsForm.isVisible(), WAIT).toBe(false);
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').waitFor(WAIT);
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').waitFor({ state: 'hidden', ...WAIT });
+    expect(await page.getByRole('alert').isVisible()).toBe(true);
+    await shot('17b-notice-beside-the-header');
+    await button('Dismiss').click();
+    await expect.poll(() => page.getByRole('alert').isVisible(), WAIT).toBe(false);
 
     await page.reload();
     await page.getByText('Chat settings').click();
@@ -635,9 +649,9 @@ describe.runIf(testMode === 'embedded')('replies rendered as Markdown, in headle
     await page.getByLabel('Show thinking in replies').check();
     await button('Save settings').click();
     await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain('Settings saved');
-    // The notice sits over the header: dismissed, as a user would, before the panel is closed.
-    await button('Dismiss').click();
     await page.getByText('Chat settings').click();
+    // Dismissed, so that the README's picture of the page (below) shows the conversation alone.
+    await button('Dismiss').click();
 
     await send('How tall is the Eiffel Tower?');
     await replyFinished();
@@ -954,6 +968,33 @@ describe.runIf(testMode === 'embedded')('files in prompts, in headless Chromium,
     const reply = (await textOf(replies().last())()) ?? '';
     expect(reply).toContain('note-10.txt');
     expect(reply).not.toContain('note-11.txt');
+  });
+
+  it('shows a HEIC photo, which browsers cannot draw, as a download with its type badge in the chat and on its share page, beside a PNG drawn on both', async () => {
+    await signUp();
+    await newChat();
+    await attach(catPicture(), { name: 'photo.heic', mimeType: 'image/heic', buffer: heicBytes() });
+    await uploadsDone();
+    await send('Two pictures');
+    await replyFinished();
+    const inChat = prompts().last();
+    await expect.poll(drawn(inChat.getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+    expect(await inChat.getByRole('img', { name: 'photo.heic' }).count()).toBe(0);
+    expect(await inChat.getByRole('link', { name: /photo\.heic/ }).locator('.badge').textContent()).toBe('HEIC');
+
+    await page.getByText('Share', { exact: true }).click();
+    await button('Create share link').click();
+    const link = page.getByLabel('Share link', { exact: true });
+    await expect.poll(() => link.inputValue(), WAIT).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/);
+    await page.goto(await link.inputValue());
+    const shared = page.getByRole('log', { name: 'Shared conversation' }).getByRole('article', { name: 'Prompt' });
+    await expect.poll(drawn(shared.getByRole('img', { name: 'cat.png' })), WAIT).toBe(true);
+    // The same rule as the chat (attachment-rules.ts showsAsImage): no broken picture, a file to download.
+    expect(await shared.getByRole('img', { name: 'photo.heic' }).count()).toBe(0);
+    const heic = shared.getByRole('link', { name: /photo\.heic/ });
+    expect(await heic.locator('.badge').textContent()).toBe('HEIC');
+    expect(await heic.getAttribute('download')).toBe('photo.heic');
+    await shot('25-heic-on-the-share-page');
   });
 });
 

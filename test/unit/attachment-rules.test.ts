@@ -7,6 +7,7 @@ import {
   maySend,
   pasteAttaches,
   showsAsImage,
+  shownFilesKey,
   storageLine,
   typeBadge,
   uploadFailure,
@@ -124,5 +125,25 @@ describe("an upload's failure", () => {
   it('is the status when the answer is no problem document, and the connection when there was no answer', () => {
     expect(uploadFailure(502, '<html>Bad gateway</html>')).toBe('The server answered 502');
     expect(uploadFailure(0, '')).toMatch(/did not reach the server/);
+  });
+});
+
+describe('the files a branch shows (when the log gives back the memory of images no longer shown)', () => {
+  const file = (id: string, deleted = false) => ({ id, deleted });
+  const branch = (replyText: string, files = [file('cat'), file('notes')]) => [
+    { content: 'Look', attachments: files },
+    { content: replyText, attachments: [] },
+  ];
+
+  it('stays the same while a reply streams: its text is not what the key reads', () => {
+    expect(shownFilesKey(branch('A'))).toBe(shownFilesKey(branch('A cat and a note.')));
+  });
+
+  it('changes when a file comes into view or leaves it, or is deleted', () => {
+    const now = shownFilesKey(branch('A'));
+    expect(shownFilesKey([...branch('A'), { content: 'More', attachments: [file('dog')] }])).not.toBe(now);
+    expect(shownFilesKey(branch('A', [file('cat')]))).not.toBe(now);
+    expect(shownFilesKey(branch('A', [file('cat'), file('notes', true)]))).toBe(shownFilesKey(branch('A', [file('cat')])));
+    expect(shownFilesKey([])).toBe('');
   });
 });

@@ -4,7 +4,7 @@ import { account, watchForPro } from './allowance';
 import { allowanceLine } from './allowance-line';
 import { storageLine } from './attachment-rules';
 import { act } from './report';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 export function Account({ who, signOut }: { who: string; signOut: () => void }) {
   const { status, upgradeOffered, waitingForPro, focusUpgrade } = useStore(account);

@@ -1,5 +1,5 @@
 import { clearReport, notice } from './report';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 /** The page's one alert region (report.ts): always in the page, so that screen readers announce what appears in it. */
 export function AlertRegion() {

@@ -66,6 +66,15 @@ export const pasteAttaches = (types: readonly string[], fileCount: number) => fi
 /** Images the browser draws inline; the others (HEIC, say) are shown as a file to download. */
 export const showsAsImage = (mimeType: string) => /^image\/(png|jpeg|webp|gif|avif)$/i.test(mimeType);
 
+/**
+ * The files a branch shows, as one string: their ids, deleted files left out (those show by name
+ * only). It changes when a file comes into view or leaves it (another chat, another branch, a file
+ * deleted), never with a reply's text: the log gives back the memory of images it no longer shows
+ * (file-links.tsx releaseHiddenImages) when it changes, not on each streamed frame.
+ */
+export const shownFilesKey = (messages: readonly { attachments: readonly { id: string; deleted: boolean }[] }[]): string =>
+  messages.flatMap((message) => message.attachments.filter((file) => !file.deleted).map((file) => file.id)).join(' ');
+
 /** The short name of a type on a chip: "PNG", "PDF", "MP3"… or the type itself when unknown. */
 export function typeBadge(mimeType: string): string {
   const known: Record<string, string> = {

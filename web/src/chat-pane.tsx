@@ -5,20 +5,22 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { announce, offerFiles } from './attachments';
 import { Composer } from './composer';
-import { chat, exportAs } from './conversation';
+import { exportAs, openChatId, openChatTitle } from './conversation';
 import { ConversationLog } from './conversation-log';
 import { act } from './report';
 import { SettingsPanel } from './settings-panel';
 import { SharePanel } from './share-panel';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') ?? false;
 
+/** Reads the chat's id and title alone: a streamed reply redraws the log, not the pane or its header. */
 export function ChatPane() {
-  const { conversation } = useStore(chat);
+  const id = useStore(openChatId);
+  const title = useStore(openChatTitle);
   const pane = useRef<HTMLElement>(null);
   const [dropping, setDropping] = useState(false);
-  const open = conversation !== undefined;
+  const open = id !== undefined;
 
   useEffect(() => {
     const zone = pane.current;
@@ -68,10 +70,10 @@ export function ChatPane() {
   return (
     <main id="chat-pane" class="pane" ref={pane}>
       <header>
-        <h2 id="room-title">{conversation?.title ?? 'No chat open'}</h2>
-        <div id="room-tools" class="row" hidden={!conversation}>
-          <SettingsPanel key={conversation?.id} />
-          <SharePanel key={conversation?.id} chatroomId={conversation?.id} />
+        <h2 id="room-title">{title ?? 'No chat open'}</h2>
+        <div id="room-tools" class="row" hidden={!open}>
+          <SettingsPanel key={id} />
+          <SharePanel key={id} chatroomId={id} />
           <button type="button" id="export-markdown" onClick={() => act(() => exportAs('markdown'))}>
             Export Markdown
           </button>

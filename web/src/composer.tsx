@@ -7,15 +7,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatSize, maySend, pasteAttaches, typeBadge } from './attachment-rules';
 import { attachmentStates, filesStatus, offerFiles, pendingFiles, removeAttachment, settleAttachments, takeAttachments, type Pending } from './attachments';
-import { chat, send, stop } from './conversation';
+import { openChatId, replyStreaming, send, stop } from './conversation';
 import { act } from './report';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 const ACCEPTED_FILES =
   'image/png,image/jpeg,image/webp,image/heic,image/heif,application/pdf,audio/*,text/plain,text/markdown,text/csv,.md,.csv,.txt,.heic,.heif';
 
 export function Composer() {
-  const { conversation, streaming } = useStore(chat);
+  // Whether a chat is open and a reply streams, not the chat itself: the box is not drawn again for each streamed frame.
+  const open = useStore(openChatId) !== undefined;
+  const streaming = useStore(replyStreaming);
   const files = useStore(pendingFiles);
   const status = useStore(filesStatus);
   const [text, setText] = useState('');
@@ -51,7 +53,7 @@ export function Composer() {
   };
 
   return (
-    <form id="composer" class="composer" hidden={!conversation} ref={form} onSubmit={submit}>
+    <form id="composer" class="composer" hidden={!open} ref={form} onSubmit={submit}>
       <ul id="pending-files" class="pending-files" aria-label="Files to send" hidden={files.length === 0} ref={list}>
         {files.map((item, at) => (
           <PendingFile

@@ -4,7 +4,7 @@
  * change is not drawn again: a streaming reply's deltas redraw that reply's content alone.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { maySend } from './attachment-rules';
+import { maySend, shownFilesKey } from './attachment-rules';
 import type { Message } from './contract';
 import { chat, regenerate, replaceMessage, send, switchBranch } from './conversation';
 import { isOpen, statusNote } from './conversation-rules';
@@ -13,7 +13,7 @@ import { AttachmentList, attachmentsOf, releaseHiddenImages } from './file-links
 import { memo } from './memo';
 import { act } from './report';
 import { AnswerContent, GroundingSection, Thoughts } from './reply-extras';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 export function ConversationLog() {
   const { conversation, streaming, found } = useStore(chat);
@@ -21,12 +21,16 @@ export function ConversationLog() {
   const log = useRef<HTMLDivElement>(null);
   const messages = conversation?.messages;
   const lastReply = messages?.at(-1)?.role === 'model' ? messages.at(-1) : undefined;
+  const shownFiles = shownFilesKey(messages ?? []);
 
   // Another chat, or another branch: an edit under way was of a message no longer on screen.
   useEffect(() => setEditing(undefined), [conversation?.id]);
+  // Once the files on screen changed, not on each streamed frame (it looks through the whole log).
+  useLayoutEffect(() => {
+    if (log.current) releaseHiddenImages(log.current);
+  }, [shownFiles]);
   useLayoutEffect(() => {
     if (!log.current) return;
-    releaseHiddenImages(log.current);
     const hit = found === undefined ? null : log.current.querySelector(`[data-message-id="${CSS.escape(found)}"]`);
     if (hit) hit.scrollIntoView({ block: 'center' });
     else log.current.scrollTop = log.current.scrollHeight;

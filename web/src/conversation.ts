@@ -10,7 +10,7 @@ import { exportFileName, isOpen, placeMessage, resumeFor, type Resume } from './
 import { readEvents } from './event-stream';
 import { saveBlob } from './file-links';
 import { act, clearReport, describe, inform, report } from './report';
-import { createStore } from './store';
+import { createStore, selectFrom } from './store';
 
 /** The reply being streamed, kept for the next page load (conversation-rules.ts, Resume). */
 const RESUME_KEY = 'gemini-chat.streaming';
@@ -37,6 +37,14 @@ export interface ChatState {
 
 /** What the views draw. Each change makes new objects of what changed only (a message, the branch), so that the rest is not drawn again. */
 export const chat = createStore<ChatState>({ conversation: undefined, streaming: false, found: undefined });
+/**
+ * The parts of `chat` that the views drawing none of its messages read (the pane and its header,
+ * the composer): a streamed reply's frames change none of them, so those views are not drawn again
+ * for each frame; the log alone is (conversation-log.tsx).
+ */
+export const openChatId = selectFrom(chat, (state) => state.conversation?.id);
+export const openChatTitle = selectFrom(chat, (state) => state.conversation?.title);
+export const replyStreaming = selectFrom(chat, (state) => state.streaming);
 /** The models GET /models offers (settings-panel.tsx); [] from an older server. */
 export const models = createStore<ModelChoice[] | undefined>(undefined);
 

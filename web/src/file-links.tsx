@@ -6,8 +6,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { fetchWithToken, ok } from './api';
-import { fileSummary, formatSize, showsAsImage, typeBadge } from './attachment-rules';
+import { fileSummary, showsAsImage } from './attachment-rules';
 import type { Message, StoredFile } from './contract';
+import { FileChip } from './file-chip';
 import { act } from './report';
 
 /** The files of a prompt: [] for replies, and from a server that predates files. */
@@ -87,11 +88,7 @@ function FileItem({ file }: { file: StoredFile }) {
           act(async () => saveBlob(await fetchContent(file), file.name));
         }}
       >
-        <span class="badge" aria-hidden="true">
-          {typeBadge(file.mimeType)}
-        </span>
-        <span class="file-name">{file.name}</span>
-        <span class="file-meta">{formatSize(file.sizeBytes)}</span>
+        <FileChip file={file} />
       </a>
     </li>
   );

@@ -9,6 +9,7 @@ import { CITATION_MARK, hasCitationMark, markCitations } from './citation-rules'
 import type { Message } from './contract';
 import { onMarkdownClick, renderMarkdown, type SanitisedHtml } from './markdown';
 import { allowedLinkUrl } from './markdown-rules';
+import { createRenderCache } from './render-cache';
 
 type Grounding = NonNullable<Message['grounding']>;
 /** What these read of a reply: a Message, or a shared one (share-page.tsx). */
@@ -16,14 +17,18 @@ type Answer = Pick<Message, 'id' | 'content' | 'grounding'>;
 
 const sourceAnchor = (messageId: string, number: number) => `source-${messageId}-${number}`;
 
-/** The answer as Markdown, with a superscript link to the source list after each cited span. */
-function answerHtml(message: Answer): SanitisedHtml {
-  return renderMarkdown(markCitations(message.content, message.grounding), (fragment) => {
-    if (!message.grounding || message.grounding.citations.length === 0) return;
+/**
+ * The answer as Markdown, with a superscript link to the source list after each cited span. It
+ * depends on nothing but the reply's id (the sources' anchors) and `marked`, the answer's text with
+ * its citation marks (markCitations): what the cache below is keyed by.
+ */
+function answerHtml(messageId: string, marked: string): SanitisedHtml {
+  return renderMarkdown(marked, (fragment) => {
+    if (!hasCitationMark(marked)) return;
     const walker = document.createTreeWalker(fragment, NodeFilter.SHOW_TEXT);
-    const marked: Text[] = [];
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) if (hasCitationMark(node.textContent ?? '')) marked.push(node as Text);
-    for (const node of marked) node.replaceWith(...withSuperscripts(node.textContent ?? '', message.id));
+    const cited: Text[] = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) if (hasCitationMark(node.textContent ?? '')) cited.push(node as Text);
+    for (const node of cited) node.replaceWith(...withSuperscripts(node.textContent ?? '', messageId));
   });
 }
 
@@ -47,12 +52,19 @@ function withSuperscripts(text: string, messageId: string): (Node | string)[] {
   return parts;
 }
 
+/** More replies than a long chat shows; past that, the reply used longest ago is parsed again when it shows. */
+const ANSWERS_KEPT = 500;
+/** The answers as parsed, by reply (render-cache.ts): a reply whose marked text did not change is not parsed again. */
+const answers = createRenderCache<SanitisedHtml>(ANSWERS_KEPT);
+
 /**
- * A reply's answer. Parsed again only when its text or grounding changes: a streaming reply's
- * deltas redraw this element's content and nothing else of the log.
+ * A reply's answer. Parsed again only when its text or its citations change, whatever new object the
+ * reply or its grounding is (a reload makes every one new): a streaming reply's deltas redraw this
+ * element's content and nothing else of the log.
  */
 export function AnswerContent({ message }: { message: Answer }) {
-  const html = useMemo(() => answerHtml(message), [message.id, message.content, message.grounding]);
+  const marked = markCitations(message.content, message.grounding);
+  const html = answers(message.id, marked, (text) => answerHtml(message.id, text));
   return <div class="content markdown" onClick={onMarkdownClick} dangerouslySetInnerHTML={html} />;
 }
 

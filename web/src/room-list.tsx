@@ -4,7 +4,8 @@ import { api, ok } from './api';
 import type { Chatroom } from './contract';
 import { roomRenamed } from './conversation';
 import { act } from './report';
-import { createStore, useStore } from './store';
+import { createStore } from './store';
+import { useStore } from './use-store';
 
 /** The user's chatrooms (newest first) and the one open. */
 export const rooms = createStore<{ items: Chatroom[]; currentId: string | undefined }>({ items: [], currentId: undefined });

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ChatroomSettings, SettingsChange } from './contract';
 import { chat, loadModels, models, saveSettings } from './conversation';
 import { act } from './report';
-import { useStore } from './store';
+import { useStore } from './use-store';
 
 const numberText = (value: number | null | undefined) => (value === null || value === undefined ? '' : String(value));
 
@@ -40,11 +40,14 @@ function changeOf(fields: Fields): SettingsChange {
   };
 }
 
-/** Keyed by the chat (chat-pane.tsx): another chat's panel starts from that chat's settings. */
+/**
+ * Keyed by the chat (chat-pane.tsx): another chat's panel starts from that chat's settings. They are
+ * read once, as the panel is made, not listened to: the fields are the user's from then on, and a
+ * streamed reply's frames do not draw the panel again.
+ */
 export function SettingsPanel() {
-  const { conversation } = useStore(chat);
   const choices = useStore(models);
-  const [fields, setFields] = useState(() => fieldsOf(conversation?.settings));
+  const [fields, setFields] = useState(() => fieldsOf(chat.get().conversation?.settings));
   const set = (change: Partial<Fields>) => setFields((now) => ({ ...now, ...change }));
   useEffect(() => act(loadModels), []);
 

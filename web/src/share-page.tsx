@@ -6,6 +6,8 @@
 import { render } from 'preact';
 import type { components } from '../generated/api';
 import { AlertRegion } from './alert-region';
+import { fileSummary, showsAsImage } from './attachment-rules';
+import { FileChip } from './file-chip';
 import { AnswerContent, GroundingSection } from './reply-extras';
 import { report } from './report';
 import { continueUrl } from './share-rules';
@@ -22,12 +24,19 @@ function SharedAttachments({ message }: { message: SharedMessage }) {
       {message.attachments.map((file, index) =>
         file.deleted ? (
           <li key={index} class="attachment deleted">{`${file.name} (deleted)`}</li>
-        ) : (
-          // Same origin, no token: the share's own file route; an image shows, anything else downloads.
+        ) : showsAsImage(file.mimeType) ? (
+          // Same origin, no token: the share's own file route. An image the browser draws shows (the
+          // chat's rule, attachment-rules.ts); any other file, HEIC too, is a download as in the chat.
           <li key={index} class="attachment">
-            {file.mimeType.startsWith('image/') && <img src={file.url} alt={file.name} class="thumb" />}
+            <img src={file.url} alt={file.name} class="thumb" />
             <a href={file.url} download={file.name}>
               {file.name}
+            </a>
+          </li>
+        ) : (
+          <li key={index} class="attachment file">
+            <a class="file-link" href={file.url} download={file.name} title={`Download ${fileSummary(file)}`}>
+              <FileChip file={file} />
             </a>
           </li>
         ),

@@ -1,14 +1,18 @@
 /**
  * The page's state that more than one view reads (the open chat, the files of the prompt, the
- * allowance, the alert): a value, who listens to it, and a hook for components. Actions outside any
- * component (a stream's events, an upload's progress) change it; every view that reads it redraws.
+ * allowance, the alert): a value and who listens to it. Actions outside any component (a stream's
+ * events, an upload's progress) change it; the views read it with useStore (use-store.ts) and redraw
+ * when it changes. No imports: the unit tests run it in Node.
  */
-import { useEffect, useReducer } from 'preact/hooks';
 
-export interface Store<T> {
+/** What a view reads of a store, or of a part of one (selectFrom). */
+export interface Readable<T> {
   get(): T;
-  set(next: T): void;
   subscribe(listener: () => void): () => void;
+}
+
+export interface Store<T> extends Readable<T> {
+  set(next: T): void;
 }
 
 export function createStore<T>(initial: T): Store<T> {
@@ -28,16 +32,24 @@ export function createStore<T>(initial: T): Store<T> {
   };
 }
 
-/** The store's current value; the component redraws whenever it changes. */
-export function useStore<T>(store: Store<T>): T {
-  const [, bump] = useReducer((n: number) => n + 1, 0);
-  const value = store.get();
-  useEffect(() => {
-    const redraw = () => bump(undefined);
-    const unsubscribe = store.subscribe(redraw);
-    // A change between this render and the subscription is not missed.
-    if (!Object.is(store.get(), value)) redraw();
-    return unsubscribe;
-  }, [store]);
-  return value;
+/**
+ * A part of a store, read as a store of its own: its listeners hear of a change only when that part
+ * changed (Object.is), so a view that reads only whether a reply streams is not drawn again for each
+ * streamed frame. `pick` must give the same value for the same state (a string, a boolean, an object
+ * the store holds; never a new object each time). Made once, at a module's top: useStore subscribes
+ * again whenever it is handed another one.
+ */
+export function selectFrom<T, S>(source: Readable<T>, pick: (value: T) => S): Readable<S> {
+  return {
+    get: () => pick(source.get()),
+    subscribe(listener) {
+      let last = pick(source.get());
+      return source.subscribe(() => {
+        const next = pick(source.get());
+        if (Object.is(next, last)) return;
+        last = next;
+        listener();
+      });
+    },
+  };
 }
