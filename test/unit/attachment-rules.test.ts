@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   admitFiles,
   fileSummary,
-  formatSize,
   MAX_ATTACHMENTS,
   maySend,
   pasteAttaches,
@@ -14,33 +13,6 @@ import {
 } from '../../web/src/attachment-rules.js';
 
 /* The chat page's rules for files in prompts (the page itself: test/chat-page.browser.test.ts, "files in prompts"). */
-
-describe('sizes as the page writes them: binary units, as the server means its limits', () => {
-  it('counts bytes below a kibibyte, then one decimal below ten, then whole units', () => {
-    expect(formatSize(0)).toBe('0 B');
-    expect(formatSize(1_023)).toBe('1023 B');
-    expect(formatSize(1_024)).toBe('1 KiB');
-    expect(formatSize(1_234)).toBe('1.2 KiB');
-    expect(formatSize(45_678)).toBe('45 KiB');
-    expect(formatSize(20 * 1024 * 1024)).toBe('20 MiB');
-    expect(formatSize(2 * 1024 ** 3)).toBe('2 GiB');
-  });
-
-  it('says the default limits as the README does: 20 MiB an upload, 100 MiB of storage, 2 GiB on Pro', () => {
-    expect(formatSize(20_971_520)).toBe('20 MiB');
-    expect(formatSize(104_857_600)).toBe('100 MiB');
-    expect(formatSize(2_147_483_648)).toBe('2 GiB');
-  });
-
-  it('never says "1024 KiB": a size that rounds up to the next unit is said in it', () => {
-    expect(formatSize(1_048_535)).toBe('1 MiB');
-    expect(formatSize(1_047_552)).toBe('1023 KiB');
-  });
-
-  it('stays in gibibytes past them', () => {
-    expect(formatSize(3400 * 1024 ** 3)).toBe('3400 GiB');
-  });
-});
 
 describe('how many files a prompt takes', () => {
   it(`takes every file up to ${MAX_ATTACHMENTS}`, () => {

@@ -1,8 +1,9 @@
 /**
  * The rules of files in prompts that need no page: how many a prompt takes, when a prompt may be
- * sent, how a file is named on screen, what an upload's error says. No imports, so that the unit
- * tests run them in Node (contract.ts's StoredFile fits these shapes).
+ * sent, how a file is named on screen, what an upload's error says. Nothing of the page imported, so
+ * that the unit tests run them in Node (contract.ts's StoredFile fits these shapes).
  */
+import { formatSize } from '../../src/shared/byte-size.js';
 
 /** API.md: a prompt carries at most 10 files. */
 export const MAX_ATTACHMENTS = 10;
@@ -17,24 +18,6 @@ export interface FileFacts {
 
 /** A file waiting in the composer: still uploading, stored (ready to send), or refused. */
 export type PendingState = 'uploading' | 'uploaded' | 'failed';
-
-/**
- * Binary units, as the server's limits are meant and as the README states them (MAX_UPLOAD_BYTES
- * 20 MiB, STORAGE_QUOTA_BASIC_BYTES 100 MiB): a limit of 100 MiB reads "100 MiB", never "105 MB".
- */
-const UNIT = 1024;
-const UNITS = ['B', 'KiB', 'MiB', 'GiB'];
-
-/** One decimal below 10 (1.2 KiB), none from there on (340 KiB). */
-const rounded = (value: number) => (value < 10 ? Math.round(value * 10) / 10 : Math.round(value));
-
-/** "340 B", "1.2 KiB", "20 MiB": binary units throughout the page. */
-export function formatSize(bytes: number): string {
-  let exponent = 0;
-  // Compared once rounded: 1,048,535 bytes is "1 MiB", not "1024 KiB".
-  while (exponent < UNITS.length - 1 && rounded(bytes / UNIT ** exponent) >= UNIT) exponent += 1;
-  return `${rounded(bytes / UNIT ** exponent)} ${UNITS[exponent] ?? 'B'}`;
-}
 
 /**
  * How many of `offered` new files fit beside the ones already kept (refused uploads take no

@@ -5,7 +5,8 @@
  * streamed and for the uploads; Stop stops the reply. (A drop of files is the pane's: chat-pane.tsx.)
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { formatSize, maySend, pasteAttaches, typeBadge } from './attachment-rules';
+import { formatSize } from '../../src/shared/byte-size.js';
+import { maySend, pasteAttaches, typeBadge } from './attachment-rules';
 import { attachmentStates, filesStatus, offerFiles, pendingFiles, removeAttachment, settleAttachments, takeAttachments, type Pending } from './attachments';
 import { openChatId, replyStreaming, send, stop } from './conversation';
 import { act } from './report';

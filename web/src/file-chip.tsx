@@ -1,4 +1,5 @@
-import { formatSize, typeBadge, type FileFacts } from './attachment-rules';
+import { formatSize } from '../../src/shared/byte-size.js';
+import { typeBadge, type FileFacts } from './attachment-rules';
 
 /**
  * A file that is not drawn inline, as its link shows it: its type's badge, its name and its size.
