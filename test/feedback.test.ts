@@ -236,6 +236,18 @@ describe('feedback on replies', () => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
       expect(res.json().code).toBe('VALIDATION_FAILED');
     }
+    // Ids that are not UUIDs name nothing: 404 with what was not found, never a failed statement.
+    for (const [targetRoom, target, code] of [
+      ['not-a-uuid', reply.id, 'CHATROOM_NOT_FOUND'],
+      [room, 'not-a-uuid', 'MESSAGE_NOT_FOUND'],
+    ] as const) {
+      const put = await rate(alice, targetRoom, target, { rating: 'down' });
+      expect(put.statusCode, `${targetRoom}/${target}`).toBe(404);
+      expect(put.json().code).toBe(code);
+      const removed = await unrate(alice, targetRoom, target);
+      expect(removed.statusCode).toBe(404);
+      expect(removed.json().code).toBe(code);
+    }
     const still = await g.t.request({ method: 'GET', url: `/chatroom/${room}/messages/${reply.id}`, headers: bearer(alice.accessToken) });
     expect(still.json<Message>().feedback).toMatchObject({ rating: 'up', comment: 'mine' });
   });

@@ -1,5 +1,6 @@
 import type { Database } from '../../infra/db/client.js';
 import type { Clock } from '../../infra/clock.js';
+import { isUuid } from '../../infra/ids.js';
 import type { Metrics } from '../../infra/metrics.js';
 import { validationError } from '../../http/app-error.js';
 import { isFinished, type MessageRow } from '../replies/reply-state.js';
@@ -37,7 +38,8 @@ export function createFeedbackService({ database, messages, metrics, defaultMode
   /** Written first, in one statement; only a refused write looks up why (so a rating is one round trip). */
   async function write(userId: string, chatroomId: string, replyId: string, change: FeedbackChange | null): Promise<MessageRow> {
     const attempt = () => writeFeedback(database.db, { userId, chatroomId, replyId }, change, defaultModel, clock.now());
-    let written = await attempt();
+    // An id that is not a UUID cannot name a row, and would fail the statement: the look-up answers its 404.
+    let written = isUuid(chatroomId) && isUuid(replyId) ? await attempt() : undefined;
     if (!written) {
       const refused = await refusal(userId, chatroomId, replyId);
       if (refused) throw refused;
