@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { memoryBroadcast } from '../../src/infra/broadcast.js';
 import { memoryCache } from '../../src/infra/cache.js';
 import { createShareViewCache } from '../../src/modules/shares/share-view-cache.js';
 import { failingBroadcast } from './fakes/failing-broadcast.js';
@@ -50,5 +51,17 @@ describe('revoking a share while the broadcast fails', () => {
     expect(triedWhileCopiesLive).toBeGreaterThanOrEqual(10);
     await vi.advanceTimersByTimeAsync(10_000);
     expect(sent).toHaveLength(triedWhileCopiesLive);
+  });
+});
+
+describe('a view read before a revoke and kept after it', () => {
+  it('is kept in neither cache: the next read goes to the database', async () => {
+    const cache = memoryCache();
+    const views = createShareViewCache({ cache, broadcast: memoryBroadcast(), log: { error: () => undefined, warn: () => undefined } as unknown as FastifyBaseLogger });
+    const { epoch } = await views.get('share-3'); // a miss: the reader goes to the database…
+    await views.forget(['share-3']); // …where the owner revokes the share meanwhile…
+    await views.set('share-3', Buffer.from('{"title":"revoked"}'), epoch); // …and the reader keeps what it read.
+    expect(await cache.get('share:share-3')).toBeUndefined();
+    expect((await views.get('share-3')).view).toBeUndefined();
   });
 });

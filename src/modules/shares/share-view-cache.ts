@@ -73,26 +73,32 @@ export function createShareViewCache({ cache, broadcast, log }: Deps) {
       }
     },
 
-    /** Keeps a view read from the database (`readEpoch` from `get`, taken before the read). */
+    /**
+     * Keeps a view read from the database (`readEpoch` from `get`, taken before the read), in neither
+     * cache if a revocation was heard since: the view may be of the revoked share, and written to the
+     * shared cache after the revoke deleted it there, every process would serve it until it expired.
+     */
     async set(shareId: string, view: Buffer, readEpoch: number): Promise<void> {
-      if (view.length > MAX_CACHED_VIEW_BYTES) return;
+      if (view.length > MAX_CACHED_VIEW_BYTES || readEpoch !== invalidations.epoch()) return;
       keepHot(shareId, view, readEpoch);
       await withTimeout(cache.set(viewKey(shareId), view.toString('utf8'), SHARE_VIEW_TTL_SECONDS), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
         log.warn({ err: error }, 'could not cache a share view'),
       );
     },
 
-    /** Revoked (or deleted with their chatroom): forgotten here, in the shared cache, and in every other process. */
+    /**
+     * Revoked (or deleted with their chatroom): forgotten here, in every other process, and then in
+     * the shared cache. In that order: once every process has heard of it, none writes a view it read
+     * before the revoke back into the shared cache (`set`), so the delete is the last word there.
+     */
     async forget(shareIds: string[]): Promise<void> {
       await Promise.all(
-        shareIds.map((id) =>
-          Promise.all([
-            invalidations.announce(id, LOCAL_TTL_MS),
-            withTimeout(cache.delete(viewKey(id)), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
-              log.error({ err: error }, `a revoked share's cached view could not be forgotten; it expires within ${SHARE_VIEW_TTL_SECONDS} s`),
-            ),
-          ]),
-        ),
+        shareIds.map(async (id) => {
+          await invalidations.announce(id, LOCAL_TTL_MS);
+          await withTimeout(cache.delete(viewKey(id)), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
+            log.error({ err: error }, `a revoked share's cached view could not be forgotten; it expires within ${SHARE_VIEW_TTL_SECONDS} s`),
+          );
+        }),
       );
     },
   };
