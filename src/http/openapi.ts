@@ -35,7 +35,7 @@ export const responseHeaders = {
     schema: { type: 'string', examples: ['"daily";q=5;w=86400'] },
   },
   'X-Cache': { description: 'HIT when the answer came from a cache (per user for the chatroom list, per share for a share)', schema: { type: 'string', enum: ['HIT', 'MISS'] } },
-  'Cache-Control': { description: 'How long browsers and proxies may keep the answer', schema: { type: 'string', examples: ['public, max-age=60'] } },
+  'Cache-Control': { description: 'Whether and how long browsers and proxies may keep the answer', schema: { type: 'string', examples: ['public, max-age=60', 'no-cache'] } },
   'X-Robots-Tag': { description: 'Search engines are asked not to index the answer or follow its links', schema: { type: 'string', enum: ['noindex, nofollow'] } },
   'Content-Disposition': { description: '`attachment` (or `inline` for images) with the file name', schema: { type: 'string' } },
   ETag: { description: "The bytes' SHA-256, quoted", schema: { type: 'string' } },
