@@ -23,8 +23,8 @@ describe('revoking a share while the broadcast fails', () => {
     const cache = memoryCache();
     const views = createShareViewCache({ cache, broadcast, log: quietLog() });
     const view = Buffer.from('{"title":"shared"}');
-    const { epoch } = await views.get('share-1');
-    await views.set('share-1', view, epoch);
+    const { read } = await views.get('share-1');
+    await views.set('share-1', view, read);
     expect((await views.get('share-1')).view?.toString()).toBe(view.toString());
 
     await expect(views.forget(['share-1'])).resolves.toBeUndefined();
@@ -58,9 +58,9 @@ describe('a view read before a revoke and kept after it', () => {
   it('is kept in neither cache: the next read goes to the database', async () => {
     const cache = memoryCache();
     const views = createShareViewCache({ cache, broadcast: memoryBroadcast(), log: { error: () => undefined, warn: () => undefined } as unknown as FastifyBaseLogger });
-    const { epoch } = await views.get('share-3'); // a miss: the reader goes to the database…
+    const { read } = await views.get('share-3'); // a miss: the reader goes to the database…
     await views.forget(['share-3']); // …where the owner revokes the share meanwhile…
-    await views.set('share-3', Buffer.from('{"title":"revoked"}'), epoch); // …and the reader keeps what it read.
+    await views.set('share-3', Buffer.from('{"title":"revoked"}'), read); // …and the reader keeps what it read.
     expect(await cache.get('share:share-3')).toBeUndefined();
     expect((await views.get('share-3')).view).toBeUndefined();
   });

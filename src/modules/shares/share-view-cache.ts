@@ -30,6 +30,14 @@ const viewKey = (shareId: string) => `share:${shareId}`;
 
 export type ShareViewCache = ReturnType<typeof createShareViewCache>;
 
+/** When a view was read from the database, as `set` needs it to tell whether that read may be kept. */
+export interface ReadMark {
+  /** The invalidations' epoch: for this process's hot copy. */
+  epoch: number;
+  /** Revocations heard so far: for the shared cache. */
+  revocations: number;
+}
+
 type Deps = { cache: Cache; broadcast: Broadcast; log: FastifyBaseLogger };
 
 /**
@@ -40,47 +48,55 @@ type Deps = { cache: Cache; broadcast: Broadcast; log: FastifyBaseLogger };
  */
 export function createShareViewCache({ cache, broadcast, log }: Deps) {
   const local = new LRUCache<string, Buffer>({ maxSize: LOCAL_MAX_BYTES, sizeCalculation: (view) => view.length, ttl: LOCAL_TTL_MS });
+  // Revocations heard by this process, its own included. Unlike the epoch, a (re)subscription does not
+  // move it: a view read across one may still go to the shared cache, which no gap of ours made stale.
+  let revocations = 0;
   const invalidations = createInvalidations({
     broadcast,
     channel: CHANNEL,
     what: 'a revoked share',
     log,
-    drop: (shareId) => local.delete(shareId),
+    drop: (shareId) => {
+      revocations++;
+      local.delete(shareId);
+    },
     dropAll: () => local.clear(),
   });
 
-  function keepHot(shareId: string, view: Buffer, readEpoch: number) {
-    if (readEpoch === invalidations.epoch() && invalidations.live && view.length <= MAX_CACHED_VIEW_BYTES) local.set(shareId, view);
+  const markNow = (): ReadMark => ({ epoch: invalidations.epoch(), revocations });
+
+  function keepHot(shareId: string, view: Buffer, read: ReadMark) {
+    if (read.epoch === invalidations.epoch() && invalidations.live && view.length <= MAX_CACHED_VIEW_BYTES) local.set(shareId, view);
   }
 
   return {
-    /** The view if a cache holds it; the `epoch` to pass to `set` after reading the database otherwise. */
-    async get(shareId: string): Promise<{ view: Buffer; epoch: number } | { view: undefined; epoch: number }> {
+    /** The view if a cache holds it; the `read` mark to pass to `set` after reading the database otherwise. */
+    async get(shareId: string): Promise<{ view: Buffer | undefined; read: ReadMark }> {
       // Subscribed on first use: a worker process never serves a share.
       invalidations.listen();
-      const readEpoch = invalidations.epoch();
+      const read = markNow();
       const hot = invalidations.live ? local.get(shareId) : undefined;
-      if (hot) return { view: hot, epoch: readEpoch };
+      if (hot) return { view: hot, read };
       try {
         const shared = await withTimeout(cache.get(viewKey(shareId)), CACHE_TIMEOUT_MS, 'the cache');
-        if (shared === undefined) return { view: undefined, epoch: readEpoch };
+        if (shared === undefined) return { view: undefined, read };
         const view = Buffer.from(shared);
-        keepHot(shareId, view, readEpoch);
-        return { view, epoch: readEpoch };
+        keepHot(shareId, view, read);
+        return { view, read };
       } catch (error) {
         log.warn({ err: error }, 'share cache unavailable; reading the database');
-        return { view: undefined, epoch: readEpoch };
+        return { view: undefined, read };
       }
     },
 
     /**
-     * Keeps a view read from the database (`readEpoch` from `get`, taken before the read), in neither
-     * cache if a revocation was heard since: the view may be of the revoked share, and written to the
-     * shared cache after the revoke deleted it there, every process would serve it until it expired.
+     * Keeps a view read from the database (`read` from `get`, taken before the read), in neither cache
+     * if a revocation was heard since: the view may be of the revoked share, and written to the shared
+     * cache after the revoke deleted it there, every process would serve it until it expired.
      */
-    async set(shareId: string, view: Buffer, readEpoch: number): Promise<void> {
-      if (view.length > MAX_CACHED_VIEW_BYTES || readEpoch !== invalidations.epoch()) return;
-      keepHot(shareId, view, readEpoch);
+    async set(shareId: string, view: Buffer, read: ReadMark): Promise<void> {
+      if (view.length > MAX_CACHED_VIEW_BYTES || read.revocations !== revocations) return;
+      keepHot(shareId, view, read);
       await withTimeout(cache.set(viewKey(shareId), view.toString('utf8'), SHARE_VIEW_TTL_SECONDS), CACHE_TIMEOUT_MS, 'the cache').catch((error: unknown) =>
         log.warn({ err: error }, 'could not cache a share view'),
       );

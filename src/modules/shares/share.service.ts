@@ -122,7 +122,7 @@ export function createShareService({ database, views, chatrooms, files, messages
       const share = await findShare(db, shareId);
       if (!share) throw shareNotFound(shareId);
       const json = Buffer.from(JSON.stringify(await viewOf(share)));
-      await views.set(shareId, json, cached.epoch);
+      await views.set(shareId, json, cached.read);
       return { json, cache: 'MISS' };
     },
 
