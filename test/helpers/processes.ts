@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TEST_JWT_SECRET } from './app.js';
 import { waitUntil } from './wait.js';
 
@@ -34,6 +35,50 @@ export async function exitCodeOf(child: ChildProcess): Promise<number | null> {
 export async function terminate(child: ChildProcess): Promise<number | null> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   return exitCodeOf(child);
+}
+
+/** How a process ended after SIGTERM. */
+export interface Termination {
+  code: number | null;
+  /** Set when it outlived the deadline and was SIGKILLed: where each of its threads was waiting then. */
+  hung?: string;
+}
+
+/**
+ * SIGTERM, then the exit code; a process still running `deadlineMs` later is described (its threads
+ * from /proc) and SIGKILLed, so that a stuck shutdown fails a test with what it was stuck on instead
+ * of timing out its hook with nothing to go on.
+ */
+export async function terminateWithin(child: ChildProcess, deadlineMs: number): Promise<Termination> {
+  const deadline = new AbortController();
+  const outcome = await Promise.race([
+    terminate(child).then((code) => ({ code })),
+    sleep(deadlineMs, undefined, { signal: deadline.signal }).then(
+      () => undefined,
+      () => undefined,
+    ),
+  ]);
+  deadline.abort();
+  if (outcome) return outcome;
+  const hung = child.pid === undefined ? 'no pid' : threadsOf(child.pid);
+  child.kill('SIGKILL');
+  return { code: await exitCodeOf(child), hung };
+}
+
+/** One line per thread of a Linux process: its name, state and the kernel function it sleeps in. */
+function threadsOf(pid: number): string {
+  const read = (path: string) => readFileSync(path, 'utf8').trim();
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map((tid) => {
+        const task = `/proc/${pid}/task/${tid}`;
+        const state = read(`${task}/stat`).split(') ')[1]?.split(' ')[0] ?? '?';
+        return `${tid} ${read(`${task}/comm`)} state=${state} wchan=${read(`${task}/wchan`)}`;
+      })
+      .join('\n');
+  } catch (error) {
+    return `threads unknown: ${String(error)}`;
+  }
 }
 
 export async function freePort(): Promise<number> {
