@@ -446,7 +446,9 @@ describe.runIf(testMode === 'embedded')('chat page in headless Chromium (embedde
     }
     await expect.poll(() => page.locator('#allowance').textContent(), WAIT).toContain(`0 of ${DAILY_LIMIT} prompts left`);
     await send('One more');
-    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toContain(`Basic plan allows ${DAILY_LIMIT} prompts a day`);
+    await expect.poll(() => page.getByRole('alert').textContent(), WAIT).toMatch(
+      new RegExp(`You have used today's ${DAILY_LIMIT} prompts on the Basic plan; they come back at \\d\\d:\\d\\d\\.`),
+    );
     await expect.poll(() => page.getByLabel('Message').inputValue(), WAIT).toBe('One more');
     expect(await replies().count()).toBe(DAILY_LIMIT);
     await shot('14-allowance-spent');

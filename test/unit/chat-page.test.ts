@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowanceLine } from '../../web/src/allowance-line.js';
+import { allowanceLine, quotaNotice } from '../../web/src/allowance-line.js';
 import { exportFileName, placeMessage, resumeFor, statusNote, type BranchMessage, type Resume } from '../../web/src/conversation-rules.js';
 
 /* The chat page's rules that need no browser (its behaviour in a browser: test/chat-page.browser.test.ts). */
@@ -98,5 +98,12 @@ describe('the allowance line in the header', () => {
   it('says 0 left rather than nothing, and Unlimited for Pro without a limit', () => {
     expect(allowanceLine({ remaining: null, limit: 5, resetsAt: '2026-03-10T00:00:00.000Z' }, 'UTC')).toMatch(/^0 of 5 prompts left/);
     expect(allowanceLine({ remaining: null, limit: null, resetsAt: '2026-03-10T00:00:00.000Z' })).toBe('Unlimited prompts');
+  });
+  it('explains a spent allowance with the reset in the reader’s clock, and offers Pro to Basic only', () => {
+    const spent = { remaining: 0, limit: 5, resetsAt: '2026-03-10T00:00:00.000Z' };
+    expect(quotaNotice('basic', spent, 'Asia/Kolkata')).toBe(
+      "You have used today's 5 prompts on the Basic plan; they come back at 05:30. Upgrade to Pro for a much larger allowance.",
+    );
+    expect(quotaNotice('pro', { ...spent, limit: 1000 }, 'UTC')).toBe("You have used today's 1000 prompts on the Pro plan; they come back at 00:00.");
   });
 });

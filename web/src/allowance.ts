@@ -1,5 +1,6 @@
 /** The daily allowance in the sidebar (account.tsx), and the way to Pro: the checkout in a new tab, then Pro once the webhook lands. */
 import { h } from 'preact';
+import { quotaNotice } from './allowance-line';
 import { api, type ApiError, ok } from './api';
 import type { SubscriptionStatus } from './contract';
 import { clearReport, inform, report } from './report';
@@ -28,10 +29,12 @@ export async function showAllowance(): Promise<SubscriptionStatus> {
   return status;
 }
 
-/** A 429 QUOTA_EXCEEDED: say what happened, when it ends, and offer Pro. */
-export function explainQuota(error: ApiError): void {
-  report(`${error.message}. You have used today's prompts on the Basic plan: upgrade to Pro for a much larger allowance, or come back after the reset.`);
-  change({ upgradeOffered: true, focusUpgrade: account.get().focusUpgrade + 1 });
+/** A 429 QUOTA_EXCEEDED: say what happened and when it ends (the allowance read again), and offer Pro to a Basic user. */
+export async function explainQuota(error: ApiError): Promise<void> {
+  const status = await showAllowance().catch(() => undefined);
+  report(status ? quotaNotice(status.tier, status.usage) : `${error.message}.`);
+  // A page that still thought its user Pro (a lapsed subscription) offers the upgrade too: the 429 said Basic.
+  change({ upgradeOffered: status?.tier !== 'pro', focusUpgrade: account.get().focusUpgrade + 1 });
 }
 
 /** Opens the checkout (Stripe's, or this server's simulated one) and waits for the webhook to make the user Pro. */

@@ -279,7 +279,7 @@ export async function regenerate(reply: Message): Promise<void> {
 }
 
 function failedToSend(error: unknown): false {
-  if (error instanceof ApiError && error.code === 'QUOTA_EXCEEDED') explainQuota(error);
+  if (error instanceof ApiError && error.code === 'QUOTA_EXCEEDED') void explainQuota(error);
   else report(describe(error));
   return false;
 }
