@@ -43,7 +43,7 @@ const EARLIEST_POSITION = Date.UTC(1970, 0, 1);
 const LATEST_POSITION = Date.UTC(10_000, 0, 1);
 
 /** A row's creation time in a cursor (ISO 8601, within what a row of ours can hold). */
-export const cursorTime = z.iso.datetime({ offset: true }).refine((value) => {
+const cursorTime = z.iso.datetime({ offset: true }).refine((value) => {
   const time = Date.parse(value);
   return time >= EARLIEST_POSITION && time < LATEST_POSITION;
 });
@@ -54,13 +54,17 @@ export interface Position {
   id: string;
 }
 
-const positionCursor = cursorCodec(
-  z.tuple([cursorTime, z.uuid()]),
-  ([createdAt, id]): Position => ({ createdAt: new Date(createdAt), id }),
-  ({ createdAt, id }) => [createdAt.toISOString(), id],
-);
-export const encodeCursor = positionCursor.encode;
-export const decodeCursor = positionCursor.decode;
+/** The cursor of a list ordered by (createdAt, id), for ids of the form `id` accepts (a UUID, a share's id). */
+export const positionCursor = (id: z.ZodType<string>) =>
+  cursorCodec(
+    z.tuple([cursorTime, id]),
+    ([createdAt, rowId]): Position => ({ createdAt: new Date(createdAt), id: rowId }),
+    ({ createdAt, id: rowId }) => [createdAt.toISOString(), rowId],
+  );
+
+const uuidPositionCursor = positionCursor(z.uuid());
+export const encodeCursor = uuidPositionCursor.encode;
+export const decodeCursor = uuidPositionCursor.decode;
 
 /** Query `limit + 1` rows; this splits off the extra one into a cursor naming the page's last row. */
 export function toPage<Row, Item>(rows: Row[], limit: number, present: (row: Row) => Item, cursorOf: (row: Row) => string) {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../../infra/clock.js';
 import type { Database } from '../../infra/db/client.js';
 import { AppError, validationError } from '../../http/app-error.js';
-import { cursorCodec, cursorTime, toPage } from '../../http/pagination.js';
+import { positionCursor, toPage } from '../../http/pagination.js';
 import type { ChatroomService } from '../chatrooms/chatroom.service.js';
 import { insertChatroom, setCurrentMessage } from '../chatrooms/chatroom.repository.js';
 import { attachFiles, attachmentsOf, type FileRow } from '../files/file.repository.js';
@@ -14,7 +14,7 @@ import { wholePath } from '../messages/message-path.repository.js';
 import type { MessageService } from '../messages/message.service.js';
 import { insertForkedMessages } from './fork.repository.js';
 import { fileIdsOf, snapshotOf } from './share-snapshot.js';
-import { deleteShare, findShare, insertShare, listSharesOfChatroom, type ShareRow, type ShareSummary, type SharePosition } from './share.repository.js';
+import { deleteShare, findShare, insertShare, listSharesOfChatroom, type ShareRow, type ShareSummary } from './share.repository.js';
 import type { ShareViewCache } from './share-view-cache.js';
 import { SHARE_ID_PATTERN, type SharedConversation, type ShareDto } from './share.schemas.js';
 
@@ -36,11 +36,7 @@ const newShareId = () => randomBytes(16).toString('base64url');
 /** Where a shared file's bytes are, on the server that serves the share (a path: the cached view fits every host name). */
 export const sharedFilePath = (shareId: string, fileId: string) => `/shares/${shareId}/files/${fileId}`;
 
-const shareCursor = cursorCodec(
-  z.tuple([cursorTime, z.string().regex(SHARE_ID_PATTERN)]),
-  ([createdAt, id]): SharePosition => ({ createdAt: new Date(createdAt), id }),
-  (share) => [share.createdAt.toISOString(), share.id],
-);
+const shareCursor = positionCursor(z.string().regex(SHARE_ID_PATTERN));
 
 const toShareDto = (share: ShareSummary, baseUrl: string): ShareDto => ({
   id: share.id,
