@@ -13,7 +13,6 @@ import { migrationsFolder } from '../../src/infra/db/migrations.js';
 import { pgliteExtensions } from '../../src/infra/db/pglite-extensions.js';
 import { startTestApp, type TestApp } from './app.js';
 
-
 /** The SQL of a migration, statement by statement (as drizzle splits it). */
 export const migrationStatements = (tag: string) => readFileSync(join(migrationsFolder, `${tag}.sql`), 'utf8').split('--> statement-breakpoint');
 

@@ -29,4 +29,3 @@ describe('sizes: binary units, as the server means its limits', () => {
     expect(formatSize(3400 * 1024 ** 3)).toBe('3400 GiB');
   });
 });
-

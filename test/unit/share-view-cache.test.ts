@@ -1,7 +1,7 @@
-import type { FastifyBaseLogger } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryBroadcast } from '../../src/infra/broadcast.js';
 import { memoryCache } from '../../src/infra/cache.js';
+import { createLogger } from '../../src/infra/logger.js';
 import { createShareViewCache } from '../../src/modules/shares/share-view-cache.js';
 import { failingBroadcast } from './fakes/failing-broadcast.js';
 
@@ -10,18 +10,18 @@ import { failingBroadcast } from './fakes/failing-broadcast.js';
  * shared cache, and the other processes when the broadcast that tells them fails for a while.
  */
 
+const log = createLogger('silent');
+
 describe('revoking a share while the broadcast fails', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
-  const quietLog = () => ({ error: () => undefined, warn: () => undefined }) as unknown as FastifyBaseLogger;
-
   it('forgets the view here and in the shared cache at once, and tells the others once the broadcast is back', async () => {
     vi.useFakeTimers({ now: new Date('2026-12-05T12:00:00Z') });
     const { broadcast, sent, recover } = failingBroadcast();
     const cache = memoryCache();
-    const views = createShareViewCache({ cache, broadcast, log: quietLog() });
+    const views = createShareViewCache({ cache, broadcast, log });
     const view = Buffer.from('{"title":"shared"}');
     const { read } = await views.get('share-1');
     await views.set('share-1', view, read);
@@ -44,7 +44,7 @@ describe('revoking a share while the broadcast fails', () => {
   it('gives up once the other processes\' copies have aged out', async () => {
     vi.useFakeTimers({ now: new Date('2026-12-05T12:00:00Z') });
     const { broadcast, sent } = failingBroadcast();
-    const views = createShareViewCache({ cache: memoryCache(), broadcast, log: quietLog() });
+    const views = createShareViewCache({ cache: memoryCache(), broadcast, log });
     await views.forget(['share-2']);
     await vi.advanceTimersByTimeAsync(10_000);
     const triedWhileCopiesLive = sent.length;
@@ -57,7 +57,7 @@ describe('revoking a share while the broadcast fails', () => {
 describe('a view read before a revoke and kept after it', () => {
   it('is kept in neither cache: the next read goes to the database', async () => {
     const cache = memoryCache();
-    const views = createShareViewCache({ cache, broadcast: memoryBroadcast(), log: { error: () => undefined, warn: () => undefined } as unknown as FastifyBaseLogger });
+    const views = createShareViewCache({ cache, broadcast: memoryBroadcast(), log });
     const { read } = await views.get('share-3'); // a miss: the reader goes to the database…
     await views.forget(['share-3']); // …where the owner revokes the share meanwhile…
     await views.set('share-3', Buffer.from('{"title":"revoked"}'), read); // …and the reader keeps what it read.
